@@ -1,0 +1,386 @@
+//! One archive of the environment: a wheel, the runtime's stdlib zip, or the app's folder.
+
+use std::io::{Cursor, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use zip::ZipArchive;
+
+use crate::platform::describe_non_wasm;
+use crate::EnvError;
+
+/// Where the archive came from; decides install paths and how it is reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum ArchiveKind {
+    /// The runtime's `python_stdlib.zip`, mounted at `/lib/python3XY.zip`.
+    Stdlib,
+    /// A wheel unpacked into site-packages.
+    Wheel {
+        distribution: String,
+        version: String,
+    },
+    /// The app's own folder: the entry script and its sibling modules.
+    App,
+}
+
+/// What a file is, by its name. Decides which stage looks at it and which default rule keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileKind {
+    Python,
+    /// A `.pyi` stub: never imported, but lazy_loader packages read their imports from it.
+    Stub,
+    /// A WebAssembly side module (`.so`).
+    Extension,
+    /// A file inside `*.dist-info/`.
+    Metadata,
+    Bytecode,
+    /// Anything else: data a package may read at run time.
+    Data,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArchiveEntry {
+    /// The path inside the archive.
+    pub path: String,
+    /// Where Pyodide puts the file.
+    pub install_path: String,
+    /// The path below the import root (site-packages, the stdlib zip, the app folder): what module
+    /// names are derived from. `None` for files outside any import root (wheel `.data/scripts`, ...).
+    pub import_path: Option<String>,
+    pub size: u64,
+    pub compressed_size: u64,
+    pub kind: FileKind,
+}
+
+/// The bytes behind an archive, shared cheaply between threads.
+#[derive(Debug, Clone)]
+enum Source {
+    Zip(ZipArchive<Cursor<Arc<[u8]>>>),
+    Folder(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct Archive {
+    /// The file name (`sympy-1.14.0-py3-none-any.whl`, `python_stdlib.zip`) or the app folder's name.
+    pub name: String,
+    pub path: PathBuf,
+    pub kind: ArchiveKind,
+    /// Hex sha256 of the archive's bytes (for the app folder: of its files' names and bytes).
+    pub sha256: String,
+    pub entries: Vec<ArchiveEntry>,
+    source: Source,
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// Classifies a path inside an archive by its name alone.
+pub fn file_kind(path: &str) -> FileKind {
+    let first_dir = path.split('/').next().unwrap_or("");
+    if path.contains(".dist-info/") && first_dir.ends_with(".dist-info") {
+        FileKind::Metadata
+    } else if path.ends_with(".py") {
+        FileKind::Python
+    } else if path.ends_with(".pyi") {
+        FileKind::Stub
+    } else if path.ends_with(".so") {
+        FileKind::Extension
+    } else if path.ends_with(".pyc") {
+        FileKind::Bytecode
+    } else {
+        FileKind::Data
+    }
+}
+
+/// Why an entry name may not be installed, if it may not.
+fn unsafe_name_problem(name: &str) -> Option<&'static str> {
+    if name.starts_with('/') || name.starts_with('\\') {
+        return Some("is an absolute path");
+    }
+    if name.len() >= 2 && name.as_bytes()[1] == b':' {
+        return Some("has a drive letter");
+    }
+    if name.contains('\\') {
+        return Some("contains a backslash");
+    }
+    if name.split('/').any(|part| part == "..") {
+        return Some("escapes the install folder with '..'");
+    }
+    if name.contains('\0') {
+        return Some("contains a NUL byte");
+    }
+    None
+}
+
+impl Archive {
+    /// Reads a wheel or the stdlib zip: checks every entry name, hashes the bytes, and checks that
+    /// every `.so` is WebAssembly.
+    pub fn read_zip(
+        path: &Path,
+        kind: ArchiveKind,
+        install_root: &str,
+    ) -> Result<Archive, EnvError> {
+        let bytes: Arc<[u8]> = std::fs::read(path)
+            .map_err(|e| EnvError::io(path, e))?
+            .into();
+        Self::from_zip_bytes(path, bytes, kind, install_root)
+    }
+
+    pub fn from_zip_bytes(
+        path: &Path,
+        bytes: Arc<[u8]>,
+        kind: ArchiveKind,
+        install_root: &str,
+    ) -> Result<Archive, EnvError> {
+        let sha256 = sha256_hex(&bytes);
+        let bad_zip = |reason: String| EnvError::BadZip {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(|e| bad_zip(e.to_string()))?;
+        let is_wheel = matches!(kind, ArchiveKind::Wheel { .. });
+        let mut entries = Vec::with_capacity(zip.len());
+        for index in 0..zip.len() {
+            let file = zip
+                .by_index_raw(index)
+                .map_err(|e| bad_zip(format!("entry #{index}: {e}")))?;
+            let name = file
+                .name()
+                .map_err(|e| bad_zip(format!("entry #{index} has an unreadable name: {e}")))?
+                .to_string();
+            if let Some(problem) = unsafe_name_problem(&name) {
+                return Err(EnvError::UnsafeEntry {
+                    archive: path.to_path_buf(),
+                    entry: name,
+                    problem,
+                });
+            }
+            if file.is_symlink() {
+                return Err(EnvError::UnsafeEntry {
+                    archive: path.to_path_buf(),
+                    entry: name,
+                    problem: "is a symbolic link",
+                });
+            }
+            if file.is_dir() {
+                continue;
+            }
+            let import_path = if is_wheel {
+                wheel_import_path(&name)
+            } else {
+                Some(name.clone())
+            };
+            let install_path = match &import_path {
+                Some(p) => format!("{install_root}/{p}"),
+                None => format!("{install_root}/{name}"),
+            };
+            let kind = import_path
+                .as_deref()
+                .map(file_kind)
+                .unwrap_or(FileKind::Data);
+            entries.push(ArchiveEntry {
+                kind,
+                size: file.size(),
+                compressed_size: file.compressed_size(),
+                path: name,
+                install_path,
+                import_path,
+            });
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let archive = Archive {
+            name,
+            path: path.to_path_buf(),
+            kind,
+            sha256,
+            entries,
+            source: Source::Zip(zip),
+        };
+        archive.check_side_modules()?;
+        Ok(archive)
+    }
+
+    /// The app's folder: the entry script, sibling `.py` files and package folders below it.
+    pub fn read_app_folder(dir: &Path, entry: &Path, install_root: &str) -> Result<Archive, EnvError> {
+        let mut entries = Vec::new();
+        let mut hasher = Sha256::new();
+        let mut stack = vec![(dir.to_path_buf(), String::new())];
+        while let Some((folder, prefix)) = stack.pop() {
+            let mut listing: Vec<_> = std::fs::read_dir(&folder)
+                .map_err(|e| EnvError::io(&folder, e))?
+                .filter_map(|e| e.ok())
+                .collect();
+            listing.sort_by_key(|e| e.file_name());
+            for item in listing {
+                let name = item.file_name().to_string_lossy().into_owned();
+                if name.starts_with('.') || name == "__pycache__" || name == "node_modules" {
+                    continue;
+                }
+                let rel = format!("{prefix}{name}");
+                let full = item.path();
+                let Ok(meta) = item.metadata() else { continue };
+                if meta.is_dir() {
+                    // Only package folders hold importable code; other folders (dist/, docs/) are not the app.
+                    if full.join("__init__.py").is_file() {
+                        stack.push((full, format!("{rel}/")));
+                    }
+                    continue;
+                }
+                let is_entry = full == entry;
+                if !is_entry && !(name.ends_with(".py") || !prefix.is_empty()) {
+                    continue;
+                }
+                let bytes = std::fs::read(&full).map_err(|e| EnvError::io(&full, e))?;
+                hasher.update(rel.as_bytes());
+                hasher.update(&bytes);
+                entries.push(ArchiveEntry {
+                    kind: file_kind(&rel),
+                    size: bytes.len() as u64,
+                    compressed_size: bytes.len() as u64,
+                    install_path: format!("{install_root}/{rel}"),
+                    import_path: Some(rel.clone()),
+                    path: rel,
+                });
+            }
+        }
+        let digest = hasher.finalize();
+        let sha256 = digest.iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Archive {
+            name: dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "app".into()),
+            path: dir.to_path_buf(),
+            kind: ArchiveKind::App,
+            sha256,
+            entries,
+            source: Source::Folder(dir.to_path_buf()),
+        })
+    }
+
+    /// The distribution name, normalised (`pydantic_core`), for wheels; the archive name otherwise.
+    pub fn package_name(&self) -> String {
+        match &self.kind {
+            ArchiveKind::Wheel { distribution, .. } => distribution.clone(),
+            ArchiveKind::Stdlib => "stdlib".to_string(),
+            ArchiveKind::App => "app".to_string(),
+        }
+    }
+
+    pub fn find(&self, path: &str) -> Option<usize> {
+        self.entries.iter().position(|e| e.path == path)
+    }
+
+    /// The bytes of one entry, decompressed.
+    pub fn read(&self, index: usize) -> Result<Vec<u8>, EnvError> {
+        let entry = &self.entries[index];
+        match &self.source {
+            Source::Folder(dir) => {
+                let full = dir.join(&entry.path);
+                std::fs::read(&full).map_err(|e| EnvError::io(full, e))
+            }
+            Source::Zip(zip) => {
+                let mut zip = zip.clone();
+                let bad = |reason: String| EnvError::BadZip {
+                    path: self.path.clone(),
+                    reason: format!("{}: {reason}", entry.path),
+                };
+                let mut file = zip.by_name(&entry.path).map_err(|e| bad(e.to_string()))?;
+                let mut out = Vec::with_capacity(entry.size as usize);
+                file.read_to_end(&mut out).map_err(|e| bad(e.to_string()))?;
+                Ok(out)
+            }
+        }
+    }
+
+    /// The first bytes of an entry, without inflating the rest.
+    fn read_head(&self, index: usize, len: usize) -> Result<Vec<u8>, EnvError> {
+        let entry = &self.entries[index];
+        let Source::Zip(zip) = &self.source else {
+            let mut bytes = self.read(index)?;
+            bytes.truncate(len);
+            return Ok(bytes);
+        };
+        let mut zip = zip.clone();
+        let bad = |reason: String| EnvError::BadZip {
+            path: self.path.clone(),
+            reason: format!("{}: {reason}", entry.path),
+        };
+        let file = zip.by_name(&entry.path).map_err(|e| bad(e.to_string()))?;
+        let mut out = Vec::with_capacity(len);
+        file.take(len as u64)
+            .read_to_end(&mut out)
+            .map_err(|e| bad(e.to_string()))?;
+        Ok(out)
+    }
+
+    /// Every `.so` must be WebAssembly: a manylinux or macOS wheel is a user error worth naming.
+    fn check_side_modules(&self) -> Result<(), EnvError> {
+        for (index, entry) in self.entries.iter().enumerate() {
+            if entry.kind != FileKind::Extension {
+                continue;
+            }
+            let head = self.read_head(index, 64)?;
+            if head.starts_with(b"\0asm") {
+                continue;
+            }
+            return Err(EnvError::WrongPlatform {
+                archive: self.path.clone(),
+                entry: entry.path.clone(),
+                found: describe_non_wasm(&head),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Where a wheel entry lands relative to site-packages, following the wheel spec's `.data` folders.
+fn wheel_import_path(name: &str) -> Option<String> {
+    let mut parts = name.splitn(3, '/');
+    let first = parts.next()?;
+    if first.ends_with(".data") {
+        let scheme = parts.next()?;
+        let rest = parts.next()?;
+        return match scheme {
+            "purelib" | "platlib" => Some(rest.to_string()),
+            _ => None,
+        };
+    }
+    Some(name.to_string())
+}
+
+/// `(distribution, version)` from a wheel file name, as the wheel spec lays it out.
+pub fn parse_wheel_name(path: &Path) -> Result<(String, String, String), EnvError> {
+    let bad = |reason: &str| EnvError::BadWheelName {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    };
+    let file = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| bad("not a UTF-8 file name"))?;
+    let stem = file
+        .strip_suffix(".whl")
+        .ok_or_else(|| bad("a wheel's name ends with .whl"))?;
+    let parts: Vec<&str> = stem.split('-').collect();
+    if parts.len() != 5 && parts.len() != 6 {
+        return Err(bad(
+            "not a wheel file name (distribution-version-python-abi-platform.whl)",
+        ));
+    }
+    let platform = parts[parts.len() - 1].to_string();
+    Ok((parts[0].to_lowercase(), parts[1].to_string(), platform))
+}

@@ -1,0 +1,177 @@
+//! The whole environment of one app: runtime, stdlib zip, wheels and the app's folder.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::archive::parse_wheel_name;
+use crate::requirements::resolve_requirements;
+use crate::{Archive, ArchiveEntry, ArchiveKind, CacheRoot, EnvError, Runtime, RuntimeFacts};
+
+/// A file of the environment: an entry of one archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FileRef {
+    pub archive: u32,
+    pub entry: u32,
+}
+
+/// What the user asked for on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct EnvironmentRequest {
+    pub entry: PathBuf,
+    pub wheels_dir: Option<PathBuf>,
+    pub requirements: Option<PathBuf>,
+    pub runtime_dir: Option<PathBuf>,
+}
+
+#[derive(Debug)]
+pub struct Environment {
+    pub runtime: Runtime,
+    pub runtime_facts: RuntimeFacts,
+    /// The app folder first, then the stdlib zip, then the wheels: the order of `sys.path`, which
+    /// decides which file wins when two provide the same module.
+    pub archives: Vec<Archive>,
+    /// The entry script.
+    pub entry: FileRef,
+    /// The requirements file that was resolved, if any.
+    pub requirements: Option<PathBuf>,
+}
+
+/// The folder Pyodide runs scripts from.
+pub const APP_INSTALL_ROOT: &str = "/home/pyodide";
+
+impl Environment {
+    pub fn load(request: &EnvironmentRequest, cache: &CacheRoot) -> Result<Environment, EnvError> {
+        let entry = &request.entry;
+        if !entry.is_file() {
+            return Err(EnvError::App {
+                path: entry.clone(),
+                reason: "no such file".into(),
+            });
+        }
+        let entry = entry.canonicalize().map_err(|e| EnvError::io(entry, e))?;
+        let app_dir = entry.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let runtime = Runtime::locate(request.runtime_dir.as_deref(), cache)?;
+        let runtime_facts = runtime.facts()?;
+
+        let requirements = match (&request.requirements, &request.wheels_dir) {
+            (Some(r), _) => Some(r.clone()),
+            (None, Some(_)) => None,
+            (None, None) => Some(app_dir.join("requirements.txt")).filter(|p| p.is_file()),
+        };
+        let wheel_paths = match (&requirements, &request.wheels_dir) {
+            (Some(req), links) => resolve_requirements(req, links.as_deref(), &runtime, cache)?,
+            (None, Some(dir)) => wheels_in(dir)?,
+            (None, None) => Vec::new(),
+        };
+
+        let site_packages = runtime.site_packages();
+        let stdlib_mount = runtime.stdlib_mount();
+        let stdlib_path = runtime.stdlib_zip();
+        let mut jobs: Vec<(PathBuf, bool)> = vec![(stdlib_path, true)];
+        jobs.extend(wheel_paths.into_iter().map(|p| (p, false)));
+        let loaded: Vec<Archive> = jobs
+            .par_iter()
+            .map(|(path, is_stdlib)| {
+                if *is_stdlib {
+                    Archive::read_zip(path, ArchiveKind::Stdlib, &stdlib_mount)
+                } else {
+                    let (distribution, version, platform) = parse_wheel_name(path)?;
+                    check_wheel_platform(path, &platform, &runtime)?;
+                    Archive::read_zip(
+                        path,
+                        ArchiveKind::Wheel {
+                            distribution,
+                            version,
+                        },
+                        &site_packages,
+                    )
+                }
+            })
+            .collect::<Result<_, _>>()?;
+
+        let app = Archive::read_app_folder(&app_dir, &entry, APP_INSTALL_ROOT)?;
+        let entry_name = entry
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let entry_index = app.find(&entry_name).ok_or_else(|| EnvError::App {
+            path: entry.clone(),
+            reason: "the entry script is not readable".into(),
+        })?;
+        let mut archives = vec![app];
+        archives.extend(loaded);
+        Ok(Environment {
+            runtime,
+            runtime_facts,
+            archives,
+            entry: FileRef {
+                archive: 0,
+                entry: entry_index as u32,
+            },
+            requirements,
+        })
+    }
+
+    pub fn archive(&self, file: FileRef) -> &Archive {
+        &self.archives[file.archive as usize]
+    }
+
+    pub fn entry(&self, file: FileRef) -> &ArchiveEntry {
+        &self.archives[file.archive as usize].entries[file.entry as usize]
+    }
+
+    pub fn read(&self, file: FileRef) -> Result<Vec<u8>, EnvError> {
+        self.archive(file).read(file.entry as usize)
+    }
+
+    /// Every file of the environment, archive by archive.
+    pub fn files(&self) -> impl Iterator<Item = FileRef> + '_ {
+        self.archives.iter().enumerate().flat_map(|(a, archive)| {
+            (0..archive.entries.len()).map(move |e| FileRef {
+                archive: a as u32,
+                entry: e as u32,
+            })
+        })
+    }
+
+    /// `archive:path`, the way messages name a file.
+    pub fn display(&self, file: FileRef) -> String {
+        let archive = self.archive(file);
+        let entry = self.entry(file);
+        match archive.kind {
+            ArchiveKind::App => entry.path.clone(),
+            _ => format!("{}:{}", archive.name, entry.path),
+        }
+    }
+}
+
+fn wheels_in(dir: &Path) -> Result<Vec<PathBuf>, EnvError> {
+    let mut wheels: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| EnvError::io(dir, e))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "whl"))
+        .collect();
+    wheels.sort();
+    Ok(wheels)
+}
+
+/// A wheel tagged for another platform is refused before anything reads it.
+fn check_wheel_platform(path: &Path, platform: &str, runtime: &Runtime) -> Result<(), EnvError> {
+    let ok = platform == "any"
+        || platform
+            .split('.')
+            .any(|tag| tag.starts_with("pyemscripten") || tag.starts_with("emscripten") || tag.starts_with("pyodide"));
+    if ok {
+        return Ok(());
+    }
+    Err(EnvError::BadWheelName {
+        path: path.to_path_buf(),
+        reason: format!(
+            "built for platform {platform}, not for Pyodide ({})",
+            runtime.wheel_platform()
+        ),
+    })
+}

@@ -1,0 +1,53 @@
+use std::path::PathBuf;
+
+/// Everything that can be wrong with the environment. Each message names the file at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a readable zip archive ({reason})")]
+    BadZip { path: PathBuf, reason: String },
+    #[error("{archive}: entry {entry:?} {problem}; refusing to install it")]
+    UnsafeEntry {
+        archive: PathBuf,
+        entry: String,
+        problem: &'static str,
+    },
+    #[error("{archive}: {entry} is {found}, not a WebAssembly side module: this wheel is not built for Pyodide")]
+    WrongPlatform {
+        archive: PathBuf,
+        entry: String,
+        found: String,
+    },
+    #[error("{path}: {reason}")]
+    BadWheelName { path: PathBuf, reason: String },
+    #[error("Pyodide runtime not usable at {dir}: {reason}")]
+    Runtime { dir: PathBuf, reason: String },
+    #[error("{tool} was not found on PATH: {hint}")]
+    MissingTool { tool: String, hint: String },
+    #[error("{requirements}: no Pyodide wheel (pyemscripten_2026_0_wasm32 or pure Python) for requirement {requirement:?}")]
+    NoPyodideWheel {
+        requirements: PathBuf,
+        requirement: String,
+    },
+    #[error("{requirements}: pip could not resolve it: {message}")]
+    Resolve {
+        requirements: PathBuf,
+        message: String,
+    },
+    #[error("{path}: {reason}")]
+    App { path: PathBuf, reason: String },
+}
+
+impl EnvError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        EnvError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! Stage 1 of the pipeline: the environment inventory.
+//!
+//! Reads, offline, everything an app could load under Pyodide: the runtime (its lock file, its
+//! `python_stdlib.zip`, the names compiled into `pyodide.asm.wasm`), the app's wheels and the app's
+//! own folder. Every file gets an identity (archive, path inside it, install path in Pyodide's file
+//! system) and a kind. Nothing here knows about imports: that is the facts stage.
+
+pub mod archive;
+pub mod cache;
+pub mod environment;
+pub mod error;
+pub mod platform;
+pub mod requirements;
+pub mod runtime;
+
+pub use archive::{Archive, ArchiveEntry, ArchiveKind, FileKind};
+pub use cache::CacheRoot;
+pub use environment::{Environment, EnvironmentRequest, FileRef};
+pub use error::EnvError;
+pub use runtime::{Runtime, RuntimeFacts, PINNED_PYODIDE_VERSION};

@@ -1,0 +1,91 @@
+//! The per-archive facts cache: one file per archive, keyed by the archive's sha256, so a second
+//! analysis of the same wheel parses nothing.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{PythonFacts, WasmFacts};
+
+/// Bumped whenever the facts' meaning or layout changes, so stale caches are ignored.
+const FACTS_VERSION: &str = "facts-v1-ruff0.0.10";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum FileFacts {
+    Python(PythonFacts),
+    Wasm(WasmFacts),
+    /// A `.so` that could not be read as WebAssembly: the reason.
+    BadWasm { reason: String },
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct ArchiveFacts {
+    files: HashMap<String, FileFacts>,
+    #[serde(skip)]
+    dirty: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct FactsStore {
+    dir: Option<PathBuf>,
+    archives: HashMap<String, ArchiveFacts>,
+}
+
+impl FactsStore {
+    /// A store backed by `dir`, or an in-memory one with `None`.
+    pub fn open(dir: Option<PathBuf>) -> Self {
+        FactsStore {
+            dir: dir.map(|d| d.join(FACTS_VERSION)),
+            archives: HashMap::new(),
+        }
+    }
+
+    fn path_for(&self, sha256: &str) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| d.join(format!("{sha256}.json")))
+    }
+
+    /// Loads what is cached for an archive (once); a missing or unreadable cache file is empty.
+    pub fn load_archive(&mut self, sha256: &str) {
+        if self.archives.contains_key(sha256) {
+            return;
+        }
+        let facts = self
+            .path_for(sha256)
+            .and_then(|p| std::fs::read(p).ok())
+            .and_then(|bytes| serde_json::from_slice::<ArchiveFacts>(&bytes).ok())
+            .unwrap_or_default();
+        self.archives.insert(sha256.to_string(), facts);
+    }
+
+    pub fn get(&self, sha256: &str, path: &str) -> Option<&FileFacts> {
+        self.archives.get(sha256)?.files.get(path)
+    }
+
+    pub fn insert(&mut self, sha256: &str, path: &str, facts: FileFacts) {
+        let archive = self.archives.entry(sha256.to_string()).or_default();
+        archive.files.insert(path.to_string(), facts);
+        archive.dirty = true;
+    }
+
+    /// Writes every archive that gained facts. A cache that cannot be written only costs speed.
+    pub fn save(&mut self) -> std::io::Result<()> {
+        let Some(dir) = self.dir.clone() else {
+            return Ok(());
+        };
+        std::fs::create_dir_all(&dir)?;
+        for (sha256, archive) in self.archives.iter_mut().filter(|(_, a)| a.dirty) {
+            let bytes = serde_json::to_vec(archive).map_err(std::io::Error::other)?;
+            write_atomically(&dir.join(format!("{sha256}.json")), &bytes)?;
+            archive.dirty = false;
+        }
+        Ok(())
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
