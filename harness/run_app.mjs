@@ -19,6 +19,20 @@ function finish(code) {
   process.exit(code);
 }
 
+function firstLine(err) {
+  return String(err && err.message ? err.message : err).split("\n").find((l) => l.trim()) ?? "error";
+}
+
+// An unexpected failure anywhere is reported in the record, never as a dump of Pyodide's source.
+process.on("uncaughtException", (err) => {
+  record.error ??= { kind: "harness", message: firstLine(err) };
+  finish(1);
+});
+process.on("unhandledRejection", (err) => {
+  record.error ??= { kind: "harness", message: firstLine(err) };
+  finish(1);
+});
+
 const timer = setTimeout(() => {
   record.error = { kind: "timeout", message: `the app did not finish within ${spec.timeout_ms} ms` };
   finish(3);
@@ -56,7 +70,12 @@ ldso.loadedLibsByName = new Proxy(ldso.loadedLibsByName, {
 const t1 = performance.now();
 const sitePackages = pyodide.runPython("import site; site.getsitepackages()[0]");
 for (const wheel of spec.wheels ?? []) {
-  pyodide.unpackArchive(fs.readFileSync(wheel), "wheel", { extractDir: sitePackages });
+  try {
+    pyodide.unpackArchive(new Uint8Array(fs.readFileSync(wheel)), "wheel", { extractDir: sitePackages });
+  } catch (err) {
+    record.error = { kind: "install", message: `${path.basename(wheel)}: ${firstLine(err)}` };
+    finish(1);
+  }
 }
 record.timings.install_ms = performance.now() - t1;
 
@@ -121,6 +140,7 @@ _pp_run
 }
 record.timings.run_ms = performance.now() - t2;
 record.stdout = stdout;
+record.opened = [...new Set(record.opened)];
 try { snapshot(); } catch (err) { record.error ??= { kind: "snapshot", message: String(err) }; }
 clearTimeout(timer);
 finish(record.error ? 1 : 0);

@@ -31,6 +31,8 @@ struct ArchiveFacts {
 pub struct FactsStore {
     dir: Option<PathBuf>,
     archives: HashMap<String, ArchiveFacts>,
+    /// Archives whose facts are kept in memory only (the app's own folder).
+    volatile: std::collections::HashSet<String>,
 }
 
 impl FactsStore {
@@ -39,6 +41,7 @@ impl FactsStore {
         FactsStore {
             dir: dir.map(|d| d.join(FACTS_VERSION)),
             archives: HashMap::new(),
+            volatile: Default::default(),
         }
     }
 
@@ -59,6 +62,11 @@ impl FactsStore {
         self.archives.insert(sha256.to_string(), facts);
     }
 
+    /// Facts of this archive are never written to disk.
+    pub fn mark_volatile(&mut self, sha256: &str) {
+        self.volatile.insert(sha256.to_string());
+    }
+
     pub fn get(&self, sha256: &str, path: &str) -> Option<&FileFacts> {
         self.archives.get(sha256)?.files.get(path)
     }
@@ -75,7 +83,12 @@ impl FactsStore {
             return Ok(());
         };
         std::fs::create_dir_all(&dir)?;
-        for (sha256, archive) in self.archives.iter_mut().filter(|(_, a)| a.dirty) {
+        let volatile = &self.volatile;
+        for (sha256, archive) in self
+            .archives
+            .iter_mut()
+            .filter(|(sha, a)| a.dirty && !volatile.contains(*sha))
+        {
             let bytes = serde_json::to_vec(archive).map_err(std::io::Error::other)?;
             write_atomically(&dir.join(format!("{sha256}.json")), &bytes)?;
             archive.dirty = false;

@@ -1,1 +1,37 @@
+//! Stage 3 of the pipeline: one dependency graph over the files of the environment.
+//!
+//! [`index`] names every file as a module; [`build`] turns the facts of the files reached from the
+//! roots into typed edges, parsing only what is reached; [`prune`] keeps what the roots reach plus
+//! the default rules' data files.
 
+pub mod build;
+pub mod index;
+pub mod model;
+pub mod prune;
+
+pub use build::{build_graph, BuildOptions};
+pub use index::{ModuleIndex, ModuleName, Resolution};
+pub use model::{
+    DependencyGraph, EdgeKind, GraphNode, ImportEdge, MissingModule, Reason, Root, RootKind,
+    UnresolvedSite,
+};
+pub use prune::{apply_default_rules, prune_from, KeptSet};
+
+use pyodide_pack_env::{EnvError, Environment};
+use pyodide_pack_facts::FactsStore;
+
+/// The graph of an environment and what it keeps.
+#[derive(Debug)]
+pub struct Analysis {
+    pub graph: DependencyGraph,
+    pub kept: KeptSet,
+}
+
+/// Builds the graph from the roots, prunes it, and applies the default rules.
+pub fn analyze(env: &Environment, store: &mut FactsStore) -> Result<Analysis, EnvError> {
+    let mut graph = build_graph(env, store, &BuildOptions::default())?;
+    let reached = prune_from(&graph);
+    apply_default_rules(&mut graph, env, &reached);
+    let kept = prune_from(&graph);
+    Ok(Analysis { graph, kept })
+}

@@ -1,1 +1,8 @@
+//! The last stage: one machine-readable record of what went in and why (in the spirit of esbuild's
+//! metafile), and the tables people read.
 
+pub mod record;
+pub mod table;
+
+pub use record::{AnalyzeRecord, FileIds, RECORD_SCHEMA};
+pub use table::{format_size, render_analysis};

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Fetches everything the corpus and the tests need into the pyodide-pack cache:
+#   - the pinned Pyodide runtime from npm   -> $CACHE/runtime/<version>/node_modules/pyodide
+#   - each corpus app's wheels, via pip      -> $CACHE/corpus/<app>/wheels/
+# Nothing fetched is committed. Safe to run again: what is already there is kept.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cache="${PYODIDE_PACK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pyodide-pack}"
+version="314.0.7"
+python="${PYODIDE_PACK_PYTHON:-python3}"
+
+runtime_prefix="$cache/runtime/$version"
+if [ ! -f "$runtime_prefix/node_modules/pyodide/pyodide-lock.json" ]; then
+  echo "fetch: Pyodide $version from npm"
+  staging="$cache/runtime/.$version.$$.partial"
+  rm -rf "$staging"
+  mkdir -p "$staging"
+  npm install --no-audit --no-fund --no-save --prefix "$staging" "pyodide@$version" >/dev/null
+  rm -rf "$runtime_prefix"
+  mv "$staging" "$runtime_prefix"
+fi
+
+for app in "$here"/*/; do
+  name="$(basename "$app")"
+  dest="$cache/corpus/$name/wheels"
+  mkdir -p "$dest"
+  [ -f "$app/requirements.txt" ] || continue
+  if [ -f "$dest/.complete" ] && cmp -s "$app/requirements.txt" "$dest/.complete"; then
+    continue
+  fi
+  echo "fetch: wheels for $name"
+  rm -f "$dest"/*.whl "$dest/.complete"
+  "$python" -m pip download --disable-pip-version-check --quiet \
+    --only-binary=:all: --platform pyemscripten_2026_0_wasm32 --python-version 3.14 \
+    --implementation cp --abi cp314 -d "$dest" -r "$app/requirements.txt"
+  cp "$app/requirements.txt" "$dest/.complete"
+done
+echo "fetch: done ($cache)"
