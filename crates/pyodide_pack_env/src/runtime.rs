@@ -45,6 +45,15 @@ const FROZEN_MODULES: &[&str] = &[
 /// machinery for the file-system and stdio encodings (`Python/codecs.c`, `Python/pylifecycle.c`).
 const INTERPRETER_BOOT_MODULES: &[&str] = &["encodings", "encodings.utf_8"];
 
+/// `pyodide.unpackArchive` and `loadPackage` extract wheels with `zipfile`, which decodes entry
+/// names without the UTF-8 flag as cp437: a codec looked up by a computed name.
+const INSTALLER_MODULES: &[&str] = &["encodings.cp437"];
+
+/// Modules that exist at run time without a file of their own: aliases a package installs into
+/// `sys.modules` (`collections` installs `collections.abc`), the JavaScript modules Pyodide
+/// registers, and the running script.
+const RUNTIME_PROVIDED_MODULES: &[&str] = &["collections.abc", "js", "pyodide_js", "__main__"];
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct LockInfo {
     python: String,
@@ -164,7 +173,7 @@ impl Runtime {
     pub fn facts(&self) -> Result<RuntimeFacts, EnvError> {
         let wasm_path = self.main_module();
         let wasm = std::fs::read(&wasm_path).map_err(|e| EnvError::io(&wasm_path, e))?;
-        let exports = main_module_exports(&wasm).map_err(|reason| EnvError::Runtime {
+        let (exports, core_imports) = scan_main_module(&wasm).map_err(|reason| EnvError::Runtime {
             dir: self.dir.clone(),
             reason: format!("pyodide.asm.wasm: {reason}"),
         })?;
@@ -182,6 +191,7 @@ impl Runtime {
         } else {
             BTreeSet::new()
         };
+        builtin_modules.extend(RUNTIME_PROVIDED_MODULES.iter().map(|s| s.to_string()));
         Ok(RuntimeFacts {
             builtin_modules,
             frozen_modules,
@@ -191,6 +201,8 @@ impl Runtime {
                 .map(|s| s.to_string())
                 .collect(),
             bootstrap_module_candidates: bootstrap_module_names(&js),
+            core_module_candidates: core_imports,
+            installer_modules: INSTALLER_MODULES.iter().map(|s| s.to_string()).collect(),
         })
     }
 }
@@ -198,7 +210,8 @@ impl Runtime {
 /// What the runtime provides by itself.
 #[derive(Debug, Clone, Default)]
 pub struct RuntimeFacts {
-    /// Compiled into `pyodide.asm.wasm`: the `PyInit_*` exports plus the interpreter's core modules.
+    /// Compiled into `pyodide.asm.wasm` (the `PyInit_*` exports plus the interpreter's core
+    /// modules), or otherwise present without a file (see `RUNTIME_PROVIDED_MODULES`).
     pub builtin_modules: BTreeSet<String>,
     pub frozen_modules: BTreeSet<String>,
     /// Every export of the main module: the symbols side modules may import from it.
@@ -209,6 +222,10 @@ pub struct RuntimeFacts {
     /// dotted-name string argument, as `o("pyodide.code")`). Candidates: the graph keeps those that
     /// name a module of the environment.
     pub bootstrap_module_candidates: Vec<String>,
+    /// Pyodide module names found as C strings in the main module's data: what its C core imports.
+    pub core_module_candidates: Vec<String>,
+    /// What Pyodide's package installer imports to unpack a wheel (roots when there are wheels).
+    pub installer_modules: Vec<String>,
 }
 
 impl RuntimeFacts {
@@ -218,25 +235,60 @@ impl RuntimeFacts {
     }
 }
 
-fn main_module_exports(wasm: &[u8]) -> Result<Vec<String>, String> {
+/// The main module's exports, and the Pyodide module names its data holds as C strings (what the
+/// C core imports with `PyImport_ImportModule("_pyodide.docstring")` and the like).
+fn scan_main_module(wasm: &[u8]) -> Result<(Vec<String>, Vec<String>), String> {
+    use wasmparser::{Chunk, Parser, Payload};
     let mut names = Vec::new();
-    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
-        match payload.map_err(|e| e.to_string())? {
-            wasmparser::Payload::ExportSection(reader) => {
+    let mut data_modules = BTreeSet::new();
+    let mut parser = Parser::new(0);
+    let mut offset = 0;
+    loop {
+        let (payload, consumed) = match parser.parse(&wasm[offset..], true).map_err(|e| e.to_string())? {
+            Chunk::NeedMoreData(_) => return Err("truncated module".into()),
+            Chunk::Parsed { consumed, payload } => (payload, consumed),
+        };
+        offset += consumed;
+        match payload {
+            Payload::ExportSection(reader) => {
                 for export in reader {
                     names.push(export.map_err(|e| e.to_string())?.name.to_string());
                 }
-                // Nothing after the export section is needed; skip the (large) code section.
-                break;
             }
-            wasmparser::Payload::CodeSectionStart { .. } => break,
+            // The code is most of the file and says nothing we need.
+            Payload::CodeSectionStart { size, .. } => {
+                parser.skip_section();
+                offset += size as usize;
+            }
+            Payload::DataSection(reader) => {
+                for segment in reader {
+                    let segment = segment.map_err(|e| e.to_string())?;
+                    for piece in segment.data.split(|b| *b == 0) {
+                        if let Ok(text) = std::str::from_utf8(piece) {
+                            if is_pyodide_module_name(text) {
+                                data_modules.insert(text.to_string());
+                            }
+                        }
+                    }
+                }
+            }
+            Payload::End(_) => break,
             _ => {}
         }
     }
     if names.is_empty() {
         return Err("it has no exports: not a Pyodide main module".into());
     }
-    Ok(names)
+    Ok((names, data_modules.into_iter().collect()))
+}
+
+/// `_pyodide`, `pyodide.ffi`, `_pyodide._importhook`: Pyodide's own packages.
+fn is_pyodide_module_name(text: &str) -> bool {
+    let head = text.split('.').next().unwrap_or("");
+    (head == "_pyodide" || head == "pyodide")
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
 }
 
 /// Scans the bootstrap JavaScript for the Python modules it imports while `loadPyodide()` runs.

@@ -140,6 +140,7 @@ pub fn build_graph(
             expanded: 0,
             parsed: 0,
             module_of,
+            frozen_sources: HashSet::new(),
         },
         index,
         expanded: HashSet::new(),
@@ -202,6 +203,16 @@ impl Builder<'_> {
             why: "the entry script".into(),
         });
         let facts = &self.env.runtime_facts;
+        let has_wheels = self
+            .env
+            .archives
+            .iter()
+            .any(|a| matches!(a.kind, ArchiveKind::Wheel { .. }));
+        let installer: &[String] = if has_wheels {
+            &facts.installer_modules
+        } else {
+            &[]
+        };
         let boot = facts
             .interpreter_boot_modules
             .iter()
@@ -211,6 +222,17 @@ impl Builder<'_> {
                     .bootstrap_module_candidates
                     .iter()
                     .map(|m| (m, "imported by the Pyodide bootstrap (pyodide.asm.mjs)")),
+            )
+            .chain(
+                facts
+                    .core_module_candidates
+                    .iter()
+                    .map(|m| (m, "imported by Pyodide's C core (pyodide.asm.wasm)")),
+            )
+            .chain(
+                installer
+                    .iter()
+                    .map(|m| (m, "imported by Pyodide's wheel installer (zipfile's cp437 names)")),
             );
         let mut seen = HashSet::new();
         let mut roots = Vec::new();
@@ -279,10 +301,17 @@ impl Builder<'_> {
         flags: SiteFlags,
     ) -> Option<FileRef> {
         let mut target = None;
+        // Below a built-in or JavaScript module, names are attributes, not files.
+        let mut under_fileless = false;
         for prefix in module.prefixes() {
             let is_last = prefix == *module;
-            match self.index.resolve(prefix.as_str()) {
-                Resolution::File(file) => {
+            let resolution = self.index.resolve(prefix.as_str());
+            if let Resolution::Frozen(Some(source)) = resolution {
+                // Never shipped, but what its code imports is imported.
+                self.graph.frozen_sources.insert(source);
+            }
+            match resolution {
+                Resolution::File(file) | Resolution::Frozen(Some(file)) => {
                     let kind = if is_last {
                         flags.kind
                     } else {
@@ -295,7 +324,9 @@ impl Builder<'_> {
                         target = Some(file);
                     }
                 }
-                Resolution::BuiltIn | Resolution::Frozen | Resolution::Namespace => {}
+                Resolution::BuiltIn | Resolution::Frozen(None) => under_fileless = true,
+                Resolution::Namespace => {}
+                Resolution::Missing if under_fileless => return None,
                 Resolution::Missing => {
                     self.missing(from, prefix.as_str(), site, flags);
                     return None;
@@ -527,7 +558,9 @@ impl Builder<'_> {
         for name in package_facts.all_names.iter().flatten() {
             let child = package.child(name);
             if let Resolution::File(target) = self.index.resolve(child.as_str()) {
-                self.edge(importer, target, child.as_str(), site, flags);
+                if target != importer {
+                    self.edge(importer, target, child.as_str(), site, flags);
+                }
             }
         }
     }

@@ -51,9 +51,11 @@ impl fmt::Display for ModuleName {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resolution {
     File(FileRef),
-    /// Compiled into the interpreter.
+    /// Compiled into the interpreter, or provided by the runtime without a file.
     BuiltIn,
-    Frozen,
+    /// Frozen into the interpreter; its source (if the stdlib zip has it) is never read at run
+    /// time, but its imports are real.
+    Frozen(Option<FileRef>),
     /// A folder without `__init__.py` (PEP 420).
     Namespace,
     Missing,
@@ -91,6 +93,9 @@ pub fn module_for_path(import_path: &str, kind: FileKind) -> Option<(String, boo
     if !dir.is_empty() && !dir.split('/').all(is_identifier) {
         return None;
     }
+    // A file stem need not be an identifier: `__import__("_sysconfigdata__emscripten_wasm32-emscripten")`
+    // imports one. Only a dot would make the name ambiguous.
+    let is_importable_stem = |s: &str| !s.is_empty() && !s.contains('.') && !s.contains(' ');
     let dotted_dir = dir.replace('/', ".");
     if stem == "__init__" {
         if dotted_dir.is_empty() {
@@ -98,7 +103,7 @@ pub fn module_for_path(import_path: &str, kind: FileKind) -> Option<(String, boo
         }
         return Some((dotted_dir, true));
     }
-    if !is_identifier(stem) {
+    if !is_importable_stem(stem) {
         return None;
     }
     if dotted_dir.is_empty() {
@@ -179,7 +184,7 @@ impl ModuleIndex {
             return Resolution::BuiltIn;
         }
         if self.frozen.contains(module) {
-            return Resolution::Frozen;
+            return Resolution::Frozen(self.modules.get(module).copied());
         }
         if let Some(file) = self.modules.get(module) {
             return Resolution::File(*file);
@@ -223,6 +228,10 @@ mod tests {
             Some(("pydantic_core._pydantic_core".into(), false))
         );
         assert_eq!(module_for_path("a-b/c.py", FileKind::Python), None);
+        assert_eq!(
+            module_for_path("_sysconfigdata__emscripten_wasm32-emscripten.py", FileKind::Python),
+            Some(("_sysconfigdata__emscripten_wasm32-emscripten".into(), false))
+        );
         assert_eq!(module_for_path("json.py", FileKind::Python), Some(("json".into(), false)));
         assert_eq!(module_for_path("x.dist-info/METADATA", FileKind::Metadata), None);
     }

@@ -1,6 +1,6 @@
 //! The graph's vocabulary: nodes are files, edges say why one file needs another.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -137,6 +137,8 @@ pub struct DependencyGraph {
     /// Of those, how many were parsed in this run (not found in the facts cache).
     pub parsed: usize,
     pub module_of: HashMap<FileRef, String>,
+    /// Stdlib sources of frozen modules: followed for their imports, never shipped.
+    pub frozen_sources: HashSet<FileRef>,
 }
 
 impl DependencyGraph {

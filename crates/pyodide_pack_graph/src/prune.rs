@@ -31,13 +31,16 @@ impl KeptSet {
     }
 }
 
-/// Everything reachable from the graph's roots.
+/// Everything reachable from the graph's roots, less the sources of frozen modules (the
+/// interpreter carries those compiled in and never reads the files).
 pub fn prune_from(graph: &DependencyGraph) -> KeptSet {
     let mut files = HashSet::new();
     let mut bfs = Bfs::new(&graph.graph, graph.roots_node);
     while let Some(node) = bfs.next(&graph.graph) {
         if let Some(file) = graph.file(node) {
-            files.insert(file);
+            if !graph.frozen_sources.contains(&file) {
+                files.insert(file);
+            }
         }
     }
     KeptSet { files }
