@@ -1,0 +1,180 @@
+//! Shared by the integration tests: where the fetched runtime and corpus wheels are, running the
+//! CLI, running an app under real Pyodide in Node, and building small crafted wheels.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use pyodide_pack_env::{CacheRoot, PINNED_PYODIDE_VERSION};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn cache() -> CacheRoot {
+    CacheRoot::from_env()
+}
+
+/// The runtime `corpus/fetch.sh` installed. Tests fail (not skip) without it.
+pub fn runtime_dir() -> PathBuf {
+    let dir = cache()
+        .root()
+        .join("runtime")
+        .join(PINNED_PYODIDE_VERSION)
+        .join("node_modules")
+        .join("pyodide");
+    assert!(
+        dir.join("pyodide-lock.json").is_file(),
+        "no Pyodide runtime at {}: run corpus/fetch.sh first",
+        dir.display()
+    );
+    dir
+}
+
+pub fn corpus_wheels(app: &str) -> PathBuf {
+    let dir = cache().root().join("corpus").join(app).join("wheels");
+    assert!(dir.is_dir(), "no wheels for {app} at {}: run corpus/fetch.sh first", dir.display());
+    dir
+}
+
+pub fn corpus_app(app: &str) -> PathBuf {
+    repo().join("corpus").join(app).join("app.py")
+}
+
+pub fn wheels_in(dir: &Path) -> Vec<PathBuf> {
+    let mut wheels: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "whl"))
+        .collect();
+    wheels.sort();
+    wheels
+}
+
+/// Runs the built CLI.
+pub fn pyodide_pack(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pyodide-pack"))
+        .args(args)
+        .output()
+        .expect("the CLI runs")
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// What a real run of an app under Pyodide in Node recorded (harness/run_app.mjs).
+#[derive(Debug, serde::Deserialize)]
+pub struct RunRecord {
+    pub modules: Vec<(String, Option<String>)>,
+    pub opened: Vec<String>,
+    pub dynlibs: Vec<String>,
+    pub stdout: String,
+    pub error: Option<serde_json::Value>,
+}
+
+pub fn run_in_pyodide(app: &Path, wheels: &[PathBuf]) -> RunRecord {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run.json");
+    let spec = serde_json::json!({
+        "runtime": runtime_dir(),
+        "wheels": wheels,
+        "app": app,
+        "out": out,
+        "timeout_ms": 180000,
+    });
+    let spec_path = dir.path().join("spec.json");
+    std::fs::write(&spec_path, spec.to_string()).unwrap();
+    let status = Command::new("node")
+        .arg(repo().join("harness").join("run_app.mjs"))
+        .arg(&spec_path)
+        .output()
+        .expect("node runs (is Node.js installed?)");
+    let text = std::fs::read_to_string(&out).unwrap_or_else(|_| {
+        panic!(
+            "the harness wrote no record: {}",
+            String::from_utf8_lossy(&status.stderr).chars().take(2000).collect::<String>()
+        )
+    });
+    let record: RunRecord = serde_json::from_str(&text).unwrap();
+    assert!(record.error.is_none(), "{} failed under Pyodide: {:?}", app.display(), record.error);
+    record
+}
+
+/// Writes a wheel (a zip) with the given entries.
+pub fn write_wheel(path: &Path, entries: &[(&str, &[u8])]) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut zip = zip::ZipWriter::new(file);
+    let options = zip::write::SimpleFileOptions::default();
+    for (name, bytes) in entries {
+        zip.start_file(*name, options).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+/// A small wasm side module: a `dylink.0` section (needed libraries), imported functions from
+/// `env`, and exported functions.
+pub fn side_module(needed: &[&str], imports: &[&str], exports: &[&str]) -> Vec<u8> {
+    use wasm_encoder::{
+        CodeSection, CustomSection, EntityType, ExportKind, ExportSection, Function,
+        FunctionSection, ImportSection, Module, TypeSection,
+    };
+    fn leb(mut v: u32, out: &mut Vec<u8>) {
+        loop {
+            let byte = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(byte);
+                break;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let mut dylink = Vec::new();
+    // WASM_DYLINK_MEM_INFO: memory size, alignment, table size, alignment.
+    dylink.extend([1, 4, 0, 0, 0, 0]);
+    if !needed.is_empty() {
+        let mut body = Vec::new();
+        leb(needed.len() as u32, &mut body);
+        for lib in needed {
+            leb(lib.len() as u32, &mut body);
+            body.extend(lib.as_bytes());
+        }
+        dylink.push(2); // WASM_DYLINK_NEEDED
+        leb(body.len() as u32, &mut dylink);
+        dylink.extend(body);
+    }
+    let mut module = Module::new();
+    module.section(&CustomSection {
+        name: "dylink.0".into(),
+        data: dylink.into(),
+    });
+    let mut types = TypeSection::new();
+    types.ty().function([], []);
+    module.section(&types);
+    let mut import_section = ImportSection::new();
+    for name in imports {
+        import_section.import("env", name, EntityType::Function(0));
+    }
+    module.section(&import_section);
+    let mut functions = FunctionSection::new();
+    for _ in exports {
+        functions.function(0);
+    }
+    module.section(&functions);
+    let mut export_section = ExportSection::new();
+    for (i, name) in exports.iter().enumerate() {
+        export_section.export(name, ExportKind::Func, (imports.len() + i) as u32);
+    }
+    module.section(&export_section);
+    let mut code = CodeSection::new();
+    for _ in exports {
+        let mut f = Function::new([]);
+        f.instruction(&wasm_encoder::Instruction::End);
+        code.function(&f);
+    }
+    module.section(&code);
+    module.finish()
+}
