@@ -1,0 +1,386 @@
+//! The `analyze` command on crafted inputs: bad wheels and runtimes give one clear error and no
+//! output; crafted side modules and lazy packages give the right edges; the cache works.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use serde_json::Value;
+
+fn app_importing(dir: &Path, source: &str) -> std::path::PathBuf {
+    let app = dir.join("app.py");
+    std::fs::write(&app, source).unwrap();
+    app
+}
+
+/// Runs analyze with --wheels and --json; returns (output, record if written).
+fn analyze(dir: &Path, app: &Path, wheels: &Path) -> (std::process::Output, Option<Value>) {
+    let json = dir.join("record.json");
+    let runtime = runtime_dir();
+    let output = pyodide_pack(&[
+        "analyze",
+        app.to_str().unwrap(),
+        "--wheels",
+        wheels.to_str().unwrap(),
+        "--runtime",
+        runtime.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let record = std::fs::read(&json)
+        .ok()
+        .map(|b| serde_json::from_slice(&b).unwrap());
+    (output, record)
+}
+
+fn expect_error(dir: &Path, app: &Path, wheels: &Path, needles: &[&str]) {
+    let (output, record) = analyze(dir, app, wheels);
+    assert!(!output.status.success(), "analyze should fail");
+    let err = stderr(&output);
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    for needle in needles {
+        assert!(err.contains(needle), "{needle:?} not in: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(record.is_none(), "no record is written on failure");
+}
+
+#[test]
+fn entry_escaping_the_install_folder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    write_wheel(
+        &wheels.join("evil-1.0-py3-none-any.whl"),
+        &[("evil/__init__.py", b""), ("../../outside.py", b"x = 1")],
+    );
+    let app = app_importing(dir.path(), "import evil\n");
+    expect_error(
+        dir.path(),
+        &app,
+        &wheels,
+        &["evil-1.0-py3-none-any.whl", "../../outside.py", "escapes the install folder"],
+    );
+}
+
+#[test]
+fn absolute_entry_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    write_wheel(&wheels.join("abs-1.0-py3-none-any.whl"), &[("/etc/passwd", b"x")]);
+    let app = app_importing(dir.path(), "print(1)\n");
+    expect_error(dir.path(), &app, &wheels, &["abs-1.0-py3-none-any.whl", "absolute path"]);
+}
+
+#[test]
+fn symlink_entry_is_refused() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    let path = wheels.join("link-1.0-py3-none-any.whl");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    zip.start_file("link/__init__.py", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    zip.write_all(b"").unwrap();
+    zip.add_symlink("link/passwd", "/etc/passwd", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    zip.finish().unwrap();
+    let app = app_importing(dir.path(), "import link\n");
+    expect_error(dir.path(), &app, &wheels, &["link-1.0-py3-none-any.whl", "link/passwd", "symbolic link"]);
+}
+
+#[test]
+fn truncated_wheel_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    let real = wheels_in(&corpus_wheels("tabulate_table"))
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("tabulate-"))
+        .unwrap();
+    let bytes = std::fs::read(&real).unwrap();
+    std::fs::write(wheels.join(real.file_name().unwrap()), &bytes[..bytes.len() / 2]).unwrap();
+    let app = app_importing(dir.path(), "import tabulate\n");
+    expect_error(dir.path(), &app, &wheels, &["tabulate-0.10.0-py3-none-any.whl", "not a readable zip archive"]);
+}
+
+#[test]
+fn native_linux_extension_is_refused_with_its_platform() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    // An ELF64 little-endian header for x86-64 (e_machine 62).
+    let mut elf = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0];
+    elf.extend([0; 8]);
+    elf.extend([3, 0, 62, 0]);
+    elf.extend([0; 44]);
+    write_wheel(
+        &wheels.join("fast-1.0-py3-none-any.whl"),
+        &[("fast/__init__.py", b""), ("fast/_speed.so", &elf)],
+    );
+    let app = app_importing(dir.path(), "import fast\n");
+    expect_error(
+        dir.path(),
+        &app,
+        &wheels,
+        &["fast-1.0-py3-none-any.whl", "fast/_speed.so", "ELF", "X86_64", "Linux", "not a WebAssembly"],
+    );
+}
+
+#[test]
+fn wheel_tagged_for_another_platform_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    write_wheel(
+        &wheels.join("fast-1.0-cp314-cp314-manylinux_2_17_x86_64.whl"),
+        &[("fast/__init__.py", b"")],
+    );
+    let app = app_importing(dir.path(), "import fast\n");
+    expect_error(dir.path(), &app, &wheels, &["fast-1.0-cp314-cp314-manylinux_2_17_x86_64.whl", "manylinux_2_17_x86_64", "not for Pyodide"]);
+}
+
+#[test]
+fn missing_runtime_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_importing(dir.path(), "print(1)\n");
+    let output = pyodide_pack(&["analyze", app.to_str().unwrap(), "--runtime", "/nonexistent/pyodide"]);
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(err.contains("/nonexistent/pyodide") && err.contains("no such folder"), "{err}");
+    let empty = tempfile::tempdir().unwrap();
+    let output = pyodide_pack(&["analyze", app.to_str().unwrap(), "--runtime", empty.path().to_str().unwrap()]);
+    let err = stderr(&output);
+    assert!(err.contains("pyodide-lock.json") && err.contains("not") , "{err}");
+}
+
+#[test]
+fn missing_app_is_one_clear_error() {
+    let output = pyodide_pack(&["analyze", "/nonexistent/app.py", "--runtime", runtime_dir().to_str().unwrap()]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("/nonexistent/app.py: no such file"), "{}", stderr(&output));
+}
+
+#[test]
+fn requirement_without_a_pyodide_wheel_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    let req = dir.path().join("requirements.txt");
+    std::fs::write(&req, "numpy==2.3.0\n").unwrap();
+    let app = app_importing(dir.path(), "import numpy\n");
+    let cache = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pyodide-pack"))
+        .args(["analyze", app.to_str().unwrap(), "--requirements", req.to_str().unwrap()])
+        .args(["--wheels", wheels.to_str().unwrap(), "--runtime", runtime_dir().to_str().unwrap()])
+        .env("PYODIDE_PACK_CACHE", cache.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(err.contains("no Pyodide wheel") && err.contains("numpy==2.3.0") && err.contains("requirements.txt"), "{err}");
+}
+
+fn edges_from<'a>(record: &'a Value, path: &str) -> Vec<&'a Value> {
+    let files = record["files"].as_array().unwrap();
+    let id = files.iter().find(|f| f["path"] == path).unwrap()["id"].clone();
+    record["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["from"] == id)
+        .collect()
+}
+
+fn target_path<'a>(record: &'a Value, edge: &Value) -> &'a str {
+    let id = edge["to"].as_u64().unwrap() as usize;
+    record["files"][id]["path"].as_str().unwrap()
+}
+
+fn is_kept(record: &Value, path: &str) -> bool {
+    record["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["path"] == path && f["kept"] == true)
+}
+
+#[test]
+fn crafted_side_modules_give_dylink_and_symbol_edges() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    let ext = side_module(&["libhelper.so"], &["helper_add", "PyLong_FromLong"], &["PyInit__ext"]);
+    let helper = side_module(&[], &[], &["helper_add"]);
+    let unused = side_module(&[], &[], &["unused_fn"]);
+    write_wheel(
+        &wheels.join("native-1.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl"),
+        &[
+            ("native/__init__.py", b"from . import _ext\n"),
+            ("native/_ext.cpython-314-wasm32-emscripten.so", &ext),
+            ("native.libs/libhelper.so", &helper),
+            ("native.libs/libunused.so", &unused),
+        ],
+    );
+    let app = app_importing(dir.path(), "import native\n");
+    let (output, record) = analyze(dir.path(), &app, &wheels);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let record = record.unwrap();
+    let edges = edges_from(&record, "native/_ext.cpython-314-wasm32-emscripten.so");
+    let kinds: Vec<(&str, &str, &str)> = edges
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), target_path(&record, e), e["reason"]["text"].as_str().unwrap()))
+        .collect();
+    assert!(kinds.contains(&("dylink-needed", "native.libs/libhelper.so", "dylink.0 needs libhelper.so")), "{kinds:?}");
+    assert!(kinds.contains(&("symbol", "native.libs/libhelper.so", "imports symbol helper_add")), "{kinds:?}");
+    assert_eq!(kinds.len(), 2, "PyLong_FromLong comes from the main module: no edge");
+    assert!(is_kept(&record, "native.libs/libhelper.so"));
+    assert!(!is_kept(&record, "native.libs/libunused.so"));
+}
+
+#[test]
+fn lazy_loader_stub_imports_become_lazy_stub_edges() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    write_wheel(
+        &wheels.join("lazypkg-1.0-py3-none-any.whl"),
+        &[
+            ("lazypkg/__init__.py", b"import lazy_loader as lazy\n__getattr__, __dir__, __all__ = lazy.attach_stub(__name__, __file__)\n"),
+            ("lazypkg/__init__.pyi", b"from .filters import gaussian\nfrom . import io\n"),
+            ("lazypkg/filters.py", b"def gaussian(): pass\n"),
+            ("lazypkg/io.py", b""),
+            ("lazypkg/unused.py", b""),
+            ("lazy_loader/__init__.py", b""),
+        ],
+    );
+    let app = app_importing(dir.path(), "import lazypkg\nlazypkg.gaussian()\n");
+    let (output, record) = analyze(dir.path(), &app, &wheels);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let record = record.unwrap();
+    let init = edges_from(&record, "lazypkg/__init__.py");
+    let stub_edge = init.iter().find(|e| target_path(&record, e) == "lazypkg/__init__.pyi").expect("an edge to the stub");
+    assert_eq!(stub_edge["kind"], "lazy-stub");
+    assert_eq!(stub_edge["reason"]["line"], 2);
+    let stub = edges_from(&record, "lazypkg/__init__.pyi");
+    let targets: Vec<(&str, &str)> = stub.iter().map(|e| (e["kind"].as_str().unwrap(), target_path(&record, e))).collect();
+    assert!(targets.contains(&("lazy-stub", "lazypkg/filters.py")), "{targets:?}");
+    assert!(targets.contains(&("lazy-stub", "lazypkg/io.py")), "{targets:?}");
+    assert!(!is_kept(&record, "lazypkg/unused.py"));
+}
+
+#[test]
+fn unparsable_file_is_kept_with_a_warning_naming_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    write_wheel(
+        &wheels.join("broken-1.0-py3-none-any.whl"),
+        &[
+            ("broken/__init__.py", b"import json\ndef f(:\n    import broken.helper\n"),
+            ("broken/helper.py", b""),
+        ],
+    );
+    let app = app_importing(dir.path(), "import broken\n");
+    let (output, record) = analyze(dir.path(), &app, &wheels);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let record = record.unwrap();
+    let warnings: Vec<&str> = record["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
+    assert!(
+        warnings.iter().any(|w| w.contains("broken-1.0-py3-none-any.whl:broken/__init__.py:2") && w.contains("does not parse")),
+        "{warnings:?}"
+    );
+    assert!(is_kept(&record, "broken/__init__.py"));
+    assert!(is_kept(&record, "broken/helper.py"), "the line scan still finds the nested import");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("does not parse"));
+}
+
+#[test]
+fn record_has_typed_edges_with_reasons_and_optional_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = corpus_app("pydantic_model");
+    let (output, record) = analyze(dir.path(), &app, &corpus_wheels("pydantic_model"));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let record = record.unwrap();
+    assert_eq!(record["schema"], "pyodide-pack/analyze-1");
+    let from_app = edges_from(&record, "app.py");
+    let first = from_app.iter().find(|e| target_path(&record, e) == "pydantic/__init__.py").unwrap();
+    assert_eq!(first["kind"], "import");
+    assert_eq!(first["reason"]["line"], 2);
+    assert_eq!(first["reason"]["text"], "from pydantic import BaseModel, Field, ValidationError");
+    // The wasm side module is kept, reached through pydantic_core's __init__.
+    assert!(is_kept(&record, "pydantic_core/_pydantic_core.cpython-314-wasm32-emscripten.so"));
+    // Every edge kind used is one of the documented names.
+    let kinds = ["import", "package-init", "dynamic-literal", "lazy-stub", "dylink-needed", "symbol", "runtime", "rule"];
+    for edge in record["edges"].as_array().unwrap() {
+        assert!(kinds.contains(&edge["kind"].as_str().unwrap()), "{edge}");
+    }
+    let edges = record["edges"].as_array().unwrap();
+    assert!(edges.iter().any(|e| e["optional"] == true), "some import sits in try/except ImportError");
+    assert!(edges.iter().any(|e| e["nested"] == true), "some import sits in a function");
+    assert!(edges.iter().any(|e| e["kind"] == "rule" && e["reason"]["text"].as_str().unwrap().contains("metadata of kept distribution pydantic")));
+    // The boot set is a root.
+    let roots = record["roots"].as_array().unwrap();
+    assert!(roots.iter().any(|r| r["module"] == "_pyodide._importhook" && r["kind"] == "boot"));
+    assert!(roots.iter().any(|r| r["kind"] == "entry" && r["path"] == "app.py"));
+}
+
+#[test]
+fn data_files_of_kept_packages_are_kept_by_the_default_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let (output, record) = analyze(dir.path(), &corpus_app("certifi_data"), &corpus_wheels("certifi_data"));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let record = record.unwrap();
+    assert!(is_kept(&record, "certifi/cacert.pem"));
+    assert!(!is_kept(&record, "certifi-2026.10.19.post1.dist-info/RECORD"));
+    assert!(is_kept(&record, "certifi-2026.10.19.post1.dist-info/METADATA"));
+}
+
+#[test]
+fn second_analyze_reads_the_facts_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let run = || {
+        let json = dir.path().join("r.json");
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_pyodide-pack"))
+            .args(["analyze", corpus_app("tabulate_table").to_str().unwrap()])
+            .args(["--wheels", corpus_wheels("tabulate_table").to_str().unwrap()])
+            .args(["--runtime", runtime_dir().to_str().unwrap(), "--json", json.to_str().unwrap()])
+            .env("PYODIDE_PACK_CACHE", cache.path())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        let record: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        record
+    };
+    let cold = run();
+    let warm = run();
+    let parsed = |r: &Value| r["stats"]["files_parsed"].as_u64().unwrap();
+    assert!(parsed(&cold) > 100, "cold run parses: {}", parsed(&cold));
+    assert_eq!(parsed(&warm), 1, "warm run parses only the app script");
+    let kept = |r: &Value| r["files"].as_array().unwrap().iter().filter(|f| f["kept"] == true).count();
+    assert_eq!(kept(&cold), kept(&warm));
+}
+
+#[test]
+fn json_to_stdout_is_pure_json() {
+    let output = pyodide_pack(&[
+        "analyze",
+        corpus_app("stdlib_codecs").to_str().unwrap(),
+        "--runtime",
+        runtime_dir().to_str().unwrap(),
+        "--json",
+        "-",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let record: Value = serde_json::from_slice(&output.stdout).expect("stdout is the JSON record");
+    assert!(record["unresolved_dynamic_imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["path"] == "python_stdlib.zip:encodings/__init__.py"));
+    assert!(stderr(&output).contains("reduction"), "the table goes to stderr");
+}
