@@ -13,7 +13,11 @@ use pyodide_pack_facts::FactsStore;
 use pyodide_pack_report::{render_analysis, AnalyzeRecord};
 
 #[derive(Parser)]
-#[command(name = "pyodide-pack", version, about = "Bundle Python apps for Pyodide with only the files they need")]
+#[command(
+    name = "pyodide-pack",
+    version,
+    about = "Bundle Python apps for Pyodide with only the files they need"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -107,7 +111,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
 /// Writes through a temporary file so a failure leaves no partial record.
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
     let bytes = serde_json::to_vec_pretty(value)?;
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(parent)
         .with_context(|| format!("{}: cannot write here", parent.display()))?;
     tmp.write_all(&bytes)?;

@@ -60,7 +60,11 @@ fn entry_escaping_the_install_folder_is_refused() {
         dir.path(),
         &app,
         &wheels,
-        &["evil-1.0-py3-none-any.whl", "../../outside.py", "escapes the install folder"],
+        &[
+            "evil-1.0-py3-none-any.whl",
+            "../../outside.py",
+            "escapes the install folder",
+        ],
     );
 }
 
@@ -69,9 +73,17 @@ fn absolute_entry_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let wheels = dir.path().join("wheels");
     std::fs::create_dir(&wheels).unwrap();
-    write_wheel(&wheels.join("abs-1.0-py3-none-any.whl"), &[("/etc/passwd", b"x")]);
+    write_wheel(
+        &wheels.join("abs-1.0-py3-none-any.whl"),
+        &[("/etc/passwd", b"x")],
+    );
     let app = app_importing(dir.path(), "print(1)\n");
-    expect_error(dir.path(), &app, &wheels, &["abs-1.0-py3-none-any.whl", "absolute path"]);
+    expect_error(
+        dir.path(),
+        &app,
+        &wheels,
+        &["abs-1.0-py3-none-any.whl", "absolute path"],
+    );
 }
 
 #[test]
@@ -85,11 +97,20 @@ fn symlink_entry_is_refused() {
     zip.start_file("link/__init__.py", zip::write::SimpleFileOptions::default())
         .unwrap();
     zip.write_all(b"").unwrap();
-    zip.add_symlink("link/passwd", "/etc/passwd", zip::write::SimpleFileOptions::default())
-        .unwrap();
+    zip.add_symlink(
+        "link/passwd",
+        "/etc/passwd",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
     zip.finish().unwrap();
     let app = app_importing(dir.path(), "import link\n");
-    expect_error(dir.path(), &app, &wheels, &["link-1.0-py3-none-any.whl", "link/passwd", "symbolic link"]);
+    expect_error(
+        dir.path(),
+        &app,
+        &wheels,
+        &["link-1.0-py3-none-any.whl", "link/passwd", "symbolic link"],
+    );
 }
 
 #[test]
@@ -102,9 +123,21 @@ fn truncated_wheel_is_refused() {
         .find(|p| p.to_string_lossy().contains("tabulate-"))
         .unwrap();
     let bytes = std::fs::read(&real).unwrap();
-    std::fs::write(wheels.join(real.file_name().unwrap()), &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::write(
+        wheels.join(real.file_name().unwrap()),
+        &bytes[..bytes.len() / 2],
+    )
+    .unwrap();
     let app = app_importing(dir.path(), "import tabulate\n");
-    expect_error(dir.path(), &app, &wheels, &["tabulate-0.10.0-py3-none-any.whl", "not a readable zip archive"]);
+    expect_error(
+        dir.path(),
+        &app,
+        &wheels,
+        &[
+            "tabulate-0.10.0-py3-none-any.whl",
+            "not a readable zip archive",
+        ],
+    );
 }
 
 #[test]
@@ -126,7 +159,14 @@ fn native_linux_extension_is_refused_with_its_platform() {
         dir.path(),
         &app,
         &wheels,
-        &["fast-1.0-py3-none-any.whl", "fast/_speed.so", "ELF", "X86_64", "Linux", "not a WebAssembly"],
+        &[
+            "fast-1.0-py3-none-any.whl",
+            "fast/_speed.so",
+            "ELF",
+            "X86_64",
+            "Linux",
+            "not a WebAssembly",
+        ],
     );
 }
 
@@ -140,28 +180,62 @@ fn wheel_tagged_for_another_platform_is_refused() {
         &[("fast/__init__.py", b"")],
     );
     let app = app_importing(dir.path(), "import fast\n");
-    expect_error(dir.path(), &app, &wheels, &["fast-1.0-cp314-cp314-manylinux_2_17_x86_64.whl", "manylinux_2_17_x86_64", "not for Pyodide"]);
+    expect_error(
+        dir.path(),
+        &app,
+        &wheels,
+        &[
+            "fast-1.0-cp314-cp314-manylinux_2_17_x86_64.whl",
+            "manylinux_2_17_x86_64",
+            "not for Pyodide",
+        ],
+    );
 }
 
 #[test]
 fn missing_runtime_is_one_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let app = app_importing(dir.path(), "print(1)\n");
-    let output = pyodide_pack(&["analyze", app.to_str().unwrap(), "--runtime", "/nonexistent/pyodide"]);
+    let output = pyodide_pack(&[
+        "analyze",
+        app.to_str().unwrap(),
+        "--runtime",
+        "/nonexistent/pyodide",
+    ]);
     assert!(!output.status.success());
     let err = stderr(&output);
-    assert!(err.contains("/nonexistent/pyodide") && err.contains("no such folder"), "{err}");
+    assert!(
+        err.contains("/nonexistent/pyodide") && err.contains("no such folder"),
+        "{err}"
+    );
     let empty = tempfile::tempdir().unwrap();
-    let output = pyodide_pack(&["analyze", app.to_str().unwrap(), "--runtime", empty.path().to_str().unwrap()]);
+    let output = pyodide_pack(&[
+        "analyze",
+        app.to_str().unwrap(),
+        "--runtime",
+        empty.path().to_str().unwrap(),
+    ]);
     let err = stderr(&output);
-    assert!(err.contains("pyodide-lock.json") && err.contains("not") , "{err}");
+    assert!(
+        err.contains("pyodide-lock.json") && err.contains("not"),
+        "{err}"
+    );
 }
 
 #[test]
 fn missing_app_is_one_clear_error() {
-    let output = pyodide_pack(&["analyze", "/nonexistent/app.py", "--runtime", runtime_dir().to_str().unwrap()]);
+    let output = pyodide_pack(&[
+        "analyze",
+        "/nonexistent/app.py",
+        "--runtime",
+        runtime_dir().to_str().unwrap(),
+    ]);
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("/nonexistent/app.py: no such file"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("/nonexistent/app.py: no such file"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -174,14 +248,29 @@ fn requirement_without_a_pyodide_wheel_is_named() {
     let app = app_importing(dir.path(), "import numpy\n");
     let cache = tempfile::tempdir().unwrap();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_pyodide-pack"))
-        .args(["analyze", app.to_str().unwrap(), "--requirements", req.to_str().unwrap()])
-        .args(["--wheels", wheels.to_str().unwrap(), "--runtime", runtime_dir().to_str().unwrap()])
+        .args([
+            "analyze",
+            app.to_str().unwrap(),
+            "--requirements",
+            req.to_str().unwrap(),
+        ])
+        .args([
+            "--wheels",
+            wheels.to_str().unwrap(),
+            "--runtime",
+            runtime_dir().to_str().unwrap(),
+        ])
         .env("PYODIDE_PACK_CACHE", cache.path())
         .output()
         .unwrap();
     assert!(!output.status.success());
     let err = stderr(&output);
-    assert!(err.contains("no Pyodide wheel") && err.contains("numpy==2.3.0") && err.contains("requirements.txt"), "{err}");
+    assert!(
+        err.contains("no Pyodide wheel")
+            && err.contains("numpy==2.3.0")
+            && err.contains("requirements.txt"),
+        "{err}"
+    );
 }
 
 fn edges_from<'a>(record: &'a Value, path: &str) -> Vec<&'a Value> {
@@ -213,7 +302,11 @@ fn crafted_side_modules_give_dylink_and_symbol_edges() {
     let dir = tempfile::tempdir().unwrap();
     let wheels = dir.path().join("wheels");
     std::fs::create_dir(&wheels).unwrap();
-    let ext = side_module(&["libhelper.so"], &["helper_add", "PyLong_FromLong"], &["PyInit__ext"]);
+    let ext = side_module(
+        &["libhelper.so"],
+        &["helper_add", "PyLong_FromLong"],
+        &["PyInit__ext"],
+    );
     let helper = side_module(&[], &[], &["helper_add"]);
     let unused = side_module(&[], &[], &["unused_fn"]);
     write_wheel(
@@ -232,11 +325,35 @@ fn crafted_side_modules_give_dylink_and_symbol_edges() {
     let edges = edges_from(&record, "native/_ext.cpython-314-wasm32-emscripten.so");
     let kinds: Vec<(&str, &str, &str)> = edges
         .iter()
-        .map(|e| (e["kind"].as_str().unwrap(), target_path(&record, e), e["reason"]["text"].as_str().unwrap()))
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap(),
+                target_path(&record, e),
+                e["reason"]["text"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert!(kinds.contains(&("dylink-needed", "native.libs/libhelper.so", "dylink.0 needs libhelper.so")), "{kinds:?}");
-    assert!(kinds.contains(&("symbol", "native.libs/libhelper.so", "imports symbol helper_add")), "{kinds:?}");
-    assert_eq!(kinds.len(), 2, "PyLong_FromLong comes from the main module: no edge");
+    assert!(
+        kinds.contains(&(
+            "dylink-needed",
+            "native.libs/libhelper.so",
+            "dylink.0 needs libhelper.so"
+        )),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&(
+            "symbol",
+            "native.libs/libhelper.so",
+            "imports symbol helper_add"
+        )),
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.len(),
+        2,
+        "PyLong_FromLong comes from the main module: no edge"
+    );
     assert!(is_kept(&record, "native.libs/libhelper.so"));
     assert!(!is_kept(&record, "native.libs/libunused.so"));
 }
@@ -262,13 +379,25 @@ fn lazy_loader_stub_imports_become_lazy_stub_edges() {
     assert!(output.status.success(), "{}", stderr(&output));
     let record = record.unwrap();
     let init = edges_from(&record, "lazypkg/__init__.py");
-    let stub_edge = init.iter().find(|e| target_path(&record, e) == "lazypkg/__init__.pyi").expect("an edge to the stub");
+    let stub_edge = init
+        .iter()
+        .find(|e| target_path(&record, e) == "lazypkg/__init__.pyi")
+        .expect("an edge to the stub");
     assert_eq!(stub_edge["kind"], "lazy-stub");
     assert_eq!(stub_edge["reason"]["line"], 2);
     let stub = edges_from(&record, "lazypkg/__init__.pyi");
-    let targets: Vec<(&str, &str)> = stub.iter().map(|e| (e["kind"].as_str().unwrap(), target_path(&record, e))).collect();
-    assert!(targets.contains(&("lazy-stub", "lazypkg/filters.py")), "{targets:?}");
-    assert!(targets.contains(&("lazy-stub", "lazypkg/io.py")), "{targets:?}");
+    let targets: Vec<(&str, &str)> = stub
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), target_path(&record, e)))
+        .collect();
+    assert!(
+        targets.contains(&("lazy-stub", "lazypkg/filters.py")),
+        "{targets:?}"
+    );
+    assert!(
+        targets.contains(&("lazy-stub", "lazypkg/io.py")),
+        "{targets:?}"
+    );
     assert!(!is_kept(&record, "lazypkg/unused.py"));
 }
 
@@ -280,7 +409,10 @@ fn unparsable_file_is_kept_with_a_warning_naming_its_line() {
     write_wheel(
         &wheels.join("broken-1.0-py3-none-any.whl"),
         &[
-            ("broken/__init__.py", b"import json\ndef f(:\n    import broken.helper\n"),
+            (
+                "broken/__init__.py",
+                b"import json\ndef f(:\n    import broken.helper\n",
+            ),
             ("broken/helper.py", b""),
         ],
     );
@@ -288,13 +420,24 @@ fn unparsable_file_is_kept_with_a_warning_naming_its_line() {
     let (output, record) = analyze(dir.path(), &app, &wheels);
     assert!(output.status.success(), "{}", stderr(&output));
     let record = record.unwrap();
-    let warnings: Vec<&str> = record["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
+    let warnings: Vec<&str> = record["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
     assert!(
-        warnings.iter().any(|w| w.contains("broken-1.0-py3-none-any.whl:broken/__init__.py:2") && w.contains("does not parse")),
+        warnings.iter().any(
+            |w| w.contains("broken-1.0-py3-none-any.whl:broken/__init__.py:2")
+                && w.contains("does not parse")
+        ),
         "{warnings:?}"
     );
     assert!(is_kept(&record, "broken/__init__.py"));
-    assert!(is_kept(&record, "broken/helper.py"), "the line scan still finds the nested import");
+    assert!(
+        is_kept(&record, "broken/helper.py"),
+        "the line scan still finds the nested import"
+    );
     assert!(String::from_utf8_lossy(&output.stdout).contains("does not parse"));
 }
 
@@ -307,36 +450,78 @@ fn record_has_typed_edges_with_reasons_and_optional_flags() {
     let record = record.unwrap();
     assert_eq!(record["schema"], "pyodide-pack/analyze-1");
     let from_app = edges_from(&record, "app.py");
-    let first = from_app.iter().find(|e| target_path(&record, e) == "pydantic/__init__.py").unwrap();
+    let first = from_app
+        .iter()
+        .find(|e| target_path(&record, e) == "pydantic/__init__.py")
+        .unwrap();
     assert_eq!(first["kind"], "import");
     assert_eq!(first["reason"]["line"], 2);
-    assert_eq!(first["reason"]["text"], "from pydantic import BaseModel, Field, ValidationError");
+    assert_eq!(
+        first["reason"]["text"],
+        "from pydantic import BaseModel, Field, ValidationError"
+    );
     // The wasm side module is kept, reached through pydantic_core's __init__.
-    assert!(is_kept(&record, "pydantic_core/_pydantic_core.cpython-314-wasm32-emscripten.so"));
+    assert!(is_kept(
+        &record,
+        "pydantic_core/_pydantic_core.cpython-314-wasm32-emscripten.so"
+    ));
     // Every edge kind used is one of the documented names.
-    let kinds = ["import", "package-init", "dynamic-literal", "lazy-stub", "dylink-needed", "symbol", "runtime", "rule"];
+    let kinds = [
+        "import",
+        "package-init",
+        "dynamic-literal",
+        "lazy-stub",
+        "dylink-needed",
+        "symbol",
+        "runtime",
+        "rule",
+    ];
     for edge in record["edges"].as_array().unwrap() {
         assert!(kinds.contains(&edge["kind"].as_str().unwrap()), "{edge}");
     }
     let edges = record["edges"].as_array().unwrap();
-    assert!(edges.iter().any(|e| e["optional"] == true), "some import sits in try/except ImportError");
-    assert!(edges.iter().any(|e| e["nested"] == true), "some import sits in a function");
-    assert!(edges.iter().any(|e| e["kind"] == "rule" && e["reason"]["text"].as_str().unwrap().contains("metadata of kept distribution pydantic")));
+    assert!(
+        edges.iter().any(|e| e["optional"] == true),
+        "some import sits in try/except ImportError"
+    );
+    assert!(
+        edges.iter().any(|e| e["nested"] == true),
+        "some import sits in a function"
+    );
+    assert!(edges.iter().any(|e| e["kind"] == "rule"
+        && e["reason"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("metadata of kept distribution pydantic")));
     // The boot set is a root.
     let roots = record["roots"].as_array().unwrap();
-    assert!(roots.iter().any(|r| r["module"] == "_pyodide._importhook" && r["kind"] == "boot"));
-    assert!(roots.iter().any(|r| r["kind"] == "entry" && r["path"] == "app.py"));
+    assert!(roots
+        .iter()
+        .any(|r| r["module"] == "_pyodide._importhook" && r["kind"] == "boot"));
+    assert!(roots
+        .iter()
+        .any(|r| r["kind"] == "entry" && r["path"] == "app.py"));
 }
 
 #[test]
 fn data_files_of_kept_packages_are_kept_by_the_default_rule() {
     let dir = tempfile::tempdir().unwrap();
-    let (output, record) = analyze(dir.path(), &corpus_app("certifi_data"), &corpus_wheels("certifi_data"));
+    let (output, record) = analyze(
+        dir.path(),
+        &corpus_app("certifi_data"),
+        &corpus_wheels("certifi_data"),
+    );
     assert!(output.status.success(), "{}", stderr(&output));
     let record = record.unwrap();
     assert!(is_kept(&record, "certifi/cacert.pem"));
-    assert!(!is_kept(&record, "certifi-2026.10.19.post1.dist-info/RECORD"));
-    assert!(is_kept(&record, "certifi-2026.10.19.post1.dist-info/METADATA"));
+    assert!(!is_kept(
+        &record,
+        "certifi-2026.10.19.post1.dist-info/RECORD"
+    ));
+    assert!(is_kept(
+        &record,
+        "certifi-2026.10.19.post1.dist-info/METADATA"
+    ));
 }
 
 #[test]
@@ -347,8 +532,16 @@ fn second_analyze_reads_the_facts_cache() {
         let json = dir.path().join("r.json");
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_pyodide-pack"))
             .args(["analyze", corpus_app("tabulate_table").to_str().unwrap()])
-            .args(["--wheels", corpus_wheels("tabulate_table").to_str().unwrap()])
-            .args(["--runtime", runtime_dir().to_str().unwrap(), "--json", json.to_str().unwrap()])
+            .args([
+                "--wheels",
+                corpus_wheels("tabulate_table").to_str().unwrap(),
+            ])
+            .args([
+                "--runtime",
+                runtime_dir().to_str().unwrap(),
+                "--json",
+                json.to_str().unwrap(),
+            ])
             .env("PYODIDE_PACK_CACHE", cache.path())
             .output()
             .unwrap();
@@ -361,7 +554,14 @@ fn second_analyze_reads_the_facts_cache() {
     let parsed = |r: &Value| r["stats"]["files_parsed"].as_u64().unwrap();
     assert!(parsed(&cold) > 100, "cold run parses: {}", parsed(&cold));
     assert_eq!(parsed(&warm), 1, "warm run parses only the app script");
-    let kept = |r: &Value| r["files"].as_array().unwrap().iter().filter(|f| f["kept"] == true).count();
+    let kept = |r: &Value| {
+        r["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kept"] == true)
+            .count()
+    };
     assert_eq!(kept(&cold), kept(&warm));
 }
 
@@ -382,5 +582,8 @@ fn json_to_stdout_is_pure_json() {
         .unwrap()
         .iter()
         .any(|s| s["path"] == "python_stdlib.zip:encodings/__init__.py"));
-    assert!(stderr(&output).contains("reduction"), "the table goes to stderr");
+    assert!(
+        stderr(&output).contains("reduction"),
+        "the table goes to stderr"
+    );
 }

@@ -29,7 +29,10 @@ const fn exc(module: &'static str, site_file: &'static str, site_text: &'static 
     }
 }
 
-const CODEC_SITE: (&str, &str) = ("python_stdlib.zip:encodings/__init__.py", "__import__('encodings.' + modname");
+const CODEC_SITE: (&str, &str) = (
+    "python_stdlib.zip:encodings/__init__.py",
+    "__import__('encodings.' + modname",
+);
 
 fn check_app(app: &str, exceptions: &[Exception]) {
     let wheels_dir = corpus_wheels(app);
@@ -45,8 +48,12 @@ fn check_app(app: &str, exceptions: &[Exception]) {
     let record = AnalyzeRecord::new(&env, &analysis, 0.0);
 
     let run = run_in_pyodide(&corpus_app(app), &wheels_in(&wheels_dir));
-    let expected = std::fs::read_to_string(repo().join("corpus").join(app).join("expected.txt")).unwrap();
-    assert_eq!(run.stdout, expected, "{app}: stdout differs from expected.txt");
+    let expected =
+        std::fs::read_to_string(repo().join("corpus").join(app).join("expected.txt")).unwrap();
+    assert_eq!(
+        run.stdout, expected,
+        "{app}: stdout differs from expected.txt"
+    );
 
     let kept: HashSet<&str> = record
         .files
@@ -66,7 +73,10 @@ fn check_app(app: &str, exceptions: &[Exception]) {
             not_kept.insert(module.clone());
         }
     }
-    assert!(checked > 100, "{app}: only {checked} modules with files in the run");
+    assert!(
+        checked > 100,
+        "{app}: only {checked} modules with files in the run"
+    );
     let named: BTreeSet<String> = exceptions.iter().map(|e| e.module.to_string()).collect();
     assert_eq!(
         not_kept, named,
@@ -86,7 +96,10 @@ fn check_app(app: &str, exceptions: &[Exception]) {
     // Every .so the run loaded is kept.
     for lib in &run.dynlibs {
         if lib.starts_with("/lib/python3.14/site-packages/") {
-            assert!(kept.contains(lib.as_str()), "{app}: loaded {lib} is not kept");
+            assert!(
+                kept.contains(lib.as_str()),
+                "{app}: loaded {lib} is not kept"
+            );
         }
     }
 }
@@ -137,17 +150,32 @@ fn pygments_highlight() {
             exc("pygments.lexers.python", lexers, "__import__(module_name"),
             // imported by pygments.lexers.python
             exc("pygments.unistring", lexers, "__import__(module_name"),
-            exc("pygments.formatters.html", formatters, "__import__(module_name"),
-            exc("pygments.styles.default", styles, "__import__(mod, None, None, [cls])"),
+            exc(
+                "pygments.formatters.html",
+                formatters,
+                "__import__(module_name",
+            ),
+            exc(
+                "pygments.styles.default",
+                styles,
+                "__import__(mod, None, None, [cls])",
+            ),
             // imported by pygments.styles.default
-            exc("pygments.style", styles, "__import__(mod, None, None, [cls])"),
+            exc(
+                "pygments.style",
+                styles,
+                "__import__(mod, None, None, [cls])",
+            ),
         ],
     );
 }
 
 #[test]
 fn stdlib_codecs() {
-    let idna = ("python_stdlib.zip:encodings/__init__.py", "__import__('encodings.' + modname");
+    let idna = (
+        "python_stdlib.zip:encodings/__init__.py",
+        "__import__('encodings.' + modname",
+    );
     check_app(
         "stdlib_codecs",
         &[

@@ -34,7 +34,11 @@ pub fn runtime_dir() -> PathBuf {
 
 pub fn corpus_wheels(app: &str) -> PathBuf {
     let dir = cache().root().join("corpus").join(app).join("wheels");
-    assert!(dir.is_dir(), "no wheels for {app} at {}: run corpus/fetch.sh first", dir.display());
+    assert!(
+        dir.is_dir(),
+        "no wheels for {app} at {}: run corpus/fetch.sh first",
+        dir.display()
+    );
     dir
 }
 
@@ -94,11 +98,19 @@ pub fn run_in_pyodide(app: &Path, wheels: &[PathBuf]) -> RunRecord {
     let text = std::fs::read_to_string(&out).unwrap_or_else(|_| {
         panic!(
             "the harness wrote no record: {}",
-            String::from_utf8_lossy(&status.stderr).chars().take(2000).collect::<String>()
+            String::from_utf8_lossy(&status.stderr)
+                .chars()
+                .take(2000)
+                .collect::<String>()
         )
     });
     let record: RunRecord = serde_json::from_str(&text).unwrap();
-    assert!(record.error.is_none(), "{} failed under Pyodide: {:?}", app.display(), record.error);
+    assert!(
+        record.error.is_none(),
+        "{} failed under Pyodide: {:?}",
+        app.display(),
+        record.error
+    );
     record
 }
 

@@ -214,7 +214,11 @@ impl Archive {
     }
 
     /// The app's folder: the entry script, sibling `.py` files and package folders below it.
-    pub fn read_app_folder(dir: &Path, entry: &Path, install_root: &str) -> Result<Archive, EnvError> {
+    pub fn read_app_folder(
+        dir: &Path,
+        entry: &Path,
+        install_root: &str,
+    ) -> Result<Archive, EnvError> {
         let mut entries = Vec::new();
         let mut hasher = Sha256::new();
         let mut stack = vec![(dir.to_path_buf(), String::new())];
@@ -240,7 +244,10 @@ impl Archive {
                     continue;
                 }
                 let is_entry = full == entry;
-                if !is_entry && !(name.ends_with(".py") || !prefix.is_empty()) {
+                // At the top of the app folder only Python files are code; inside a package
+                // folder everything is (data files included).
+                let top_level_non_python = prefix.is_empty() && !name.ends_with(".py");
+                if !is_entry && top_level_non_python {
                     continue;
                 }
                 let bytes = std::fs::read(&full).map_err(|e| EnvError::io(&full, e))?;

@@ -161,9 +161,11 @@ fn wheels_in(dir: &Path) -> Result<Vec<PathBuf>, EnvError> {
 /// A wheel tagged for another platform is refused before anything reads it.
 fn check_wheel_platform(path: &Path, platform: &str, runtime: &Runtime) -> Result<(), EnvError> {
     let ok = platform == "any"
-        || platform
-            .split('.')
-            .any(|tag| tag.starts_with("pyemscripten") || tag.starts_with("emscripten") || tag.starts_with("pyodide"));
+        || platform.split('.').any(|tag| {
+            tag.starts_with("pyemscripten")
+                || tag.starts_with("emscripten")
+                || tag.starts_with("pyodide")
+        });
     if ok {
         return Ok(());
     }

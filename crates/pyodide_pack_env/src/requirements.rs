@@ -31,8 +31,7 @@ pub fn resolve_requirements(
     runtime: &Runtime,
     cache: &CacheRoot,
 ) -> Result<Vec<PathBuf>, EnvError> {
-    let text =
-        std::fs::read_to_string(requirements).map_err(|e| EnvError::io(requirements, e))?;
+    let text = std::fs::read_to_string(requirements).map_err(|e| EnvError::io(requirements, e))?;
     let platform = runtime.wheel_platform();
     let key_source = format!(
         "{text}\n--platform={platform}\n--python={}\n--find-links={}",
@@ -61,7 +60,13 @@ pub fn resolve_requirements(
         .map_err(|e| EnvError::io(requirements, e))?;
     let mut command = Command::new(python());
     command
-        .args(["-m", "pip", "download", "--disable-pip-version-check", "--quiet"])
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--disable-pip-version-check",
+            "--quiet",
+        ])
         .args(["--only-binary=:all:", "--platform", &platform])
         .args(["--python-version", &python_version])
         .args(["--implementation", "cp", "--abi", &abi])
@@ -80,8 +85,9 @@ pub fn resolve_requirements(
         if e.kind() == std::io::ErrorKind::NotFound {
             EnvError::MissingTool {
                 tool: python(),
-                hint: "install Python 3 with pip (or set PYODIDE_PACK_PYTHON), or pass --wheels DIR"
-                    .into(),
+                hint:
+                    "install Python 3 with pip (or set PYODIDE_PACK_PYTHON), or pass --wheels DIR"
+                        .into(),
             }
         } else {
             EnvError::io(python(), e)
@@ -100,8 +106,7 @@ pub fn resolve_requirements(
         }
         let message = stderr
             .lines()
-            .filter(|l| l.contains("ERROR"))
-            .last()
+            .rfind(|l| l.contains("ERROR"))
             .or_else(|| stderr.lines().rfind(|l| !l.trim().is_empty()))
             .unwrap_or("pip failed")
             .trim()

@@ -173,10 +173,11 @@ impl Runtime {
     pub fn facts(&self) -> Result<RuntimeFacts, EnvError> {
         let wasm_path = self.main_module();
         let wasm = std::fs::read(&wasm_path).map_err(|e| EnvError::io(&wasm_path, e))?;
-        let (exports, core_imports) = scan_main_module(&wasm).map_err(|reason| EnvError::Runtime {
-            dir: self.dir.clone(),
-            reason: format!("pyodide.asm.wasm: {reason}"),
-        })?;
+        let (exports, core_imports) =
+            scan_main_module(&wasm).map_err(|reason| EnvError::Runtime {
+                dir: self.dir.clone(),
+                reason: format!("pyodide.asm.wasm: {reason}"),
+            })?;
         let mut builtin_modules: BTreeSet<String> =
             CORE_MODULES.iter().map(|s| s.to_string()).collect();
         for name in &exports {
@@ -244,7 +245,10 @@ fn scan_main_module(wasm: &[u8]) -> Result<(Vec<String>, Vec<String>), String> {
     let mut parser = Parser::new(0);
     let mut offset = 0;
     loop {
-        let (payload, consumed) = match parser.parse(&wasm[offset..], true).map_err(|e| e.to_string())? {
+        let (payload, consumed) = match parser
+            .parse(&wasm[offset..], true)
+            .map_err(|e| e.to_string())?
+        {
             Chunk::NeedMoreData(_) => return Err("truncated module".into()),
             Chunk::Parsed { consumed, payload } => (payload, consumed),
         };
@@ -313,8 +317,14 @@ fn bootstrap_module_names(js: &str) -> Vec<String> {
         if let Some(len) = js[start..].find('"') {
             let arg = &js[start..start + len];
             let after = bytes.get(start + len + 1);
-            let before = if i + pos > 0 { bytes[i + pos - 1] } else { b' ' };
-            if after == Some(&b')') && (before.is_ascii_alphanumeric() || before == b'_') && is_name(arg)
+            let before = if i + pos > 0 {
+                bytes[i + pos - 1]
+            } else {
+                b' '
+            };
+            if after == Some(&b')')
+                && (before.is_ascii_alphanumeric() || before == b'_')
+                && is_name(arg)
             {
                 found.insert(arg.to_string());
             }
@@ -353,9 +363,18 @@ pub fn install_runtime(cache: &CacheRoot, version: &str) -> Result<PathBuf, EnvE
     let staging = parent.join(format!(".{version}.{}.partial", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging).map_err(|e| EnvError::io(&staging, e))?;
-    eprintln!("installing Pyodide {version} from npm into {}", final_dir.display());
+    eprintln!(
+        "installing Pyodide {version} from npm into {}",
+        final_dir.display()
+    );
     let output = Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--no-save", "--prefix"])
+        .args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--no-save",
+            "--prefix",
+        ])
         .arg(&staging)
         .arg(format!("pyodide@{version}"))
         .output();

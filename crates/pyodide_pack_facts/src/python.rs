@@ -270,7 +270,8 @@ fn is_own_package(expr: &Expr) -> bool {
     match expr {
         Expr::Name(n) => matches!(n.id.as_str(), "__name__" | "__package__"),
         Expr::Attribute(a) => {
-            a.attr.as_str() == "parent" && matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "__spec__")
+            a.attr.as_str() == "parent"
+                && matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "__spec__")
         }
         _ => false,
     }
@@ -405,7 +406,8 @@ impl<'a> Visitor<'a> for Collector<'_> {
                     .any(|t| matches!(t, Expr::Name(n) if n.id.as_str() == "__all__"));
                 if is_all {
                     let names = string_elements(&assign.value);
-                    if !names.is_empty() || matches!(&*assign.value, Expr::List(_) | Expr::Tuple(_)) {
+                    if !names.is_empty() || matches!(&*assign.value, Expr::List(_) | Expr::Tuple(_))
+                    {
                         self.facts.all_names = Some(names);
                     }
                 }
@@ -491,7 +493,9 @@ fn scan_lines(source: &str) -> PythonFacts {
 fn is_dotted_name(s: &str) -> bool {
     !s.is_empty()
         && s.split('.').all(|p| {
-            p.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            p.chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
                 && p.chars().all(|c| c.is_alphanumeric() || c == '_')
         })
 }
@@ -547,7 +551,11 @@ mod tests {
     fn dynamic_imports_literal_relative_and_computed() {
         let src = "import importlib\nm = importlib.import_module('a.b')\nn = importlib.import_module('.c', __name__)\nk = __import__(name)\nq = importlib.import_module(f'x.{y}')\n";
         let facts = python_facts(src);
-        let names: Vec<_> = facts.dynamic_imports.iter().map(|d| (d.name.as_str(), d.relative_to_self)).collect();
+        let names: Vec<_> = facts
+            .dynamic_imports
+            .iter()
+            .map(|d| (d.name.as_str(), d.relative_to_self))
+            .collect();
         assert_eq!(names, vec![("a.b", false), (".c", true)]);
         let lines: Vec<_> = facts.unresolved_dynamic.iter().map(|s| s.line).collect();
         assert_eq!(lines, vec![4, 5]);
@@ -578,7 +586,12 @@ mod tests {
         let facts = python_facts(src);
         assert_eq!(facts.lazy.attach_stub.as_ref().map(|s| s.line), Some(2));
         assert_eq!(facts.lazy.module_getattr.as_ref().map(|s| s.line), Some(5));
-        let subs: Vec<_> = facts.lazy.attach_submodules.iter().map(|(n, _)| n.as_str()).collect();
+        let subs: Vec<_> = facts
+            .lazy
+            .attach_submodules
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
         assert_eq!(subs, vec!["io", "filters", "util"]);
         assert_eq!(facts.all_names, Some(vec!["one".into(), "two".into()]));
     }

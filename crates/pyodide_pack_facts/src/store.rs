@@ -17,7 +17,9 @@ pub enum FileFacts {
     Python(PythonFacts),
     Wasm(WasmFacts),
     /// A `.so` that could not be read as WebAssembly: the reason.
-    BadWasm { reason: String },
+    BadWasm {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]

@@ -42,7 +42,10 @@ struct Builder<'e> {
 }
 
 fn needs_facts(kind: FileKind) -> bool {
-    matches!(kind, FileKind::Python | FileKind::Stub | FileKind::Extension)
+    matches!(
+        kind,
+        FileKind::Python | FileKind::Stub | FileKind::Extension
+    )
 }
 
 fn compute_facts(env: &Environment, file: FileRef) -> Result<FileFacts, EnvError> {
@@ -229,11 +232,12 @@ impl Builder<'_> {
                     .iter()
                     .map(|m| (m, "imported by Pyodide's C core (pyodide.asm.wasm)")),
             )
-            .chain(
-                installer
-                    .iter()
-                    .map(|m| (m, "imported by Pyodide's wheel installer (zipfile's cp437 names)")),
-            );
+            .chain(installer.iter().map(|m| {
+                (
+                    m,
+                    "imported by Pyodide's wheel installer (zipfile's cp437 names)",
+                )
+            }));
         let mut seen = HashSet::new();
         let mut roots = Vec::new();
         for (module, why) in boot {
@@ -318,7 +322,13 @@ impl Builder<'_> {
                         EdgeKind::PackageInit
                     };
                     if file != from {
-                        self.edge(from, file, prefix.as_str(), site, SiteFlags { kind, ..flags });
+                        self.edge(
+                            from,
+                            file,
+                            prefix.as_str(),
+                            site,
+                            SiteFlags { kind, ..flags },
+                        );
                     }
                     if is_last {
                         target = Some(file);
@@ -398,7 +408,9 @@ impl Builder<'_> {
                         ..site.clone()
                     };
                     match providers.first() {
-                        Some(provider) => self.wasm_edge(file, *provider, lib, &site.text, flags.kind),
+                        Some(provider) => {
+                            self.wasm_edge(file, *provider, lib, &site.text, flags.kind)
+                        }
                         None => self.missing(file, lib, &site, flags),
                     }
                 }
@@ -408,7 +420,11 @@ impl Builder<'_> {
                     if self.env.runtime_facts.main_exports.contains(symbol) {
                         continue;
                     }
-                    match self.exporters.get(symbol).and_then(|v| v.iter().find(|f| **f != file)) {
+                    match self
+                        .exporters
+                        .get(symbol)
+                        .and_then(|v| v.iter().find(|f| **f != file))
+                    {
                         Some(provider) => by_provider.entry(*provider).or_default().push(symbol),
                         None => unresolved.push(symbol),
                     }
@@ -506,7 +522,12 @@ impl Builder<'_> {
             });
         }
         // lazy_loader: the stub beside the module lists what `__getattr__` imports on demand.
-        if let Some(marker) = facts.lazy.attach_stub.as_ref().or(facts.lazy.module_getattr.as_ref()) {
+        if let Some(marker) = facts
+            .lazy
+            .attach_stub
+            .as_ref()
+            .or(facts.lazy.module_getattr.as_ref())
+        {
             let entry = self.env.entry(file);
             if let Some(stub) = entry
                 .import_path
@@ -594,16 +615,18 @@ impl Builder<'_> {
         let base_file = self.link_module(file, &base, &import.site, flags);
         for name in &import.names {
             if name == "*" {
-                let Some(package_file) = base_file else { continue };
+                let Some(package_file) = base_file else {
+                    continue;
+                };
                 match facts_of(self.env, store, package_file) {
                     Some(FileFacts::Python(facts)) if self.processed.contains(&package_file) => {
                         self.link_all_names(file, package_file, facts, &import.site, flags);
                     }
-                    _ => self
-                        .star_imports
-                        .entry(package_file)
-                        .or_default()
-                        .push((file, import.site.clone(), flags)),
+                    _ => self.star_imports.entry(package_file).or_default().push((
+                        file,
+                        import.site.clone(),
+                        flags,
+                    )),
                 }
                 continue;
             }

@@ -21,7 +21,9 @@ impl ModuleName {
 
     /// `a.b.c` -> `a.b`.
     pub fn parent(&self) -> Option<ModuleName> {
-        self.0.rsplit_once('.').map(|(p, _)| ModuleName(p.to_string()))
+        self.0
+            .rsplit_once('.')
+            .map(|(p, _)| ModuleName(p.to_string()))
     }
 
     pub fn child(&self, name: &str) -> ModuleName {
@@ -87,7 +89,9 @@ pub fn module_for_path(import_path: &str, kind: FileKind) -> Option<(String, boo
         _ => return None,
     };
     let is_identifier = |s: &str| {
-        s.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        s.chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
             && s.chars().all(|c| c.is_alphanumeric() || c == '_')
     };
     if !dir.is_empty() && !dir.split('/').all(is_identifier) {
@@ -132,7 +136,11 @@ impl ModuleIndex {
                 .insert((file.archive, import_path.to_string()), file);
             if entry.kind == FileKind::Extension {
                 let name = import_path.rsplit('/').next().unwrap_or(import_path);
-                index.libraries.entry(name.to_string()).or_default().push(file);
+                index
+                    .libraries
+                    .entry(name.to_string())
+                    .or_default()
+                    .push(file);
             }
             let Some((module, is_package)) = module_for_path(import_path, entry.kind) else {
                 continue;
@@ -221,24 +229,45 @@ mod tests {
 
     #[test]
     fn module_names_from_paths() {
-        assert_eq!(module_for_path("a/b.py", FileKind::Python), Some(("a.b".into(), false)));
-        assert_eq!(module_for_path("a/__init__.py", FileKind::Python), Some(("a".into(), true)));
         assert_eq!(
-            module_for_path("pydantic_core/_pydantic_core.cpython-314-wasm32-emscripten.so", FileKind::Extension),
+            module_for_path("a/b.py", FileKind::Python),
+            Some(("a.b".into(), false))
+        );
+        assert_eq!(
+            module_for_path("a/__init__.py", FileKind::Python),
+            Some(("a".into(), true))
+        );
+        assert_eq!(
+            module_for_path(
+                "pydantic_core/_pydantic_core.cpython-314-wasm32-emscripten.so",
+                FileKind::Extension
+            ),
             Some(("pydantic_core._pydantic_core".into(), false))
         );
         assert_eq!(module_for_path("a-b/c.py", FileKind::Python), None);
         assert_eq!(
-            module_for_path("_sysconfigdata__emscripten_wasm32-emscripten.py", FileKind::Python),
+            module_for_path(
+                "_sysconfigdata__emscripten_wasm32-emscripten.py",
+                FileKind::Python
+            ),
             Some(("_sysconfigdata__emscripten_wasm32-emscripten".into(), false))
         );
-        assert_eq!(module_for_path("json.py", FileKind::Python), Some(("json".into(), false)));
-        assert_eq!(module_for_path("x.dist-info/METADATA", FileKind::Metadata), None);
+        assert_eq!(
+            module_for_path("json.py", FileKind::Python),
+            Some(("json".into(), false))
+        );
+        assert_eq!(
+            module_for_path("x.dist-info/METADATA", FileKind::Metadata),
+            None
+        );
     }
 
     #[test]
     fn module_name_prefixes() {
-        let names: Vec<_> = ModuleName::new("a.b.c").prefixes().map(|m| m.to_string()).collect();
+        let names: Vec<_> = ModuleName::new("a.b.c")
+            .prefixes()
+            .map(|m| m.to_string())
+            .collect();
         assert_eq!(names, vec!["a", "a.b", "a.b.c"]);
     }
 }

@@ -249,7 +249,7 @@ impl AnalyzeRecord {
                 reason: reason(&e.reason),
             })
             .collect();
-        edges.sort_by(|a, b| (a.from, a.reason.line, a.to).cmp(&(b.from, b.reason.line, b.to)));
+        edges.sort_by_key(|e| (e.from, e.reason.line, e.to));
         let mut unresolved: Vec<SiteRecord> = graph
             .unresolved
             .iter()
@@ -261,7 +261,7 @@ impl AnalyzeRecord {
                 text: s.text.clone(),
             })
             .collect();
-        unresolved.sort_by(|a, b| (a.file, a.line).cmp(&(b.file, b.line)));
+        unresolved.sort_by_key(|s| (s.file, s.line));
         let missing = graph
             .missing
             .iter()
@@ -283,7 +283,7 @@ impl AnalyzeRecord {
                 why: r.why.clone(),
             })
             .collect();
-        let packages = summarize(env, &files, &archives);
+        let packages = summarize(&files, &archives);
         let mut total = PackageSummary {
             package: "total".into(),
             ..Default::default()
@@ -324,14 +324,19 @@ impl AnalyzeRecord {
 }
 
 /// One summary row per package: the app, the stdlib, then the wheels by name.
-fn summarize(env: &Environment, files: &[FileRecord], archives: &[ArchiveRecord]) -> Vec<PackageSummary> {
+fn summarize(
+    files: &[FileRecord],
+    archives: &[ArchiveRecord],
+) -> Vec<PackageSummary> {
     let mut by_archive: BTreeMap<usize, PackageSummary> = BTreeMap::new();
     for file in files {
-        let row = by_archive.entry(file.archive).or_insert_with(|| PackageSummary {
-            package: archives[file.archive].package.clone(),
-            version: archives[file.archive].version.clone(),
-            ..Default::default()
-        });
+        let row = by_archive
+            .entry(file.archive)
+            .or_insert_with(|| PackageSummary {
+                package: archives[file.archive].package.clone(),
+                version: archives[file.archive].version.clone(),
+                ..Default::default()
+            });
         row.files += 1;
         row.bytes += file.size;
         row.compressed_bytes += file.compressed_size;
@@ -347,7 +352,6 @@ fn summarize(env: &Environment, files: &[FileRecord], archives: &[ArchiveRecord]
             row.kept_so_files += is_so as usize;
         }
     }
-    let _ = env;
     let mut rows: Vec<(usize, PackageSummary)> = by_archive.into_iter().collect();
     rows.sort_by(|(a, pa), (b, pb)| {
         let rank = |i: usize| match archives[i].kind {

@@ -77,10 +77,17 @@ pub fn render_analysis(record: &AnalyzeRecord) -> String {
             out.push_str(&format!("  {}:{}: {}\n", s.path, s.line, s.text));
         }
         if sites.len() > LIST_LIMIT {
-            out.push_str(&format!("  ... and {} more in the --json record\n", sites.len() - LIST_LIMIT));
+            out.push_str(&format!(
+                "  ... and {} more in the --json record\n",
+                sites.len() - LIST_LIMIT
+            ));
         }
     }
-    let required: Vec<_> = record.missing_modules.iter().filter(|m| !m.optional).collect();
+    let required: Vec<_> = record
+        .missing_modules
+        .iter()
+        .filter(|m| !m.optional)
+        .collect();
     let optional = record.missing_modules.len() - required.len();
     if !required.is_empty() || optional > 0 {
         out.push_str(&format!(
@@ -97,7 +104,10 @@ pub fn render_analysis(record: &AnalyzeRecord) -> String {
             ));
         }
         if required.len() > LIST_LIMIT {
-            out.push_str(&format!("  ... and {} more in the --json record\n", required.len() - LIST_LIMIT));
+            out.push_str(&format!(
+                "  ... and {} more in the --json record\n",
+                required.len() - LIST_LIMIT
+            ));
         }
     }
     if !record.warnings.is_empty() {
