@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use pyodide_pack_env::{CacheRoot, Environment, EnvironmentRequest, FileKind, PINNED_PYODIDE_VERSION};
+use pyodide_pack_env::{
+    CacheRoot, Environment, EnvironmentRequest, FileKind, PINNED_PYODIDE_VERSION,
+};
 use pyodide_pack_facts::{python_facts, FactsStore};
 use pyodide_pack_report::AnalyzeRecord;
 use rayon::prelude::*;
@@ -27,9 +29,15 @@ fn main() {
         .join("node_modules")
         .join("pyodide");
     let wheels = cache.root().join("corpus").join(APP).join("wheels");
-    assert!(wheels.is_dir() && runtime.is_dir(), "run corpus/fetch.sh first");
+    assert!(
+        wheels.is_dir() && runtime.is_dir(),
+        "run corpus/fetch.sh first"
+    );
     let request = EnvironmentRequest {
-        entry: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus").join(APP).join("app.py"),
+        entry: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("corpus")
+            .join(APP)
+            .join("app.py"),
         wheels_dir: Some(wheels),
         requirements: None,
         runtime_dir: Some(runtime),
@@ -43,7 +51,12 @@ fn main() {
         store.save().unwrap();
         let record = AnalyzeRecord::new(&env, &analysis, 0.0);
         let elapsed = start.elapsed();
-        (elapsed, record.stats.files_expanded, record.stats.files_parsed, analysis.kept.len())
+        (
+            elapsed,
+            record.stats.files_expanded,
+            record.stats.files_parsed,
+            analysis.kept.len(),
+        )
     };
 
     let mut cold = Vec::new();
@@ -68,7 +81,10 @@ fn main() {
 
     // The naive floor: parse every .py of the environment (no graph), in parallel.
     let env = Environment::load(&request, &cache).unwrap();
-    let all_py: Vec<_> = env.files().filter(|f| env.entry(*f).kind == FileKind::Python).collect();
+    let all_py: Vec<_> = env
+        .files()
+        .filter(|f| env.entry(*f).kind == FileKind::Python)
+        .collect();
     let sources: Vec<String> = all_py
         .iter()
         .map(|f| String::from_utf8_lossy(&env.read(*f).unwrap()).into_owned())
@@ -76,15 +92,24 @@ fn main() {
     let mut floor = Vec::new();
     for _ in 0..3 {
         let start = Instant::now();
-        let n: usize = sources.par_iter().map(|s| python_facts(s).imports.len()).sum();
+        let n: usize = sources
+            .par_iter()
+            .map(|s| python_facts(s).imports.len())
+            .sum();
         std::hint::black_box(n);
         floor.push(start.elapsed());
     }
 
     let (cold, warm, floor) = (median(cold), median(warm), median(floor));
     let rate = |n: usize, d: Duration| n as f64 / d.as_secs_f64();
-    println!("analyze --wheels on corpus/{APP} ({} threads), median of {RUNS} runs:", rayon::current_num_threads());
-    println!("  environment: {} Python files; {expanded} reached from the roots; {kept} files kept", all_py.len());
+    println!(
+        "analyze --wheels on corpus/{APP} ({} threads), median of {RUNS} runs:",
+        rayon::current_num_threads()
+    );
+    println!(
+        "  environment: {} Python files; {expanded} reached from the roots; {kept} files kept",
+        all_py.len()
+    );
     println!(
         "  cold (empty facts cache): {:>7.1} ms  ({:.0} reached files/s, goal < 500 ms)",
         cold.as_secs_f64() * 1e3,
@@ -101,5 +126,8 @@ fn main() {
         floor.as_secs_f64() * 1e3,
         rate(all_py.len(), floor)
     );
-    println!("  cold / parse-all ratio: {:.2}", cold.as_secs_f64() / floor.as_secs_f64());
+    println!(
+        "  cold / parse-all ratio: {:.2}",
+        cold.as_secs_f64() / floor.as_secs_f64()
+    );
 }

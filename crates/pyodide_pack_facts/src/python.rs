@@ -26,7 +26,8 @@ pub struct ImportStatement {
     pub names: Vec<String>,
     pub is_from: bool,
     pub site: Site,
-    /// Inside a `try` whose handlers catch `ImportError` (or a parent of it).
+    /// Inside a `try` whose handlers catch `ImportError` (or a parent of it), in its body or in
+    /// one of its handlers (the fallback import).
     pub optional: bool,
     /// Inside a function or class body: runs only if that code runs.
     pub nested: bool,
@@ -355,10 +356,11 @@ impl<'a> Visitor<'a> for Collector<'_> {
                 for s in &try_stmt.body {
                     self.visit_stmt(s);
                 }
-                self.optional -= optional as u32;
+                // The handler's imports are the fallback: they run only when the body's failed.
                 for handler in &try_stmt.handlers {
                     self.visit_except_handler(handler);
                 }
+                self.optional -= optional as u32;
                 for s in try_stmt.orelse.iter().chain(&try_stmt.finalbody) {
                     self.visit_stmt(s);
                 }

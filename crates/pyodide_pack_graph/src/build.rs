@@ -41,6 +41,22 @@ struct Builder<'e> {
     missing_seen: HashSet<(FileRef, String)>,
 }
 
+/// Symbols Emscripten's dynamic linker gives every side module itself (its memory and table
+/// placement, the shared stack pointer), not exported by any module.
+fn is_linker_symbol(symbol: &str) -> bool {
+    matches!(
+        symbol,
+        "memory"
+            | "__memory_base"
+            | "__table_base"
+            | "__stack_pointer"
+            | "__indirect_function_table"
+            | "__c_longjmp"
+            | "__cpp_exception"
+            | "__tls_base"
+    )
+}
+
 fn needs_facts(kind: FileKind) -> bool {
     matches!(
         kind,
@@ -417,7 +433,9 @@ impl Builder<'_> {
                 let mut by_provider: HashMap<FileRef, Vec<&str>> = HashMap::new();
                 let mut unresolved = Vec::new();
                 for symbol in facts.imported_symbols() {
-                    if self.env.runtime_facts.main_exports.contains(symbol) {
+                    if self.env.runtime_facts.main_exports.contains(symbol)
+                        || is_linker_symbol(symbol)
+                    {
                         continue;
                     }
                     match self

@@ -324,10 +324,7 @@ impl AnalyzeRecord {
 }
 
 /// One summary row per package: the app, the stdlib, then the wheels by name.
-fn summarize(
-    files: &[FileRecord],
-    archives: &[ArchiveRecord],
-) -> Vec<PackageSummary> {
+fn summarize(files: &[FileRecord], archives: &[ArchiveRecord]) -> Vec<PackageSummary> {
     let mut by_archive: BTreeMap<usize, PackageSummary> = BTreeMap::new();
     for file in files {
         let row = by_archive

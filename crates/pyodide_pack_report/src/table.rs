@@ -3,7 +3,27 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
 
-use crate::record::{AnalyzeRecord, PackageSummary};
+use crate::record::{AnalyzeRecord, MissingRecord, PackageSummary};
+
+/// Modules that exist only on other operating systems; CPython's stdlib imports them in branches
+/// that never run under Emscripten.
+fn is_other_platform(module: &str) -> bool {
+    matches!(
+        module.split('.').next().unwrap_or(module),
+        "nt" | "_winapi"
+            | "winreg"
+            | "msvcrt"
+            | "_overlapped"
+            | "_wmi"
+            | "winsound"
+            | "_winreg"
+            | "_scproxy"
+            | "_ios_support"
+            | "java"
+            | "_android_support"
+            | "_apple_support"
+    )
+}
 
 /// `1.2 MB`, `340 kB`, `12 B` (decimal units, as CDNs and browsers report).
 pub fn format_size(bytes: u64) -> String {
@@ -90,23 +110,48 @@ pub fn render_analysis(record: &AnalyzeRecord) -> String {
         .collect();
     let optional = record.missing_modules.len() - required.len();
     if !required.is_empty() || optional > 0 {
+        // One line per module, modules of other platforms (Windows, macOS) last: they sit in
+        // branches Pyodide never takes.
+        let mut by_module: Vec<(&str, Vec<&MissingRecord>)> = Vec::new();
+        for m in &required {
+            match by_module.iter_mut().find(|(name, _)| *name == m.module) {
+                Some((_, sites)) => sites.push(m),
+                None => by_module.push((&m.module, vec![m])),
+            }
+        }
+        by_module.sort_by_key(|(name, _)| (is_other_platform(name), *name));
         out.push_str(&format!(
-            "\nmissing modules: {} not found ({} more only inside try/except ImportError)\n",
-            required.len(),
+            "\nmissing modules: {} not found ({} more imports only inside try/except ImportError)\n",
+            by_module.len(),
             optional
         ));
-        for m in required.iter().take(LIST_LIMIT) {
-            let line = m.reason.line.map(|l| format!(":{l}")).unwrap_or_default();
-            let nested = if m.nested { " (inside a function)" } else { "" };
+        for (name, sites) in by_module.iter().take(LIST_LIMIT) {
+            let first = sites[0];
+            let line = first
+                .reason
+                .line
+                .map(|l| format!(":{l}"))
+                .unwrap_or_default();
+            let all_nested = sites.iter().all(|m| m.nested);
+            let note = match (is_other_platform(name), all_nested) {
+                (true, _) => " [other platforms only]",
+                (false, true) => " [only inside functions]",
+                _ => "",
+            };
+            let more = if sites.len() > 1 {
+                format!(" (+{} more sites)", sites.len() - 1)
+            } else {
+                String::new()
+            };
             out.push_str(&format!(
-                "  {}: {}{}: {}{}\n",
-                m.module, m.reason.path, line, m.reason.text, nested
+                "  {name}{note}: {}{line}: {}{more}\n",
+                first.reason.path, first.reason.text
             ));
         }
-        if required.len() > LIST_LIMIT {
+        if by_module.len() > LIST_LIMIT {
             out.push_str(&format!(
                 "  ... and {} more in the --json record\n",
-                required.len() - LIST_LIMIT
+                by_module.len() - LIST_LIMIT
             ));
         }
     }
