@@ -93,6 +93,9 @@ pub fn render_analysis(record: &AnalyzeRecord) -> String {
             "\nunresolved dynamic imports ({}): computed module names no parser can follow; `trace` records them\n",
             sites.len()
         ));
+        // The app's and its wheels' sites first: those are the ones a user can act on.
+        let mut sites: Vec<_> = sites.iter().collect();
+        sites.sort_by_key(|s| s.path.starts_with("python_stdlib.zip:"));
         for s in sites.iter().take(LIST_LIMIT) {
             out.push_str(&format!("  {}:{}: {}\n", s.path, s.line, s.text));
         }
