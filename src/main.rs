@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use pyodide_pack_env::{CacheRoot, Environment, EnvironmentRequest};
 use pyodide_pack_facts::FactsStore;
-use pyodide_pack_report::{render_analysis, AnalyzeRecord};
+use pyodide_pack_report::{render_analysis, render_why, AnalyzeRecord, WhyRecord};
 
 #[derive(Parser)]
 #[command(
@@ -63,6 +63,53 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
+    /// Why is a file in the bundle: the chain of imports from the entry script, with file:line.
+    Why {
+        #[command(flatten)]
+        env: EnvArgs,
+        /// A module (`sympy.polys.polytools`), a path in the environment (`json/decoder.py`), or a
+        /// package (`mpmath`).
+        target: String,
+        /// Also every kept file that imports TARGET directly, each with its own chain.
+        #[arg(long)]
+        all: bool,
+        /// Write the machine-readable answer here (`-` for stdout).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+}
+
+/// Loads the environment and analyses it, reusing and updating the facts cache.
+fn load_analysis(
+    env: &EnvArgs,
+    cache: &CacheRoot,
+) -> Result<(Environment, pyodide_pack_graph::Analysis)> {
+    let environment = Environment::load(&env.request(), cache)?;
+    let mut store = FactsStore::open(Some(cache.root().join("facts")));
+    let analysis = pyodide_pack_graph::analyze(&environment, &mut store)?;
+    if let Err(e) = store.save() {
+        eprintln!("warning: could not write the facts cache: {e}");
+    }
+    Ok((environment, analysis))
+}
+
+/// Prints `text` for people and writes `record` where `--json` says (`-`: stdout, text to stderr).
+fn emit(text: &str, json: Option<&Path>, record: &impl serde::Serialize) -> Result<()> {
+    match json {
+        Some(path) if path == Path::new("-") => {
+            eprint!("{text}");
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            serde_json::to_writer(&mut out, record)?;
+            writeln!(out)?;
+        }
+        Some(path) => {
+            print!("{text}");
+            write_json(path, record)?;
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -81,28 +128,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Analyze { env, json } => {
             let start = Instant::now();
-            let environment = Environment::load(&env.request(), &cache)?;
-            let mut store = FactsStore::open(Some(cache.root().join("facts")));
-            let analysis = pyodide_pack_graph::analyze(&environment, &mut store)?;
-            if let Err(e) = store.save() {
-                eprintln!("warning: could not write the facts cache: {e}");
-            }
+            let (environment, analysis) = load_analysis(&env, &cache)?;
             let record = AnalyzeRecord::new(&environment, &analysis, start.elapsed().as_secs_f64());
-            let table = render_analysis(&record);
-            match json.as_deref() {
-                Some(path) if path == Path::new("-") => {
-                    eprint!("{table}");
-                    let stdout = std::io::stdout();
-                    let mut out = stdout.lock();
-                    serde_json::to_writer(&mut out, &record)?;
-                    writeln!(out)?;
-                }
-                Some(path) => {
-                    print!("{table}");
-                    write_json(path, &record)?;
-                }
-                None => print!("{table}"),
-            }
+            emit(&render_analysis(&record), json.as_deref(), &record)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Why {
+            env,
+            target,
+            all,
+            json,
+        } => {
+            let (environment, analysis) = load_analysis(&env, &cache)?;
+            let found = pyodide_pack_graph::find_target(&environment, &analysis.graph, &target)
+                .map_err(|closest| {
+                    anyhow::anyhow!(
+                        "{target:?} is not a module, path or package of this environment (closest: {})",
+                        closest.join(", ")
+                    )
+                })?;
+            let chains = pyodide_pack_graph::shortest_chains(&analysis.graph);
+            let record = WhyRecord::new(&environment, &analysis, &chains, &target, &found, all);
+            emit(&render_why(&record), json.as_deref(), &record)?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -8,6 +8,7 @@ pub mod build;
 pub mod index;
 pub mod model;
 pub mod prune;
+pub mod why;
 
 pub use build::{build_graph, BuildOptions};
 pub use index::{ModuleIndex, ModuleName, Resolution};
@@ -16,6 +17,9 @@ pub use model::{
     UnresolvedSite,
 };
 pub use prune::{apply_default_rules, prune_from, KeptSet};
+pub use why::{
+    cut_points, find_target, kept_importers, shortest_chains, ChainLink, Chains, Target,
+};
 
 use pyodide_pack_env::{EnvError, Environment};
 use pyodide_pack_facts::FactsStore;

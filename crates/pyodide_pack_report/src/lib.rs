@@ -3,6 +3,8 @@
 
 pub mod record;
 pub mod table;
+pub mod why;
 
 pub use record::{AnalyzeRecord, FileIds, RECORD_SCHEMA};
 pub use table::{format_size, render_analysis};
+pub use why::{render_why, WhyRecord, WHY_SCHEMA};
