@@ -277,7 +277,16 @@ impl Builder<'_> {
         }
     }
 
-    fn edge(&mut self, from: FileRef, to: FileRef, name: &str, site: &Site, flags: SiteFlags) {
+    /// Adds an edge whose reason is `from` itself, and queues `to` for expansion.
+    fn link(
+        &mut self,
+        from: FileRef,
+        to: FileRef,
+        name: &str,
+        line: Option<u32>,
+        text: String,
+        flags: SiteFlags,
+    ) {
         self.graph.add_edge(
             from,
             to,
@@ -288,12 +297,16 @@ impl Builder<'_> {
                 name: name.to_string(),
                 reason: Reason {
                     file: from,
-                    line: Some(site.line),
-                    text: site.text.clone(),
+                    line,
+                    text,
                 },
             },
         );
         self.reach(to);
+    }
+
+    fn edge(&mut self, from: FileRef, to: FileRef, name: &str, site: &Site, flags: SiteFlags) {
+        self.link(from, to, name, Some(site.line), site.text.clone(), flags);
     }
 
     fn missing(&mut self, from: FileRef, module: &str, site: &Site, flags: SiteFlags) {
@@ -477,23 +490,14 @@ impl Builder<'_> {
         }
     }
 
+    /// Wasm facts have no line: the reason is the fact itself.
     fn wasm_edge(&mut self, from: FileRef, to: FileRef, name: &str, text: &str, kind: EdgeKind) {
-        self.graph.add_edge(
-            from,
-            to,
-            ImportEdge {
-                kind,
-                optional: false,
-                nested: false,
-                name: name.to_string(),
-                reason: Reason {
-                    file: from,
-                    line: None,
-                    text: text.to_string(),
-                },
-            },
-        );
-        self.reach(to);
+        let flags = SiteFlags {
+            kind,
+            optional: false,
+            nested: false,
+        };
+        self.link(from, to, name, None, text.to_string(), flags);
     }
 
     fn expand_python(&mut self, file: FileRef, facts: &PythonFacts, store: &FactsStore) {
