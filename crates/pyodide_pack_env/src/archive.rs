@@ -76,12 +76,11 @@ pub struct Archive {
 }
 
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Classifies a path inside an archive by its name alone.
@@ -263,8 +262,7 @@ impl Archive {
                 });
             }
         }
-        let digest = hasher.finalize();
-        let sha256 = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let sha256 = hex(&hasher.finalize());
         Ok(Archive {
             name: dir
                 .file_name()
