@@ -1,17 +1,26 @@
-// Runs a Python app under real Pyodide in Node and records what it used.
+// Runs a Python app under real Pyodide in Node and records what it used: the trace harness of
+// pyodide-pack (the binary carries this file and writes it into its cache before running it).
 //
 // Usage: node run_app.mjs SPEC.json
-// SPEC: { runtime: DIR, wheels: [PATH...], app: PATH|null, inputs: [PATH...],
-//         out: PATH (JSON record written here), timeout_ms: N }
-// The app's source reaches Python as a file written into the Emscripten FS and is run with
-// runpy, never pasted into JavaScript, so backticks, `${` and quotes in it do not matter.
+// SPEC: {
+//   runtime: DIR,                      the Pyodide distribution (pyodide.mjs, pyodide.asm.wasm, ...)
+//   wheels: [PATH...],                 installed into site-packages, in order
+//   files: [[SOURCE, DEST]...],        the app's folder, copied into the Emscripten FS
+//   entry: DEST,                       the script run as __main__
+//   input: DEST | null,                a file exec'd after the entry, in the entry's globals
+//   out: PATH                          the JSON record, written atomically (only on a finished run)
+// }
+// The app's source reaches Python as files written into the Emscripten FS and run with runpy,
+// never pasted into JavaScript, so backticks, `${`, quotes and non-ASCII in it do not matter.
+// The caller enforces the timeout by killing this process: a Python loop blocks Node's event loop.
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 
 const spec = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
-const record = { opened: [], dynlibs: [], imports: [], modules: [], stdout: "", error: null, timings: {} };
-let stdout = "";
+const record = {
+  opened: [], dynlibs: [], imports: [], modules: [], stdout: "", stderr: "", error: null, timings: {},
+};
 
 function finish(code) {
   fs.writeFileSync(spec.out + ".tmp", JSON.stringify(record));
@@ -24,26 +33,19 @@ function firstLine(err) {
 }
 
 // An unexpected failure anywhere is reported in the record, never as a dump of Pyodide's source.
-process.on("uncaughtException", (err) => {
-  record.error ??= { kind: "harness", message: firstLine(err) };
-  finish(1);
-});
-process.on("unhandledRejection", (err) => {
-  record.error ??= { kind: "harness", message: firstLine(err) };
-  finish(1);
-});
-
-const timer = setTimeout(() => {
-  record.error = { kind: "timeout", message: `the app did not finish within ${spec.timeout_ms} ms` };
-  finish(3);
-}, spec.timeout_ms ?? 120000);
+for (const event of ["uncaughtException", "unhandledRejection"]) {
+  process.on(event, (err) => {
+    record.error ??= { kind: "harness", message: firstLine(err) };
+    finish(1);
+  });
+}
 
 const t0 = performance.now();
 const { loadPyodide } = await import(pathToFileURL(path.join(spec.runtime, "pyodide.mjs")).href);
 const pyodide = await loadPyodide({
   indexURL: spec.runtime + path.sep,
-  stdout: (s) => { stdout += s + "\n"; },
-  stderr: (s) => { process.stderr.write(s + "\n"); },
+  stdout: (s) => { record.stdout += s + "\n"; },
+  stderr: (s) => { record.stderr += s + "\n"; },
   fsInit: (FS) => {
     const open = FS.open;
     FS.open = function (p, flags, ...rest) {
@@ -58,6 +60,7 @@ const pyodide = await loadPyodide({
 });
 record.timings.load_pyodide_ms = performance.now() - t0;
 
+// Every dynamic library, in load order: the first time its name appears in the loader's table.
 const ldso = pyodide._module.LDSO;
 ldso.loadedLibsByName = new Proxy(ldso.loadedLibsByName, {
   set(target, key, value) {
@@ -77,70 +80,65 @@ for (const wheel of spec.wheels ?? []) {
     finish(1);
   }
 }
+for (const [source, dest] of spec.files ?? []) {
+  pyodide.FS.mkdirTree(path.posix.dirname(dest));
+  pyodide.FS.writeFile(dest, fs.readFileSync(source));
+}
 record.timings.install_ms = performance.now() - t1;
 
-// Python side of the recorder: an audit hook for imports, and sys.modules with origins at the end.
-pyodide.runPython(`
-import sys
-_pp_imports = []
-def _pp_hook(event, args):
-    if event == "import":
-        _pp_imports.append(args[0])
-sys.addaudithook(_pp_hook)
-`);
-
-function snapshot() {
-  const result = pyodide.runPython(`
-import json as _pp_json, sys as _pp_sys
-def _pp_origin(m):
-    spec = getattr(m, "__spec__", None)
-    if spec is None:
-        f = getattr(m, "__file__", None)
-        return f
-    return spec.origin
-_pp_json.dumps({"imports": _pp_imports,
-               "modules": [[n, _pp_origin(m)] for n, m in list(_pp_sys.modules.items())]})
-`);
-  const parsed = JSON.parse(result);
-  record.imports = parsed.imports;
-  record.modules = parsed.modules;
-}
-
-const t2 = performance.now();
-try {
-  const files = [];
-  if (spec.app) files.push(["/home/pyodide/" + path.basename(spec.app), spec.app]);
-  for (const [i, input] of (spec.inputs ?? []).entries()) files.push([`/tmp/_pp_input_${i}.py`, input]);
-  for (const [dest, src] of files) pyodide.FS.writeFile(dest, fs.readFileSync(src));
-  const appDir = spec.app ? path.dirname(spec.app) : null;
-  if (appDir) {
-    // Sibling modules of the app are importable, as they would be beside a script.
-    for (const name of fs.readdirSync(appDir)) {
-      if (name.endsWith(".py") && name !== path.basename(spec.app)) {
-        pyodide.FS.writeFile("/home/pyodide/" + name, fs.readFileSync(path.join(appDir, name)));
-      }
-    }
-  }
-  const runner = pyodide.runPython(`
-def _pp_run(paths):
-    import runpy, sys
-    sys.path.insert(0, "/home/pyodide")
-    g = None
-    for p in paths:
-        if g is None:
-            g = runpy.run_path(p, run_name="__main__")
-        else:
-            exec(compile(open(p).read(), p, "exec"), g)
+// The Python side: an audit hook records every import (found or not, in order); the run itself
+// reports an exception as a traceback without this runner's own frames.
+const runner = pyodide.runPython(`
+def _pp_run(entry, extra):
+    import json, os, runpy, sys, traceback
+    imports = []
+    def hook(event, args):
+        if event == "import":
+            imports.append(args[0])
+    sys.addaudithook(hook)
+    sys.path.insert(0, os.path.dirname(entry))
+    os.chdir(os.path.dirname(entry))
+    error = None
+    try:
+        g = runpy.run_path(entry, run_name="__main__")
+        if extra is not None:
+            with open(extra, encoding="utf-8") as f:
+                code = compile(f.read(), extra, "exec")
+            exec(code, g)
+    except SystemExit as e:
+        if e.code not in (None, 0):
+            error = {"kind": "exit", "message": f"the app called sys.exit({e.code!r})"}
+    except BaseException as e:
+        # Leading frames of this runner and runpy are noise; with no app frame at all the
+        # failure is the runner's own, so every frame stays.
+        frames = traceback.extract_tb(e.__traceback__)
+        ours = lambda f: f.filename == "<exec>" or f.filename.startswith("<frozen runpy")
+        first = next((i for i, f in enumerate(frames) if not ours(f)), 0)
+        frames = frames[first:]
+        lines = ["Traceback (most recent call last):\\n"]
+        lines += traceback.format_list(frames)
+        lines += traceback.format_exception_only(e)
+        error = {"kind": "python", "message": "".join(lines).rstrip()}
+    sys.stdout.flush()
+    sys.stderr.flush()
+    def origin(m):
+        spec = getattr(m, "__spec__", None)
+        return spec.origin if spec is not None else getattr(m, "__file__", None)
+    seen = set()
+    ordered = [n for n in imports if not (n in seen or seen.add(n))]
+    return json.dumps({
+        "error": error,
+        "imports": [[n, n in sys.modules] for n in ordered],
+        "modules": [[n, origin(m)] for n, m in list(sys.modules.items())],
+    })
 _pp_run
 `);
-  runner(files.map(([dest]) => dest));
-  runner.destroy();
-} catch (err) {
-  record.error = { kind: "python", message: String(err.message ?? err) };
-}
+const t2 = performance.now();
+const result = JSON.parse(runner(spec.entry, spec.input ?? undefined));
+runner.destroy();
 record.timings.run_ms = performance.now() - t2;
-record.stdout = stdout;
+record.error = result.error;
+record.imports = result.imports;
+record.modules = result.modules;
 record.opened = [...new Set(record.opened)];
-try { snapshot(); } catch (err) { record.error ??= { kind: "snapshot", message: String(err) }; }
-clearTimeout(timer);
 finish(record.error ? 1 : 0);

@@ -1,5 +1,8 @@
 //! pyodide-pack: a thin command line over the pipeline's crates
-//! (env -> facts -> graph -> report).
+//! (config, env -> facts -> graph -> trace -> report).
+
+mod pipeline;
+mod progress;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -8,9 +11,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use pyodide_pack_env::{CacheRoot, Environment, EnvironmentRequest};
-use pyodide_pack_facts::FactsStore;
+use pyodide_pack_env::{CacheRoot, EnvironmentRequest};
 use pyodide_pack_report::{render_analysis, render_why, AnalyzeRecord, WhyRecord};
+
+use pipeline::{load_analysis, Settings, TraceMode};
 
 #[derive(Parser)]
 #[command(
@@ -53,12 +57,42 @@ impl EnvArgs {
     }
 }
 
+/// The dynamic fallback and the user's globs (shared by analyze, why and pack). Flags add to
+/// `[tool.pyodide-pack]` in the nearest pyproject.toml (inputs given here replace its inputs).
+#[derive(Args, Clone, Default)]
+struct TraceArgs {
+    /// Run the app under Pyodide in Node and merge what it used (cached; see --fresh-trace).
+    #[arg(long)]
+    trace: bool,
+    /// Merge a trace saved by `pyodide-pack trace` instead of running the app (repeatable).
+    #[arg(long, value_name = "FILE")]
+    trace_file: Vec<PathBuf>,
+    /// Run the trace again even if a cached trace of the same app, inputs and wheels exists.
+    #[arg(long)]
+    fresh_trace: bool,
+    /// A Python file run after the app with the app's globals: one more traced run (repeatable).
+    #[arg(long, value_name = "FILE")]
+    input: Vec<PathBuf>,
+    /// Keep the files matching this glob (path inside the wheel, stdlib zip or app folder).
+    #[arg(long, value_name = "GLOB")]
+    include: Vec<String>,
+    /// Drop the files matching this glob, and what only they import.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Seconds a traced run may take.
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<u64>,
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Static analysis: which files of the environment the app needs (offline, no Node).
+    /// Which files of the environment the app needs: static analysis (offline, no Node), plus
+    /// traced runs with --trace or --trace-file.
     Analyze {
         #[command(flatten)]
         env: EnvArgs,
+        #[command(flatten)]
+        trace: TraceArgs,
         /// Write the machine-readable record here (`-` for stdout).
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
@@ -67,6 +101,8 @@ enum Command {
     Why {
         #[command(flatten)]
         env: EnvArgs,
+        #[command(flatten)]
+        trace: TraceArgs,
         /// A module (`sympy.polys.polytools`), a path in the environment (`json/decoder.py`), or a
         /// package (`mpmath`).
         target: String,
@@ -77,20 +113,21 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
-}
-
-/// Loads the environment and analyses it, reusing and updating the facts cache.
-fn load_analysis(
-    env: &EnvArgs,
-    cache: &CacheRoot,
-) -> Result<(Environment, pyodide_pack_graph::Analysis)> {
-    let environment = Environment::load(&env.request(), cache)?;
-    let mut store = FactsStore::open(Some(cache.root().join("facts")));
-    let analysis = pyodide_pack_graph::analyze(&environment, &mut store)?;
-    if let Err(e) = store.save() {
-        eprintln!("warning: could not write the facts cache: {e}");
-    }
-    Ok((environment, analysis))
+    /// Run the app under real Pyodide in Node (once alone, once more per --input) and save what
+    /// it imported, opened and loaded.
+    Trace {
+        #[command(flatten)]
+        env: EnvArgs,
+        /// A Python file run after the app with the app's globals: one more run (repeatable).
+        #[arg(long, value_name = "FILE")]
+        input: Vec<PathBuf>,
+        /// Seconds a run may take.
+        #[arg(long, value_name = "SECONDS")]
+        timeout: Option<u64>,
+        /// Where to write the trace.
+        #[arg(short, long, value_name = "FILE", default_value = "trace.json")]
+        output: PathBuf,
+    },
 }
 
 /// Prints `text` for people and writes `record` where `--json` says (`-`: stdout, text to stderr).
@@ -126,21 +163,38 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     let cache = CacheRoot::from_env();
     match cli.command {
-        Command::Analyze { env, json } => {
+        Command::Analyze { env, trace, json } => {
             let start = Instant::now();
-            let (environment, analysis) = load_analysis(&env, &cache)?;
-            let record = AnalyzeRecord::new(&environment, &analysis, start.elapsed().as_secs_f64());
+            let settings = Settings::new(&env.app, &trace)?;
+            let mode = TraceMode::from_args(&trace);
+            let loaded = load_analysis(&env.request(), &settings, mode, &cache)?;
+            let mut record =
+                AnalyzeRecord::new(&loaded.env, &loaded.analysis, start.elapsed().as_secs_f64());
+            if let (Some(summary), Some(static_kept)) = (&loaded.trace_summary, &loaded.static_kept)
+            {
+                record = record.with_trace(
+                    &loaded.env,
+                    &loaded.analysis,
+                    &loaded.traces,
+                    summary,
+                    static_kept,
+                );
+            }
             emit(&render_analysis(&record), json.as_deref(), &record)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Why {
             env,
+            trace,
             target,
             all,
             json,
         } => {
-            let (environment, analysis) = load_analysis(&env, &cache)?;
-            let found = pyodide_pack_graph::find_target(&environment, &analysis.graph, &target)
+            let settings = Settings::new(&env.app, &trace)?;
+            let mode = TraceMode::from_args(&trace);
+            let loaded = load_analysis(&env.request(), &settings, mode, &cache)?;
+            let (environment, analysis) = (&loaded.env, &loaded.analysis);
+            let found = pyodide_pack_graph::find_target(environment, &analysis.graph, &target)
                 .map_err(|closest| {
                     anyhow::anyhow!(
                         "{target:?} is not a module, path or package of this environment (closest: {})",
@@ -148,15 +202,34 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     )
                 })?;
             let chains = pyodide_pack_graph::shortest_chains(&analysis.graph);
-            let record = WhyRecord::new(&environment, &analysis, &chains, &target, &found, all);
+            let record = WhyRecord::new(environment, analysis, &chains, &target, &found, all);
             emit(&render_why(&record), json.as_deref(), &record)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Trace {
+            env,
+            input,
+            timeout,
+            output,
+        } => {
+            let args = TraceArgs {
+                input,
+                timeout,
+                ..Default::default()
+            };
+            let settings = Settings::new(&env.app, &args)?;
+            let environment = pyodide_pack_env::Environment::load(&env.request(), &cache)?;
+            let trace = pipeline::run_trace(&environment, &settings, &cache, true)?;
+            print!("{}", pipeline::describe_trace(&trace));
+            write_json(&output, &trace)?;
+            println!("trace written to {}", output.display());
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
 /// Writes through a temporary file so a failure leaves no partial record.
-fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+pub(crate) fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
     let bytes = serde_json::to_vec_pretty(value)?;
     let parent = path
         .parent()

@@ -160,6 +160,7 @@ pub fn build_graph(
             parsed: 0,
             module_of,
             frozen_sources: HashSet::new(),
+            excluded: HashMap::new(),
         },
         index,
         expanded: HashSet::new(),

@@ -8,6 +8,7 @@ pub mod build;
 pub mod index;
 pub mod model;
 pub mod prune;
+pub mod rules;
 pub mod why;
 
 pub use build::{build_graph, BuildOptions};
@@ -16,7 +17,8 @@ pub use model::{
     DependencyGraph, EdgeKind, GraphNode, ImportEdge, MissingModule, Reason, Root, RootKind,
     UnresolvedSite,
 };
-pub use prune::{apply_default_rules, prune_from, KeptSet};
+pub use prune::{apply_default_rules, apply_user_rules, prune_from, DataRule, KeptSet};
+pub use rules::{RuleError, RuleGlob, UserRules};
 pub use why::{
     cut_points, find_target, kept_importers, shortest_chains, ChainLink, Chains, Target,
 };
@@ -31,11 +33,28 @@ pub struct Analysis {
     pub kept: KeptSet,
 }
 
-/// Builds the graph from the roots, prunes it, and applies the default rules.
+/// Builds the graph from the roots, prunes it, and applies the default rules (static only).
 pub fn analyze(env: &Environment, store: &mut FactsStore) -> Result<Analysis, EnvError> {
-    let mut graph = build_graph(env, store, &BuildOptions::default())?;
+    let graph = build_graph(env, store, &BuildOptions::default())?;
+    Ok(finish(
+        graph,
+        env,
+        &UserRules::default(),
+        DataRule::PackageData,
+    ))
+}
+
+/// The last step of every analysis, after any runtime edges were merged: the user's globs, the
+/// default rules for what no import names, and the final prune.
+pub fn finish(
+    mut graph: DependencyGraph,
+    env: &Environment,
+    rules: &UserRules,
+    data_rule: DataRule,
+) -> Analysis {
+    apply_user_rules(&mut graph, env, rules);
     let reached = prune_from(&graph);
-    apply_default_rules(&mut graph, env, &reached);
+    apply_default_rules(&mut graph, env, &reached, data_rule);
     let kept = prune_from(&graph);
-    Ok(Analysis { graph, kept })
+    Analysis { graph, kept }
 }

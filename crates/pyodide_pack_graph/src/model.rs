@@ -122,7 +122,7 @@ pub struct MissingModule {
     pub reason: Reason,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct DependencyGraph {
     pub graph: DiGraph<GraphNode, Option<ImportEdge>>,
     pub roots_node: NodeIndex,
@@ -139,6 +139,9 @@ pub struct DependencyGraph {
     pub module_of: HashMap<FileRef, String>,
     /// Stdlib sources of frozen modules: followed for their imports, never shipped.
     pub frozen_sources: HashSet<FileRef>,
+    /// Files an exclude glob drops, with the glob and where it was written: never kept, and
+    /// what only they reach is not kept either.
+    pub excluded: HashMap<FileRef, String>,
 }
 
 impl DependencyGraph {

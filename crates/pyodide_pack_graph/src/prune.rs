@@ -2,10 +2,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use petgraph::visit::Bfs;
+use std::collections::VecDeque;
+
 use pyodide_pack_env::{ArchiveKind, Environment, FileKind, FileRef};
 
 use crate::model::{DependencyGraph, EdgeKind, ImportEdge, Reason};
+use crate::rules::UserRules;
 
 /// The files that go into the bundle.
 #[derive(Debug, Clone, Default)]
@@ -32,26 +34,91 @@ impl KeptSet {
 }
 
 /// Everything reachable from the graph's roots, less the sources of frozen modules (the
-/// interpreter carries those compiled in and never reads the files).
+/// interpreter carries those compiled in and never reads the files). An excluded file is a wall:
+/// neither it nor what only it reaches is kept.
 pub fn prune_from(graph: &DependencyGraph) -> KeptSet {
     let mut files = HashSet::new();
-    let mut bfs = Bfs::new(&graph.graph, graph.roots_node);
-    while let Some(node) = bfs.next(&graph.graph) {
+    let mut seen = vec![false; graph.graph.node_count()];
+    let mut queue = VecDeque::from([graph.roots_node]);
+    seen[graph.roots_node.index()] = true;
+    while let Some(node) = queue.pop_front() {
         if let Some(file) = graph.file(node) {
+            if graph.excluded.contains_key(&file) {
+                continue;
+            }
             if !graph.frozen_sources.contains(&file) {
                 files.insert(file);
+            }
+        }
+        for next in graph.graph.neighbors(node) {
+            if !seen[next.index()] {
+                seen[next.index()] = true;
+                queue.push_back(next);
             }
         }
     }
     KeptSet { files }
 }
 
+/// Which data files (files no import names) the default rule keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataRule {
+    /// Without a trace: every data file of a kept package (nothing says which ones are read).
+    PackageData,
+    /// With a trace: only the data files a run opened (they arrive as runtime edges), plus
+    /// include globs. Other data files of kept packages are dropped.
+    Opened,
+}
+
+/// The user's globs: includes become rule edges from the entry script, excludes mark files
+/// [`prune_from`] will not keep.
+pub fn apply_user_rules(graph: &mut DependencyGraph, env: &Environment, rules: &UserRules) {
+    let mut includes = Vec::new();
+    for file in env.files() {
+        if let Some(glob) = rules.excluded(env, file) {
+            graph.excluded.insert(
+                file,
+                format!("exclude glob {:?} ({})", glob.pattern, glob.source),
+            );
+        } else if let Some(glob) = rules.included(env, file) {
+            includes.push((
+                file,
+                format!("include glob {:?} ({})", glob.pattern, glob.source),
+            ));
+        }
+    }
+    for (file, text) in includes {
+        let name = env.entry(file).path.clone();
+        graph.add_edge(
+            env.entry,
+            file,
+            ImportEdge {
+                kind: EdgeKind::Rule,
+                optional: false,
+                nested: false,
+                name,
+                reason: Reason {
+                    file: env.entry,
+                    line: None,
+                    text,
+                },
+            },
+        );
+    }
+}
+
 /// The default rules for files that no import names (documented in the README):
-/// - a data file is kept when the nearest package folder above it is a kept package (so
-///   `certifi/cacert.pem` and `pkg/data/table.json` come with `certifi` and `pkg`);
+/// - without a trace ([`DataRule::PackageData`]), a data file is kept when the nearest package
+///   folder above it is a kept package (so `certifi/cacert.pem` and `pkg/data/table.json` come
+///   with `certifi` and `pkg`); with a trace, only opened data files are kept;
 /// - the `.dist-info` of every distribution with a kept file is kept (`importlib.metadata` reads
 ///   versions and entry points from it), except `RECORD`, which lists files the bundle drops.
-pub fn apply_default_rules(graph: &mut DependencyGraph, env: &Environment, kept: &KeptSet) {
+pub fn apply_default_rules(
+    graph: &mut DependencyGraph,
+    env: &Environment,
+    kept: &KeptSet,
+    data_rule: DataRule,
+) {
     // (archive, package folder) -> that package's __init__.py
     let mut package_dirs: HashMap<(u32, &str), FileRef> = HashMap::new();
     for file in env.files() {
@@ -80,7 +147,7 @@ pub fn apply_default_rules(graph: &mut DependencyGraph, env: &Environment, kept:
         }
         let entry = env.entry(file);
         match entry.kind {
-            FileKind::Data => {
+            FileKind::Data if data_rule == DataRule::PackageData => {
                 let Some(path) = entry.import_path.as_deref() else {
                     continue;
                 };

@@ -9,7 +9,7 @@ use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 use pyodide_pack_env::FileRef;
 
-use crate::model::{DependencyGraph, ImportEdge};
+use crate::model::{DependencyGraph, EdgeKind, ImportEdge};
 use crate::prune::KeptSet;
 
 /// One breadth-first pass from the roots that remembers, for every file, the edge it was first
@@ -37,16 +37,35 @@ fn ordered_edges(graph: &DependencyGraph, node: NodeIndex) -> Vec<(EdgeIndex, No
         .collect()
 }
 
+/// The shortest chain to every file, preferring what the source says: a first pass follows only
+/// static edges (imports, package inits, wasm links, rules); a second pass continues from every
+/// file the first reached along runtime edges too, so a traced file shows its import chain when it
+/// has one and the run that touched it when it has not.
 pub fn shortest_chains(graph: &DependencyGraph) -> Chains {
     let n = graph.graph.node_count();
     let mut predecessor = vec![None; n];
     let mut reached = vec![false; n];
-    let mut queue = VecDeque::new();
+    let mut order = Vec::new();
+    let is_runtime = |edge: EdgeIndex| {
+        graph.graph[edge]
+            .as_ref()
+            .is_some_and(|e| e.kind == EdgeKind::Runtime)
+    };
     reached[graph.roots_node.index()] = true;
-    queue.push_back(graph.roots_node);
-    while let Some(node) = queue.pop_front() {
-        for (edge, target) in ordered_edges(graph, node) {
-            if !reached[target.index()] {
+    for with_runtime in [false, true] {
+        let mut queue: VecDeque<NodeIndex> = if with_runtime {
+            order.iter().copied().collect()
+        } else {
+            VecDeque::from([graph.roots_node])
+        };
+        while let Some(node) = queue.pop_front() {
+            if !with_runtime {
+                order.push(node);
+            }
+            for (edge, target) in ordered_edges(graph, node) {
+                if reached[target.index()] || (!with_runtime && is_runtime(edge)) {
+                    continue;
+                }
                 reached[target.index()] = true;
                 if node != graph.roots_node {
                     predecessor[target.index()] = Some(edge);

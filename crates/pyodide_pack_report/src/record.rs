@@ -46,6 +46,50 @@ pub struct AnalyzeRecord {
     pub packages: Vec<PackageSummary>,
     pub totals: Totals,
     pub stats: Stats,
+    /// Present when traced runs were merged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceRecord>,
+}
+
+/// What the traced runs added to the static analysis.
+#[derive(Debug, Serialize)]
+pub struct TraceRecord {
+    pub runs: Vec<RunRecord>,
+    /// Files a run touched that static analysis did not keep (each now has a `runtime` edge).
+    pub found_by_trace: Vec<TracedFileRecord>,
+    /// Files static analysis kept that no run touched: informational, they stay kept.
+    pub static_untouched: Vec<usize>,
+    pub static_untouched_compressed_bytes: u64,
+    /// Files static analysis alone would keep that the merged analysis drops: data files of kept
+    /// packages that no run opened (the traced data-file rule).
+    pub dropped_by_trace: Vec<usize>,
+    pub dropped_by_trace_compressed_bytes: u64,
+    /// Imports that failed in a run (module, run): ones the app copes without.
+    pub failed_imports: Vec<(String, String)>,
+    /// Paths a run used under site-packages or the app's folder that the environment lacks.
+    pub outside_environment: Vec<String>,
+    /// Every file a run touched (ids), static or not.
+    pub touched: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunRecord {
+    pub label: String,
+    pub input: Option<String>,
+    pub timings: pyodide_pack_trace::RunTimings,
+    pub modules: usize,
+    pub opened: usize,
+    pub dynlibs: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TracedFileRecord {
+    pub file: usize,
+    pub path: String,
+    pub package: String,
+    pub how: pyodide_pack_trace::Observation,
+    pub run: String,
+    pub kept: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -80,6 +124,9 @@ pub struct FileRecord {
     pub size: u64,
     pub compressed_size: u64,
     pub kept: bool,
+    /// The exclude glob that dropped it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excluded_by: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -234,6 +281,7 @@ impl AnalyzeRecord {
                     size: entry.size,
                     compressed_size: entry.compressed_size,
                     kept: analysis.kept.contains(f),
+                    excluded_by: graph.excluded.get(&f).cloned(),
                 }
             })
             .collect();
@@ -319,7 +367,67 @@ impl AnalyzeRecord {
                 files_parsed: graph.parsed,
                 seconds,
             },
+            trace: None,
         }
+    }
+
+    /// Adds what the traced runs found.
+    pub fn with_trace(
+        mut self,
+        env: &Environment,
+        analysis: &Analysis,
+        traces: &[pyodide_pack_trace::Trace],
+        summary: &pyodide_pack_trace::TraceSummary,
+        static_kept: &pyodide_pack_graph::KeptSet,
+    ) -> AnalyzeRecord {
+        let ids = FileIds::new(env);
+        let untouched = summary.untouched(env, &analysis.kept);
+        let mut dropped: Vec<FileRef> = static_kept
+            .iter()
+            .filter(|f| !analysis.kept.contains(*f))
+            .collect();
+        dropped.sort();
+        let runs = traces
+            .iter()
+            .flat_map(|t| &t.runs)
+            .map(|r| RunRecord {
+                label: r.label.clone(),
+                input: r.input.as_ref().map(|p| p.display().to_string()),
+                timings: r.timings.clone(),
+                modules: r.modules.len(),
+                opened: r.opened.len(),
+                dynlibs: r.dynlibs.clone(),
+            })
+            .collect();
+        let found_by_trace = summary
+            .found_by_trace()
+            .map(|f| TracedFileRecord {
+                file: ids.id(f.file),
+                path: env.display(f.file),
+                package: env.archive(f.file).package_name(),
+                how: f.how.clone(),
+                run: f.run.clone(),
+                kept: analysis.kept.contains(f.file),
+            })
+            .collect();
+        self.trace = Some(TraceRecord {
+            runs,
+            found_by_trace,
+            static_untouched: untouched.iter().map(|f| ids.id(*f)).collect(),
+            static_untouched_compressed_bytes: untouched
+                .iter()
+                .map(|f| env.entry(*f).compressed_size)
+                .sum(),
+            dropped_by_trace: dropped.iter().map(|f| ids.id(*f)).collect(),
+            dropped_by_trace_compressed_bytes: dropped
+                .iter()
+                .map(|f| env.entry(*f).compressed_size)
+                .sum(),
+            failed_imports: summary.failed_imports.clone(),
+            outside_environment: summary.outside.clone(),
+            touched: summary.touched.len(),
+        });
+        self
     }
 }
 

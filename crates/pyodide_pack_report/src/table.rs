@@ -3,7 +3,7 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
 
-use crate::record::{AnalyzeRecord, MissingRecord, PackageSummary};
+use crate::record::{AnalyzeRecord, MissingRecord, PackageSummary, TraceRecord};
 
 /// Modules that exist only on other operating systems; CPython's stdlib imports them in branches
 /// that never run under Emscripten.
@@ -158,6 +158,9 @@ pub fn render_analysis(record: &AnalyzeRecord) -> String {
             ));
         }
     }
+    if let Some(trace) = &record.trace {
+        render_trace(record, trace, &mut out);
+    }
     if !record.warnings.is_empty() {
         out.push_str(&format!("\nwarnings ({}):\n", record.warnings.len()));
         for w in record.warnings.iter().take(LIST_LIMIT) {
@@ -171,4 +174,105 @@ pub fn render_analysis(record: &AnalyzeRecord) -> String {
         }
     }
     out
+}
+
+/// The trace's part: what the runs found that static analysis did not (a table), and what static
+/// analysis kept that no run touched (a summary per package).
+fn render_trace(record: &AnalyzeRecord, trace: &TraceRecord, out: &mut String) {
+    out.push_str(&format!(
+        "\ntraced {} run(s): {} files touched\n",
+        trace.runs.len(),
+        trace.touched
+    ));
+    for run in &trace.runs {
+        out.push_str(&format!(
+            "  {}: {} modules, {} files opened, {} libraries, {:.1} s (load Pyodide {:.1} s, run {:.1} s)\n",
+            run.label,
+            run.modules,
+            run.opened,
+            run.dynlibs.len(),
+            run.timings.wall_ms / 1000.0,
+            run.timings.load_pyodide_ms / 1000.0,
+            run.timings.run_ms / 1000.0,
+        ));
+    }
+    if trace.found_by_trace.is_empty() {
+        out.push_str("found by the trace, missed by static analysis: nothing\n");
+    } else {
+        out.push_str(&format!(
+            "found by the trace, missed by static analysis ({}):\n",
+            trace.found_by_trace.len()
+        ));
+        let mut table = Table::new();
+        table.load_preset(UTF8_FULL_CONDENSED);
+        table.set_header(vec!["file", "package", "seen as", "run", "kept"]);
+        for f in trace.found_by_trace.iter().take(LIST_LIMIT * 2) {
+            let how = match &f.how {
+                pyodide_pack_trace::Observation::Module(name) => format!("import {name}"),
+                pyodide_pack_trace::Observation::Opened => "opened".into(),
+                pyodide_pack_trace::Observation::Library => "library load".into(),
+            };
+            let kept = if f.kept { "yes" } else { "no (excluded)" };
+            table.add_row(vec![
+                f.path.clone(),
+                f.package.clone(),
+                how,
+                f.run.clone(),
+                kept.into(),
+            ]);
+        }
+        out.push_str(&format!("{table}\n"));
+        if trace.found_by_trace.len() > LIST_LIMIT * 2 {
+            out.push_str(&format!(
+                "  ... and {} more in the --json record\n",
+                trace.found_by_trace.len() - LIST_LIMIT * 2
+            ));
+        }
+    }
+    if !trace.static_untouched.is_empty() {
+        let mut by_package: Vec<(String, usize, u64)> = Vec::new();
+        for id in &trace.static_untouched {
+            let file = &record.files[*id];
+            let package = &record.archives[file.archive].package;
+            match by_package.iter_mut().find(|(p, _, _)| p == package) {
+                Some(row) => {
+                    row.1 += 1;
+                    row.2 += file.compressed_size;
+                }
+                None => by_package.push((package.clone(), 1, file.compressed_size)),
+            }
+        }
+        by_package.sort_by_key(|row| std::cmp::Reverse(row.2));
+        let list: Vec<String> = by_package
+            .iter()
+            .take(6)
+            .map(|(p, n, b)| format!("{p} {n} ({})", format_size(*b)))
+            .collect();
+        out.push_str(&format!(
+            "kept by static analysis, touched by no run: {} files, {} compressed (kept anyway): {}\n",
+            trace.static_untouched.len(),
+            format_size(trace.static_untouched_compressed_bytes),
+            list.join(", ")
+        ));
+    }
+    if !trace.dropped_by_trace.is_empty() {
+        out.push_str(&format!(
+            "data files of kept packages no run opened, dropped: {} files, {} compressed (--include GLOB keeps them)\n",
+            trace.dropped_by_trace.len(),
+            format_size(trace.dropped_by_trace_compressed_bytes)
+        ));
+    }
+    if !trace.outside_environment.is_empty() {
+        out.push_str(&format!(
+            "used by a run but not in this environment ({}): {}\n",
+            trace.outside_environment.len(),
+            trace
+                .outside_environment
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
 }

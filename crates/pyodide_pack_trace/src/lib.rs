@@ -1,0 +1,16 @@
+//! Stage 4 of the pipeline: the dynamic fallback.
+//!
+//! Static analysis cannot see computed-name imports, plugins or data files read at run time.
+//! [`runner`] runs the app under real Pyodide in Node (the harness this crate carries) and records
+//! every import, file open and library load; [`record`] is the saved trace; [`merge`] turns what a
+//! run touched into `runtime` edges of the dependency graph.
+
+pub mod error;
+pub mod merge;
+pub mod record;
+pub mod runner;
+
+pub use error::TraceError;
+pub use merge::{merge_traces, Observation, TraceFinding, TraceSummary};
+pub use record::{ImportEvent, ModuleOrigin, RunTimings, Trace, TraceRun, TRACE_SCHEMA};
+pub use runner::{run_traces, RunPlan, TraceProgress, TraceRequest, HARNESS_SOURCE};

@@ -1,0 +1,182 @@
+//! Turning what the runs touched into `runtime` edges of the dependency graph.
+//!
+//! A run shows a file three ways: a module in `sys.modules` whose origin is the file (the only way
+//! stdlib modules show, since they are read out of one zip), a file opened for reading (data files,
+//! site-packages sources), and a dynamic library load. Each touched file gets one `runtime` edge
+//! from the entry script, carrying the first run and observation that touched it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use pyodide_pack_env::{ArchiveKind, Environment, FileKind, FileRef};
+use pyodide_pack_graph::{DependencyGraph, EdgeKind, ImportEdge, KeptSet, Reason};
+use serde::Serialize;
+
+use crate::record::Trace;
+
+/// How a run showed that it used a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "name")]
+pub enum Observation {
+    /// A module in `sys.modules` whose origin is this file.
+    Module(String),
+    /// The file was opened for reading.
+    Opened,
+    /// The file was loaded as a dynamic library.
+    Library,
+}
+
+impl Observation {
+    pub fn describe(&self, path: &str) -> String {
+        match self {
+            Observation::Module(name) => format!("imported {name}"),
+            Observation::Opened => format!("opened {path}"),
+            Observation::Library => format!("loaded library {path}"),
+        }
+    }
+}
+
+/// A file some run touched, with the first run and observation.
+#[derive(Debug, Clone)]
+pub struct TraceFinding {
+    pub file: FileRef,
+    pub how: Observation,
+    pub run: String,
+    /// Whether static analysis alone kept it.
+    pub static_kept: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TraceSummary {
+    /// The run labels, in order.
+    pub runs: Vec<String>,
+    /// Every touched file of the environment, in the order first seen.
+    pub touched: Vec<TraceFinding>,
+    /// Imports that failed in some run (module, first run): optional imports the app copes without.
+    pub failed_imports: Vec<(String, String)>,
+    /// Paths a run used under site-packages or the app folder that the environment does not have:
+    /// the trace was made with other wheels, or the app writes files it reads back.
+    pub outside: Vec<String>,
+}
+
+impl TraceSummary {
+    /// Touched files static analysis did not keep: what the trace adds.
+    pub fn found_by_trace(&self) -> impl Iterator<Item = &TraceFinding> {
+        self.touched.iter().filter(|f| !f.static_kept)
+    }
+
+    /// Kept files no run touched (sources, extensions and data of the stdlib and the wheels;
+    /// metadata left out, since a rule keeps it). Informational: static analysis keeps them.
+    pub fn untouched(&self, env: &Environment, kept: &KeptSet) -> Vec<FileRef> {
+        let touched: HashSet<FileRef> = self.touched.iter().map(|f| f.file).collect();
+        let mut untouched: Vec<FileRef> = kept
+            .iter()
+            .filter(|f| !touched.contains(f))
+            .filter(|f| env.archive(*f).kind != ArchiveKind::App)
+            .filter(|f| {
+                matches!(
+                    env.entry(*f).kind,
+                    FileKind::Python | FileKind::Extension | FileKind::Data
+                )
+            })
+            .collect();
+        untouched.sort();
+        untouched
+    }
+}
+
+/// Adds a `runtime` edge for every file the traces touched and summarises what they add to the
+/// static analysis (`static_kept`: what static analysis kept before the merge).
+pub fn merge_traces(
+    graph: &mut DependencyGraph,
+    env: &Environment,
+    traces: &[Trace],
+    static_kept: &KeptSet,
+) -> TraceSummary {
+    let by_install_path: HashMap<&str, FileRef> = env
+        .files()
+        .map(|f| (env.entry(f).install_path.as_str(), f))
+        .collect();
+    let site_packages = env.runtime.site_packages();
+    let app_root = pyodide_pack_env::environment::APP_INSTALL_ROOT;
+    let mut summary = TraceSummary::default();
+    let mut seen: HashSet<FileRef> = HashSet::new();
+    let mut outside: BTreeMap<String, ()> = BTreeMap::new();
+    let mut failed: HashSet<String> = HashSet::new();
+
+    let mut touch = |summary: &mut TraceSummary, path: &str, how: Observation, run: &str| {
+        let Some(&file) = by_install_path.get(path) else {
+            let ours = path.starts_with(&format!("{site_packages}/"))
+                || path.starts_with(&format!("{app_root}/"));
+            if ours && !path.contains("/__pycache__/") {
+                outside.insert(path.to_string(), ());
+            }
+            return;
+        };
+        if seen.insert(file) {
+            summary.touched.push(TraceFinding {
+                file,
+                how,
+                run: run.to_string(),
+                static_kept: static_kept.contains(file),
+            });
+        }
+    };
+
+    for trace in traces {
+        for run in &trace.runs {
+            summary.runs.push(run.label.clone());
+            for module in &run.modules {
+                if let Some(origin) = module.origin.as_deref().filter(|o| o.starts_with('/')) {
+                    touch(
+                        &mut summary,
+                        origin,
+                        Observation::Module(module.name.clone()),
+                        &run.label,
+                    );
+                }
+            }
+            for lib in &run.dynlibs {
+                touch(&mut summary, lib, Observation::Library, &run.label);
+            }
+            for path in &run.opened {
+                touch(&mut summary, path, Observation::Opened, &run.label);
+            }
+            for import in &run.imports {
+                if !import.found && failed.insert(import.module.clone()) {
+                    summary
+                        .failed_imports
+                        .push((import.module.clone(), run.label.clone()));
+                }
+            }
+        }
+    }
+    summary.outside = outside.into_keys().collect();
+
+    for finding in &summary.touched {
+        if finding.file == env.entry {
+            continue;
+        }
+        let path = &env.entry(finding.file).path;
+        let name = match &finding.how {
+            Observation::Module(name) => name.clone(),
+            _ => path.clone(),
+        };
+        graph.add_edge(
+            env.entry,
+            finding.file,
+            ImportEdge {
+                kind: EdgeKind::Runtime,
+                optional: false,
+                nested: false,
+                name,
+                reason: Reason {
+                    file: env.entry,
+                    line: None,
+                    text: format!("run {}: {}", finding.run, finding.how.describe(path)),
+                },
+            },
+        );
+    }
+
+    summary
+}

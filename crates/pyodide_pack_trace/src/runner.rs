@@ -1,0 +1,376 @@
+//! Running the app under Pyodide in Node: one Node process per run, the app alone first, then the
+//! app followed by each input. Runs are independent processes, so they run side by side.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use pyodide_pack_env::cache::write_atomically;
+use pyodide_pack_env::{ArchiveKind, CacheRoot, Environment};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::record::{ImportEvent, ModuleOrigin, RunTimings, Trace, TraceRun, TRACE_SCHEMA};
+use crate::TraceError;
+
+/// The Node side, carried in the binary so the tool works from any folder.
+pub const HARNESS_SOURCE: &str = include_str!("../../../harness/run_app.mjs");
+
+/// Where inputs are written in Pyodide's file system: outside the app's folder, so an input is
+/// never importable as a module of the app.
+const INPUTS_DIR: &str = "/tmp/pyodide-pack-inputs";
+
+pub struct TraceRequest<'a> {
+    pub env: &'a Environment,
+    /// Python files run after the app, one more run each.
+    pub inputs: Vec<PathBuf>,
+    pub timeout: Duration,
+    pub cache: &'a CacheRoot,
+}
+
+/// One run to make.
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    pub label: String,
+    pub input: Option<PathBuf>,
+}
+
+/// What the caller hears while the runs go (a progress display).
+pub trait TraceProgress: Sync {
+    fn run_started(&self, _plan: &RunPlan) {}
+    fn run_finished(&self, _plan: &RunPlan, _seconds: f64) {}
+}
+
+impl TraceProgress for () {}
+
+impl TraceRequest<'_> {
+    pub fn plans(&self) -> Vec<RunPlan> {
+        let app = app_name(self.env);
+        let mut plans = vec![RunPlan {
+            label: app.clone(),
+            input: None,
+        }];
+        for input in &self.inputs {
+            let name = input
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            plans.push(RunPlan {
+                label: format!("{app} + {name}"),
+                input: Some(input.clone()),
+            });
+        }
+        plans
+    }
+
+    /// A key for the cached trace: the harness, the runtime, every archive's digest (the app's
+    /// folder included) and every input's content.
+    pub fn cache_key(&self) -> Result<String, TraceError> {
+        let mut hasher = Sha256::new();
+        hasher.update(HARNESS_SOURCE.as_bytes());
+        hasher.update(self.env.runtime.dir.to_string_lossy().as_bytes());
+        hasher.update(self.env.runtime.version.as_deref().unwrap_or("").as_bytes());
+        for archive in &self.env.archives {
+            hasher.update(archive.sha256.as_bytes());
+        }
+        for input in &self.inputs {
+            hasher.update(input.to_string_lossy().as_bytes());
+            hasher.update(std::fs::read(input).map_err(|e| io(input, e))?);
+        }
+        Ok(hex(&hasher.finalize()))
+    }
+}
+
+fn app_name(env: &Environment) -> String {
+    env.entry(env.entry).path.clone()
+}
+
+fn io(path: &Path, source: std::io::Error) -> TraceError {
+    TraceError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes the harness into the cache (once per harness version) and returns its path.
+fn install_harness(cache: &CacheRoot) -> Result<PathBuf, TraceError> {
+    let digest = hex(&Sha256::digest(HARNESS_SOURCE.as_bytes()));
+    let path = cache
+        .root()
+        .join("harness")
+        .join(&digest[..16])
+        .join("run_app.mjs");
+    if !path.is_file() {
+        write_atomically(&path, HARNESS_SOURCE.as_bytes()).map_err(|e| TraceError::Harness {
+            run: "-".into(),
+            message: format!("cannot write the harness into the cache: {e}"),
+        })?;
+    }
+    Ok(path)
+}
+
+/// `$PYODIDE_PACK_NODE`, else `node` on the PATH.
+pub fn node_program() -> String {
+    std::env::var("PYODIDE_PACK_NODE")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "node".to_string())
+}
+
+/// Runs every plan (the app alone, then app + each input), at most one per core at a time, and
+/// returns the trace. The first failing run (in plan order) is the error; no trace is returned then.
+pub fn run_traces(
+    request: &TraceRequest,
+    progress: &dyn TraceProgress,
+) -> Result<Trace, TraceError> {
+    for input in &request.inputs {
+        if !input.is_file() {
+            return Err(io(
+                input,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such input file"),
+            ));
+        }
+    }
+    let harness = install_harness(request.cache)?;
+    let plans = request.plans();
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(plans.len());
+    let next = Mutex::new(0usize);
+    let results: Mutex<Vec<Option<Result<TraceRun, TraceError>>>> =
+        Mutex::new((0..plans.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let i = {
+                    let mut next = next.lock().unwrap_or_else(|e| e.into_inner());
+                    let i = *next;
+                    *next += 1;
+                    i
+                };
+                let Some(plan) = plans.get(i) else { break };
+                progress.run_started(plan);
+                let start = Instant::now();
+                let result = run_one(request, &harness, plan);
+                progress.run_finished(plan, start.elapsed().as_secs_f64());
+                results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
+            });
+        }
+    });
+    let mut runs = Vec::new();
+    for result in results.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        runs.push(result.expect("every plan ran")?);
+    }
+    Ok(Trace {
+        schema: TRACE_SCHEMA.to_string(),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        app: request
+            .env
+            .archive(request.env.entry)
+            .path
+            .join(app_name(request.env)),
+        pyodide_version: request.env.runtime.version.clone(),
+        runs,
+    })
+}
+
+/// What the harness writes (see `harness/run_app.mjs`).
+#[derive(Deserialize)]
+struct HarnessRecord {
+    #[serde(default)]
+    opened: Vec<String>,
+    #[serde(default)]
+    dynlibs: Vec<String>,
+    #[serde(default)]
+    imports: Vec<(String, bool)>,
+    #[serde(default)]
+    modules: Vec<(String, Option<String>)>,
+    #[serde(default)]
+    stdout: String,
+    #[serde(default)]
+    stderr: String,
+    error: Option<HarnessError>,
+    #[serde(default)]
+    timings: HarnessTimings,
+}
+
+#[derive(Deserialize)]
+struct HarnessError {
+    kind: String,
+    message: String,
+}
+
+#[derive(Deserialize, Default)]
+struct HarnessTimings {
+    #[serde(default)]
+    load_pyodide_ms: f64,
+    #[serde(default)]
+    install_ms: f64,
+    #[serde(default)]
+    run_ms: f64,
+}
+
+fn run_one(request: &TraceRequest, harness: &Path, plan: &RunPlan) -> Result<TraceRun, TraceError> {
+    let env = request.env;
+    let work = tempfile::tempdir().map_err(|e| io(&std::env::temp_dir(), e))?;
+    let out = work.path().join("record.json");
+    let app = env.archive(env.entry);
+    let mut files: Vec<(PathBuf, String)> = app
+        .entries
+        .iter()
+        .map(|e| (app.path.join(&e.path), e.install_path.clone()))
+        .collect();
+    let input_dest = plan.input.as_ref().map(|input| {
+        let name = input
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "input.py".into());
+        let dest = format!("{INPUTS_DIR}/{name}");
+        files.push((input.clone(), dest.clone()));
+        dest
+    });
+    let wheels: Vec<&Path> = env
+        .archives
+        .iter()
+        .filter(|a| matches!(a.kind, ArchiveKind::Wheel { .. }))
+        .map(|a| a.path.as_path())
+        .collect();
+    let spec = serde_json::json!({
+        "runtime": env.runtime.dir,
+        "wheels": wheels,
+        "files": files,
+        "entry": env.entry(env.entry).install_path,
+        "input": input_dest,
+        "out": out,
+    });
+    let spec_path = work.path().join("spec.json");
+    std::fs::write(&spec_path, spec.to_string()).map_err(|e| io(&spec_path, e))?;
+    let stderr_path = work.path().join("stderr.txt");
+    let stderr_file = std::fs::File::create(&stderr_path).map_err(|e| io(&stderr_path, e))?;
+
+    let node = node_program();
+    let start = Instant::now();
+    let mut child = Command::new(&node)
+        .arg(harness)
+        .arg(&spec_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr_file)
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => TraceError::NodeMissing { node: node.clone() },
+            _ => TraceError::Harness {
+                run: plan.label.clone(),
+                message: format!("cannot start {node}: {e}"),
+            },
+        })?;
+    // Python code blocks Node's event loop, so only the parent can enforce the timeout.
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if start.elapsed() >= request.timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(TraceError::Timeout {
+                    app: env.archive(env.entry).path.join(app_name(env)),
+                    run: plan.label.clone(),
+                    seconds: request.timeout.as_secs(),
+                });
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => {
+                return Err(TraceError::Harness {
+                    run: plan.label.clone(),
+                    message: e.to_string(),
+                })
+            }
+        }
+    };
+    let wall_ms = start.elapsed().as_secs_f64() * 1000.0;
+
+    let Ok(text) = std::fs::read_to_string(&out) else {
+        return Err(TraceError::Harness {
+            run: plan.label.clone(),
+            message: format!(
+                "{node} exited with {status} and wrote no record: {}",
+                last_lines(&stderr_path)
+            ),
+        });
+    };
+    let record: HarnessRecord = serde_json::from_str(&text).map_err(|e| TraceError::Harness {
+        run: plan.label.clone(),
+        message: format!("unreadable record: {e}"),
+    })?;
+    if let Some(error) = record.error {
+        let app = env.archive(env.entry).path.join(app_name(env));
+        let run = plan.label.clone();
+        return Err(match error.kind.as_str() {
+            "python" => TraceError::AppRaised {
+                app,
+                run,
+                traceback: error.message,
+            },
+            "exit" => TraceError::AppExited {
+                app,
+                run,
+                message: error.message,
+            },
+            "install" => TraceError::Install {
+                message: error.message,
+            },
+            _ => TraceError::Harness {
+                run,
+                message: error.message,
+            },
+        });
+    }
+    if !record.stderr.is_empty() {
+        // Warnings the app printed: shown, since they often explain a surprise in the trace.
+        eprint!("{}", record.stderr);
+    }
+    Ok(TraceRun {
+        label: plan.label.clone(),
+        input: plan.input.clone(),
+        opened: record.opened,
+        dynlibs: record.dynlibs,
+        imports: record
+            .imports
+            .into_iter()
+            .map(|(module, found)| ImportEvent { module, found })
+            .collect(),
+        modules: record
+            .modules
+            .into_iter()
+            .map(|(name, origin)| ModuleOrigin { name, origin })
+            .collect(),
+        stdout: record.stdout,
+        timings: RunTimings {
+            load_pyodide_ms: record.timings.load_pyodide_ms,
+            install_ms: record.timings.install_ms,
+            run_ms: record.timings.run_ms,
+            wall_ms,
+        },
+    })
+}
+
+/// The end of Node's stderr, on one line, for a message.
+fn last_lines(path: &Path) -> String {
+    let mut text = String::new();
+    if let Ok(mut f) = std::fs::File::open(path) {
+        let _ = f.read_to_string(&mut text);
+    }
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = lines[lines.len().saturating_sub(3)..].join(" | ");
+    if tail.is_empty() {
+        "(nothing on stderr)".into()
+    } else {
+        tail.chars().take(600).collect()
+    }
+}

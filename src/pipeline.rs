@@ -1,0 +1,219 @@
+//! The stages in order, as every command runs them: settings -> environment -> facts -> graph ->
+//! traces merged -> rules and prune.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use pyodide_pack_config::{find_config, LoadedConfig};
+use pyodide_pack_env::{CacheRoot, Environment, EnvironmentRequest};
+use pyodide_pack_facts::FactsStore;
+use pyodide_pack_graph::{
+    build_graph, finish, Analysis, BuildOptions, DataRule, KeptSet, RuleGlob, UserRules,
+};
+use pyodide_pack_trace::{merge_traces, run_traces, Trace, TraceRequest, TraceSummary};
+
+use crate::progress::Spinner;
+use crate::TraceArgs;
+
+/// How long a traced run may take unless the user says otherwise.
+const DEFAULT_TIMEOUT_SECONDS: u64 = 120;
+
+/// The settings of one command: `[tool.pyodide-pack]` overridden by flags.
+pub struct Settings {
+    /// Read by `pack` (output folder, reducers).
+    #[allow(dead_code)]
+    pub config: LoadedConfig,
+    pub inputs: Vec<PathBuf>,
+    pub rules: UserRules,
+    pub timeout: Duration,
+}
+
+impl Settings {
+    pub fn new(app: &Path, args: &TraceArgs) -> Result<Settings> {
+        let config = find_config(app)?;
+        let source = config.source();
+        let inputs = if args.input.is_empty() {
+            config
+                .config
+                .inputs
+                .iter()
+                .map(|p| config.resolve(p))
+                .collect()
+        } else {
+            args.input.clone()
+        };
+        let globs = |from_config: &[String], from_flags: &[String], flag: &str| {
+            from_config
+                .iter()
+                .map(|p| RuleGlob {
+                    pattern: p.clone(),
+                    source: source.clone(),
+                })
+                .chain(from_flags.iter().map(|p| RuleGlob {
+                    pattern: p.clone(),
+                    source: flag.to_string(),
+                }))
+                .collect::<Vec<_>>()
+        };
+        let rules = UserRules::new(
+            globs(&config.config.include, &args.include, "--include"),
+            globs(&config.config.exclude, &args.exclude, "--exclude"),
+        )?;
+        let timeout = Duration::from_secs(
+            args.timeout
+                .or(config.config.timeout)
+                .unwrap_or(DEFAULT_TIMEOUT_SECONDS),
+        );
+        Ok(Settings {
+            config,
+            inputs,
+            rules,
+            timeout,
+        })
+    }
+}
+
+/// Which traces to merge.
+pub struct TraceMode {
+    /// Run the app (reusing a cached trace unless `fresh`).
+    pub run: bool,
+    pub fresh: bool,
+    pub files: Vec<PathBuf>,
+}
+
+impl TraceMode {
+    /// `--input` on the command line asks for runs, so it implies `--trace`.
+    pub fn from_args(args: &TraceArgs) -> TraceMode {
+        TraceMode {
+            run: args.trace || args.fresh_trace || !args.input.is_empty(),
+            fresh: args.fresh_trace,
+            files: args.trace_file.clone(),
+        }
+    }
+}
+
+/// An analysed environment, with the traces merged into it if any.
+pub struct Loaded {
+    pub env: Environment,
+    pub analysis: Analysis,
+    pub traces: Vec<Trace>,
+    pub trace_summary: Option<TraceSummary>,
+    /// What static analysis alone kept (set only when traces were merged).
+    pub static_kept: Option<KeptSet>,
+}
+
+pub fn load_analysis(
+    request: &EnvironmentRequest,
+    settings: &Settings,
+    mode: TraceMode,
+    cache: &CacheRoot,
+) -> Result<Loaded> {
+    let env = Environment::load(request, cache)?;
+    for glob in settings.rules.unmatched(&env) {
+        eprintln!(
+            "warning: {}: glob {:?} matches no file of this environment",
+            glob.source, glob.pattern
+        );
+    }
+    let mut store = FactsStore::open(Some(cache.root().join("facts")));
+    let graph = build_graph(&env, &mut store, &BuildOptions::default())?;
+    if let Err(e) = store.save() {
+        eprintln!("warning: could not write the facts cache: {e}");
+    }
+
+    let mut traces = Vec::new();
+    for file in &mode.files {
+        let trace = Trace::read(file)?;
+        let entry_name = &env.entry(env.entry).path;
+        if trace.app.file_name().map(|n| n.to_string_lossy()) != Some(entry_name.into()) {
+            eprintln!(
+                "warning: {}: this trace is of {}, not of {entry_name}",
+                file.display(),
+                trace.app.display()
+            );
+        }
+        traces.push(trace);
+    }
+    if mode.run {
+        traces.push(run_trace(&env, settings, cache, mode.fresh)?);
+    }
+    if traces.is_empty() {
+        let analysis = finish(graph, &env, &settings.rules, DataRule::PackageData);
+        return Ok(Loaded {
+            env,
+            analysis,
+            traces,
+            trace_summary: None,
+            static_kept: None,
+        });
+    }
+    let static_only = finish(graph.clone(), &env, &settings.rules, DataRule::PackageData);
+    let mut graph = graph;
+    let summary = merge_traces(&mut graph, &env, &traces, &static_only.kept);
+    let analysis = finish(graph, &env, &settings.rules, DataRule::Opened);
+    Ok(Loaded {
+        env,
+        analysis,
+        traces,
+        trace_summary: Some(summary),
+        static_kept: Some(static_only.kept),
+    })
+}
+
+/// Runs the app (and each input) under Pyodide in Node, or reuses the cached trace of the same
+/// app, inputs, wheels and runtime unless `fresh`. A new trace is saved to the cache.
+pub fn run_trace(
+    env: &Environment,
+    settings: &Settings,
+    cache: &CacheRoot,
+    fresh: bool,
+) -> Result<Trace> {
+    let request = TraceRequest {
+        env,
+        inputs: settings.inputs.clone(),
+        timeout: settings.timeout,
+        cache,
+    };
+    let cached = cache
+        .root()
+        .join("traces")
+        .join(format!("{}.json", request.cache_key()?));
+    if !fresh && cached.is_file() {
+        if let Ok(trace) = Trace::read(&cached) {
+            eprintln!(
+                "tracing: reusing the trace of {} run(s) from the cache (--fresh-trace runs again)",
+                trace.runs.len()
+            );
+            return Ok(trace);
+        }
+    }
+    let spinner = Spinner::new("tracing", request.plans().len());
+    let trace = run_traces(&request, &spinner)?;
+    drop(spinner);
+    let bytes = serde_json::to_vec(&trace)?;
+    pyodide_pack_env::cache::write_atomically(&cached, &bytes)
+        .with_context(|| "could not write the trace cache".to_string())?;
+    Ok(trace)
+}
+
+/// One line per run, for `trace`.
+pub fn describe_trace(trace: &Trace) -> String {
+    let mut out = String::new();
+    for run in &trace.runs {
+        let failed = run.imports.iter().filter(|i| !i.found).count();
+        out.push_str(&format!(
+            "{}: {} modules in sys.modules, {} imports ({failed} failed), {} files opened, {} libraries loaded; {:.1} s (load Pyodide {:.1} s, install {:.1} s, run {:.1} s)\n",
+            run.label,
+            run.modules.len(),
+            run.imports.len(),
+            run.opened.len(),
+            run.dynlibs.len(),
+            run.timings.wall_ms / 1000.0,
+            run.timings.load_pyodide_ms / 1000.0,
+            run.timings.install_ms / 1000.0,
+            run.timings.run_ms / 1000.0,
+        ));
+    }
+    out
+}
