@@ -28,6 +28,12 @@ function finish(code) {
   process.exit(code);
 }
 
+// A Python exception's message is its traceback: the last line says what went wrong.
+function lastLine(err) {
+  const lines = String(err && err.message ? err.message : err).split("\n").filter((l) => l.trim());
+  return lines.length ? lines[lines.length - 1].trim() : "error";
+}
+
 function firstLine(err) {
   return String(err && err.message ? err.message : err).split("\n").find((l) => l.trim()) ?? "error";
 }
@@ -76,7 +82,7 @@ for (const wheel of spec.wheels ?? []) {
   try {
     pyodide.unpackArchive(new Uint8Array(fs.readFileSync(wheel)), "wheel", { extractDir: sitePackages });
   } catch (err) {
-    record.error = { kind: "install", message: `${path.basename(wheel)}: ${firstLine(err)}` };
+    record.error = { kind: "install", message: `${path.basename(wheel)}: ${lastLine(err)}` };
     finish(1);
   }
 }

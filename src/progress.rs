@@ -63,7 +63,10 @@ impl TraceProgress for Spinner {
         ));
     }
 
-    fn run_finished(&self, plan: &RunPlan, seconds: f64) {
+    fn run_finished(&self, plan: &RunPlan, seconds: f64, ok: bool) {
+        if !ok {
+            return;
+        }
         self.done(&format!("{} finished in {seconds:.1} s", plan.label));
     }
 }

@@ -587,3 +587,82 @@ fn json_to_stdout_is_pure_json() {
         "the table goes to stderr"
     );
 }
+
+#[test]
+fn pyproject_settings_apply_and_unknown_keys_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let app_dir = dir.path().join("src");
+    std::fs::create_dir(&app_dir).unwrap();
+    let app = app_importing(&app_dir, "import json\n");
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+
+    // Found in a parent folder: json's decoder is dropped, and so is what only it imports.
+    std::fs::write(
+        dir.path().join("pyproject.toml"),
+        "[project]\nname = \"demo\"\n\n[tool.pyodide-pack]\nexclude = [\"json/decoder.py\"]\n",
+    )
+    .unwrap();
+    let (output, record) = analyze(dir.path(), &app, &wheels);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let record = record.unwrap();
+    let decoder = record["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "json/decoder.py")
+        .unwrap();
+    assert_eq!(decoder["kept"], false);
+    let source = format!(
+        "exclude glob \"json/decoder.py\" ({} [tool.pyodide-pack])",
+        dir.path()
+            .canonicalize()
+            .unwrap()
+            .join("pyproject.toml")
+            .display()
+    );
+    assert_eq!(decoder["excluded_by"], source.as_str());
+
+    std::fs::remove_file(dir.path().join("record.json")).unwrap();
+    std::fs::write(
+        dir.path().join("pyproject.toml"),
+        "[tool.pyodide-pack]\nexclude = []\nincludes = [\"x\"]\nouput = \"dist\"\n",
+    )
+    .unwrap();
+    let (output, record) = analyze(dir.path(), &app, &wheels);
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains(
+            "pyproject.toml: [tool.pyodide-pack] has unknown key(s) \"includes\", \"ouput\""
+        ),
+        "{err}"
+    );
+    assert!(record.is_none());
+}
+
+#[test]
+fn a_bad_glob_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_importing(dir.path(), "import json\n");
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    let runtime = runtime_dir();
+    let output = pyodide_pack(&[
+        "analyze",
+        app.to_str().unwrap(),
+        "--wheels",
+        wheels.to_str().unwrap(),
+        "--runtime",
+        runtime.to_str().unwrap(),
+        "--include",
+        "pkg/[a",
+    ]);
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.starts_with("error: --include: bad glob \"pkg/[a\""),
+        "{err}"
+    );
+}

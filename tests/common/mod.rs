@@ -81,12 +81,25 @@ pub struct RunRecord {
 pub fn run_in_pyodide(app: &Path, wheels: &[PathBuf]) -> RunRecord {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run.json");
+    // The app's folder: its Python files, at the paths Pyodide runs scripts from.
+    let mut files = Vec::new();
+    for item in std::fs::read_dir(app.parent().unwrap()).unwrap() {
+        let path = item.unwrap().path();
+        if path.extension().is_some_and(|x| x == "py") {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            files.push((path, format!("/home/pyodide/{name}")));
+        }
+    }
+    let entry = format!(
+        "/home/pyodide/{}",
+        app.file_name().unwrap().to_string_lossy()
+    );
     let spec = serde_json::json!({
         "runtime": runtime_dir(),
         "wheels": wheels,
-        "app": app,
+        "files": files,
+        "entry": entry,
         "out": out,
-        "timeout_ms": 180000,
     });
     let spec_path = dir.path().join("spec.json");
     std::fs::write(&spec_path, spec.to_string()).unwrap();

@@ -169,10 +169,18 @@ impl WhyRecord {
         let kept = analysis.kept.contains(file);
         let not_kept_because = if kept {
             None
+        } else if let Some(glob) = graph.excluded.get(&file) {
+            Some(format!("dropped by the {glob}"))
         } else if graph.frozen_sources.contains(&file) {
             Some("frozen into the interpreter: its compiled-in code runs, the source is never shipped".into())
         } else if env.entry(file).kind == pyodide_pack_env::FileKind::Bytecode {
             Some("byte-code is never kept".into())
+        } else if env.entry(file).kind == pyodide_pack_env::FileKind::Data
+            && graph.edges().any(|(_, _, e)| e.kind == EdgeKind::Runtime)
+        {
+            Some("a data file no traced run opened (with a trace, only opened data files are kept; --include GLOB keeps it)".into())
+        } else if chains.is_reached(graph, file) {
+            Some("only files that are dropped reach it (an exclude glob cut the chain)".into())
         } else {
             Some("nothing reaches it from the entry script or the boot set".into())
         };

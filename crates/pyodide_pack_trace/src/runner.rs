@@ -40,7 +40,8 @@ pub struct RunPlan {
 /// What the caller hears while the runs go (a progress display).
 pub trait TraceProgress: Sync {
     fn run_started(&self, _plan: &RunPlan) {}
-    fn run_finished(&self, _plan: &RunPlan, _seconds: f64) {}
+    /// `ok`: whether the run succeeded (a failure is reported by the returned error).
+    fn run_finished(&self, _plan: &RunPlan, _seconds: f64, _ok: bool) {}
 }
 
 impl TraceProgress for () {}
@@ -159,7 +160,7 @@ pub fn run_traces(
                 progress.run_started(plan);
                 let start = Instant::now();
                 let result = run_one(request, &harness, plan);
-                progress.run_finished(plan, start.elapsed().as_secs_f64());
+                progress.run_finished(plan, start.elapsed().as_secs_f64(), result.is_ok());
                 results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
             });
         }
