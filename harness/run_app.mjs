@@ -1,7 +1,7 @@
 // Runs a Python app under real Pyodide in Node and records what it used: the trace harness of
 // pyodide-pack (the binary carries this file and writes it into its cache before running it).
 //
-// Usage: node run_app.mjs SPEC.json
+// Usage: node run_app.mjs SPEC.json (runner.py must be beside this file)
 // SPEC: {
 //   runtime: DIR,                      the Pyodide distribution (pyodide.mjs, pyodide.asm.wasm, ...)
 //   wheels: [PATH...],                 installed into site-packages, in order
@@ -92,53 +92,8 @@ for (const [source, dest] of spec.files ?? []) {
 }
 record.timings.install_ms = performance.now() - t1;
 
-// The Python side: an audit hook records every import (found or not, in order); the run itself
-// reports an exception as a traceback without this runner's own frames.
-const runner = pyodide.runPython(`
-def _pp_run(entry, extra):
-    import json, os, runpy, sys, traceback
-    imports = []
-    def hook(event, args):
-        if event == "import":
-            imports.append(args[0])
-    sys.addaudithook(hook)
-    sys.path.insert(0, os.path.dirname(entry))
-    os.chdir(os.path.dirname(entry))
-    error = None
-    try:
-        g = runpy.run_path(entry, run_name="__main__")
-        if extra is not None:
-            with open(extra, encoding="utf-8") as f:
-                code = compile(f.read(), extra, "exec")
-            exec(code, g)
-    except SystemExit as e:
-        if e.code not in (None, 0):
-            error = {"kind": "exit", "message": f"the app called sys.exit({e.code!r})"}
-    except BaseException as e:
-        # Leading frames of this runner and runpy are noise; with no app frame at all the
-        # failure is the runner's own, so every frame stays.
-        frames = traceback.extract_tb(e.__traceback__)
-        ours = lambda f: f.filename == "<exec>" or f.filename.startswith("<frozen runpy")
-        first = next((i for i, f in enumerate(frames) if not ours(f)), 0)
-        frames = frames[first:]
-        lines = ["Traceback (most recent call last):\\n"]
-        lines += traceback.format_list(frames)
-        lines += traceback.format_exception_only(e)
-        error = {"kind": "python", "message": "".join(lines).rstrip()}
-    sys.stdout.flush()
-    sys.stderr.flush()
-    def origin(m):
-        spec = getattr(m, "__spec__", None)
-        return spec.origin if spec is not None else getattr(m, "__file__", None)
-    seen = set()
-    ordered = [n for n in imports if not (n in seen or seen.add(n))]
-    return json.dumps({
-        "error": error,
-        "imports": [[n, n in sys.modules] for n in ordered],
-        "modules": [[n, origin(m)] for n, m in list(sys.modules.items())],
-    })
-_pp_run
-`);
+// The Python side (runner.py, beside this file): runs the app and reports imports and modules.
+const runner = pyodide.runPython(fs.readFileSync(new URL("runner.py", import.meta.url), "utf8"));
 const t2 = performance.now();
 const result = JSON.parse(runner(spec.entry, spec.input ?? undefined));
 runner.destroy();

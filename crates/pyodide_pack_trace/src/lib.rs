@@ -13,4 +13,6 @@ pub mod runner;
 pub use error::TraceError;
 pub use merge::{merge_traces, Observation, TraceFinding, TraceSummary};
 pub use record::{ImportEvent, ModuleOrigin, RunTimings, Trace, TraceRun, TRACE_SCHEMA};
-pub use runner::{run_traces, RunPlan, TraceProgress, TraceRequest, HARNESS_SOURCE};
+pub use runner::{
+    install_harness, node_program, run_traces, RunPlan, TraceProgress, TraceRequest, HARNESS_FILES,
+};

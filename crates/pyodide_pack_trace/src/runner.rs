@@ -15,8 +15,14 @@ use sha2::{Digest, Sha256};
 use crate::record::{ImportEvent, ModuleOrigin, RunTimings, Trace, TraceRun, TRACE_SCHEMA};
 use crate::TraceError;
 
-/// The Node side, carried in the binary so the tool works from any folder.
-pub const HARNESS_SOURCE: &str = include_str!("../../../harness/run_app.mjs");
+/// The Node side, carried in the binary so the tool works from any folder: written into the cache
+/// (one folder per harness version) before Node runs it.
+pub const HARNESS_FILES: &[(&str, &str)] = &[
+    ("run_app.mjs", include_str!("../../../harness/run_app.mjs")),
+    ("run_bundle.mjs", include_str!("../../../harness/run_bundle.mjs")),
+    ("compile_pyc.mjs", include_str!("../../../harness/compile_pyc.mjs")),
+    ("runner.py", include_str!("../../../harness/runner.py")),
+];
 
 /// Where inputs are written in Pyodide's file system: outside the app's folder, so an input is
 /// never importable as a module of the app.
@@ -70,7 +76,10 @@ impl TraceRequest<'_> {
     /// folder included) and every input's content.
     pub fn cache_key(&self) -> Result<String, TraceError> {
         let mut hasher = Sha256::new();
-        hasher.update(HARNESS_SOURCE.as_bytes());
+        for (name, source) in HARNESS_FILES {
+            hasher.update(name.as_bytes());
+            hasher.update(source.as_bytes());
+        }
         hasher.update(self.env.runtime.dir.to_string_lossy().as_bytes());
         hasher.update(self.env.runtime.version.as_deref().unwrap_or("").as_bytes());
         for archive in &self.env.archives {
@@ -99,21 +108,25 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Writes the harness into the cache (once per harness version) and returns its path.
-fn install_harness(cache: &CacheRoot) -> Result<PathBuf, TraceError> {
-    let digest = hex(&Sha256::digest(HARNESS_SOURCE.as_bytes()));
-    let path = cache
-        .root()
-        .join("harness")
-        .join(&digest[..16])
-        .join("run_app.mjs");
-    if !path.is_file() {
-        write_atomically(&path, HARNESS_SOURCE.as_bytes()).map_err(|e| TraceError::Harness {
-            run: "-".into(),
-            message: format!("cannot write the harness into the cache: {e}"),
-        })?;
+/// Writes the harness into the cache (once per harness version) and returns its folder.
+pub fn install_harness(cache: &CacheRoot) -> Result<PathBuf, TraceError> {
+    let mut hasher = Sha256::new();
+    for (name, source) in HARNESS_FILES {
+        hasher.update(name.as_bytes());
+        hasher.update(source.as_bytes());
     }
-    Ok(path)
+    let digest = hex(&hasher.finalize());
+    let dir = cache.root().join("harness").join(&digest[..16]);
+    for (name, source) in HARNESS_FILES {
+        let path = dir.join(name);
+        if !path.is_file() {
+            write_atomically(&path, source.as_bytes()).map_err(|e| TraceError::Harness {
+                run: "-".into(),
+                message: format!("cannot write the harness into the cache: {e}"),
+            })?;
+        }
+    }
+    Ok(dir)
 }
 
 /// `$PYODIDE_PACK_NODE`, else `node` on the PATH.
@@ -138,7 +151,7 @@ pub fn run_traces(
             ));
         }
     }
-    let harness = install_harness(request.cache)?;
+    let harness = install_harness(request.cache)?.join("run_app.mjs");
     let plans = request.plans();
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())

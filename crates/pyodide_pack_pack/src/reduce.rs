@@ -1,0 +1,120 @@
+//! Optional size reducers applied to the kept `.py` files: stripping docstrings (here, with ruff's
+//! parser) and compiling to `.pyc` (in [`crate::pyc`], with the runtime's own interpreter).
+
+use ruff_python_ast::visitor::{walk_stmt, Visitor};
+use ruff_python_ast::{Expr, PythonVersion, Stmt};
+use ruff_python_parser::{parse, Mode, ParseOptions};
+use ruff_text_size::{Ranged, TextRange};
+
+/// Why a file kept its docstrings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocstringsKept {
+    /// The module mentions `__doc__` (argparse-style help, `pydoc`, doctest helpers): its
+    /// docstrings are data.
+    ReadsDoc,
+    /// It does not parse (the file is shipped as it is).
+    DoesNotParse(String),
+    /// It has no docstring.
+    NoneFound,
+}
+
+/// The source with every module, class and function docstring replaced by `None`, or why not.
+///
+/// Line numbers are preserved (a multi-line docstring becomes `(None` plus its newlines and `)`),
+/// so tracebacks still point at the right lines. The result is parsed again before it is used.
+pub fn strip_docstrings(source: &str) -> Result<String, DocstringsKept> {
+    if source.contains("__doc__") {
+        return Err(DocstringsKept::ReadsDoc);
+    }
+    let options = ParseOptions::from(Mode::Module).with_target_version(PythonVersion::PY314);
+    let parsed =
+        parse(source, options.clone()).map_err(|e| DocstringsKept::DoesNotParse(e.to_string()))?;
+    let Some(module) = parsed.syntax().as_module() else {
+        return Err(DocstringsKept::NoneFound);
+    };
+    let mut finder = DocstringFinder::default();
+    finder.body(&module.body);
+    for stmt in &module.body {
+        finder.visit_stmt(stmt);
+    }
+    if finder.ranges.is_empty() {
+        return Err(DocstringsKept::NoneFound);
+    }
+    finder.ranges.sort_by_key(|r| std::cmp::Reverse(r.start()));
+    let mut out = source.to_string();
+    for range in finder.ranges {
+        let (start, end) = (range.start().to_usize(), range.end().to_usize());
+        let newlines = source[start..end].matches('\n').count();
+        let replacement = if newlines == 0 {
+            "None".to_string()
+        } else {
+            format!("(None{})", "\n".repeat(newlines))
+        };
+        out.replace_range(start..end, &replacement);
+    }
+    parse(&out, options).map_err(|e| DocstringsKept::DoesNotParse(e.to_string()))?;
+    Ok(out)
+}
+
+#[derive(Default)]
+struct DocstringFinder {
+    ranges: Vec<TextRange>,
+}
+
+impl DocstringFinder {
+    /// The first statement of a body, if it is a plain string literal.
+    fn body(&mut self, body: &[Stmt]) {
+        if let Some(Stmt::Expr(stmt)) = body.first() {
+            if let Expr::StringLiteral(literal) = stmt.value.as_ref() {
+                self.ranges.push(literal.range());
+            }
+        }
+    }
+}
+
+impl<'a> Visitor<'a> for DocstringFinder {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::FunctionDef(def) => self.body(&def.body),
+            Stmt::ClassDef(def) => self.body(&def.body),
+            _ => {}
+        }
+        walk_stmt(self, stmt);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_and_keeps_line_numbers() {
+        let source = "\"\"\"Module.\n\nMore.\"\"\"\nimport os\n\nclass A:\n    'one line'\n    def f(self):\n        \"\"\"Doc\n        more\"\"\"\n        return 1\n\ndef g():\n    \"doc\"\n";
+        let out = strip_docstrings(source).unwrap();
+        assert_eq!(
+            out,
+            "(None\n\n)\nimport os\n\nclass A:\n    None\n    def f(self):\n        (None\n)\n        return 1\n\ndef g():\n    None\n"
+        );
+        assert_eq!(out.lines().count(), source.lines().count());
+    }
+
+    #[test]
+    fn a_module_reading_doc_keeps_them() {
+        let source = "\"\"\"Usage: tool\"\"\"\nprint(__doc__)\n";
+        assert_eq!(strip_docstrings(source), Err(DocstringsKept::ReadsDoc));
+    }
+
+    #[test]
+    fn strings_that_are_not_docstrings_stay() {
+        let source = "x = 1\n\"not a docstring\"\nb\"bytes\"\n";
+        assert_eq!(strip_docstrings(source), Err(DocstringsKept::NoneFound));
+    }
+
+    #[test]
+    fn a_file_that_does_not_parse_is_shipped_as_is() {
+        assert!(matches!(
+            strip_docstrings("def (:\n"),
+            Err(DocstringsKept::DoesNotParse(_))
+        ));
+    }
+}
