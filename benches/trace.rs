@@ -57,6 +57,7 @@ fn main() {
             inputs: Vec::new(),
             timeout: Duration::from_secs(300),
             cache: &cache,
+            jobs: 1,
         };
         let (mut plain, mut traced) = (Vec::new(), Vec::new());
         for _ in 0..RUNS {

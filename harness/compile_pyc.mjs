@@ -2,9 +2,9 @@
 // number and format match the CPython inside Pyodide: the `--compile-pyc` reducer of `pack`.
 //
 // Usage: node compile_pyc.mjs SPEC.json
-// SPEC: { runtime: DIR, items: [[SOURCE, DFILE]...], out_dir: DIR }
+// SPEC: { runtime: DIR, items: [[SOURCE, DFILE]...], out_dir: DIR, out: PATH }
 // Writes OUT_DIR/<i>.pyc for every item that compiles (unchecked-hash pycs: no source is shipped
-// to check against), and OUT_DIR/result.json: { errors: { "<i>": message } }.
+// to check against), and OUT: { errors: { "<i>": message } }.
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -31,4 +31,4 @@ spec.items.forEach((_, i) => {
     fs.writeFileSync(path.join(spec.out_dir, `${i}.pyc`), pyodide.FS.readFile(`/tmp/pp/${i}.pyc`));
   }
 });
-fs.writeFileSync(path.join(spec.out_dir, "result.json"), JSON.stringify({ errors }));
+fs.writeFileSync(spec.out, JSON.stringify({ errors }));

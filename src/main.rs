@@ -128,6 +128,47 @@ enum Command {
         #[arg(short, long, value_name = "FILE", default_value = "trace.json")]
         output: PathBuf,
     },
+    /// The main job: trace, pack the kept files into OUTDIR (bundle.zip, python_stdlib.zip,
+    /// loader.mjs, report.json), and validate the bundle against the full environment.
+    Pack {
+        #[command(flatten)]
+        env: EnvArgs,
+        #[command(flatten)]
+        trace: TraceArgs,
+        /// The output folder (default: `output` in [tool.pyodide-pack], else `dist`), replaced
+        /// atomically.
+        #[arg(short, long, value_name = "OUTDIR")]
+        output: Option<PathBuf>,
+        /// Static analysis only: no traced run (data files: every one of a kept package).
+        #[arg(long)]
+        no_trace: bool,
+        /// Skip running the app from the bundle.
+        #[arg(long)]
+        no_validate: bool,
+        /// Strip docstrings from the stdlib's and the wheels' Python files.
+        #[arg(long)]
+        strip_docstrings: bool,
+        /// Ship `.pyc` compiled by the runtime's own interpreter instead of `.py`.
+        #[arg(long)]
+        compile_pyc: bool,
+        /// Also write the report here (`-` for stdout).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// Run the app from a packed OUTDIR through its loader.mjs and compare its output with the
+    /// full environment (and expected.txt beside the app).
+    Validate {
+        /// The folder `pack` wrote.
+        outdir: PathBuf,
+        #[command(flatten)]
+        env: EnvArgs,
+        /// A Python file run after the app with the app's globals: one more run (repeatable).
+        #[arg(long, value_name = "FILE")]
+        input: Vec<PathBuf>,
+        /// Seconds a run may take.
+        #[arg(long, value_name = "SECONDS")]
+        timeout: Option<u64>,
+    },
 }
 
 /// Prints `text` for people and writes `record` where `--json` says (`-`: stdout, text to stderr).
@@ -223,6 +264,46 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print!("{}", pipeline::describe_trace(&trace));
             write_json(&output, &trace)?;
             println!("trace written to {}", output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Pack {
+            env,
+            trace,
+            output,
+            no_trace,
+            no_validate,
+            strip_docstrings,
+            compile_pyc,
+            json,
+        } => {
+            let flags = pipeline::PackFlags {
+                output,
+                no_trace,
+                no_validate,
+                strip_docstrings,
+                compile_pyc,
+            };
+            let (report, out_dir) =
+                pipeline::pack(&env.request(), &env.app, &trace, &flags, &cache)?;
+            let text = pyodide_pack_report::render_pack(&report, &out_dir.display().to_string());
+            emit(&text, json.as_deref(), &report)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate {
+            outdir,
+            env,
+            input,
+            timeout,
+        } => {
+            let args = TraceArgs {
+                input,
+                timeout,
+                ..Default::default()
+            };
+            let settings = Settings::new(&env.app, &args)?;
+            let environment = pyodide_pack_env::Environment::load(&env.request(), &cache)?;
+            let validation = pipeline::validate_bundle(&environment, &settings, &outdir, &cache)?;
+            print!("{}", pyodide_pack_report::render_validation(&validation));
             Ok(ExitCode::SUCCESS)
         }
     }

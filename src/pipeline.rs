@@ -11,6 +11,10 @@ use pyodide_pack_facts::FactsStore;
 use pyodide_pack_graph::{
     build_graph, finish, Analysis, BuildOptions, DataRule, KeptSet, RuleGlob, UserRules,
 };
+use pyodide_pack_pack::{
+    expected_output, validate, PackOptions, StagedOutput, Validation, ValidationRequest,
+};
+use pyodide_pack_report::{AnalyzeRecord, PackReport};
 use pyodide_pack_trace::{merge_traces, run_traces, Trace, TraceRequest, TraceSummary};
 
 use crate::progress::Spinner;
@@ -21,8 +25,6 @@ const DEFAULT_TIMEOUT_SECONDS: u64 = 120;
 
 /// The settings of one command: `[tool.pyodide-pack]` overridden by flags.
 pub struct Settings {
-    /// Read by `pack` (output folder, reducers).
-    #[allow(dead_code)]
     pub config: LoadedConfig,
     pub inputs: Vec<PathBuf>,
     pub rules: UserRules,
@@ -174,6 +176,7 @@ pub fn run_trace(
         inputs: settings.inputs.clone(),
         timeout: settings.timeout,
         cache,
+        jobs: 0,
     };
     let cached = cache
         .root()
@@ -216,4 +219,119 @@ pub fn describe_trace(trace: &Trace) -> String {
         ));
     }
     out
+}
+
+/// `pack`'s own flags.
+pub struct PackFlags {
+    pub output: Option<PathBuf>,
+    pub no_trace: bool,
+    pub no_validate: bool,
+    pub strip_docstrings: bool,
+    pub compile_pyc: bool,
+}
+
+/// The main job: analysis with the trace merged, the bundle written into a staging folder,
+/// validation, the report, and the staging folder swapped in. Any failure leaves the previous
+/// output as it was.
+pub fn pack(
+    request: &EnvironmentRequest,
+    app: &Path,
+    args: &TraceArgs,
+    flags: &PackFlags,
+    cache: &CacheRoot,
+) -> Result<(PackReport, PathBuf)> {
+    let start = std::time::Instant::now();
+    let settings = Settings::new(app, args)?;
+    let config = &settings.config.config;
+    let out_dir = flags
+        .output
+        .clone()
+        .or_else(|| config.output.as_ref().map(|p| settings.config.resolve(p)))
+        .unwrap_or_else(|| PathBuf::from("dist"));
+    let trace = !flags.no_trace && config.trace.unwrap_or(true);
+    let validate_it = !flags.no_validate && config.validate.unwrap_or(true);
+    let mode = TraceMode {
+        run: trace,
+        fresh: args.fresh_trace,
+        files: args.trace_file.clone(),
+    };
+    let loaded = load_analysis(request, &settings, mode, cache)?;
+    let staged = StagedOutput::new(&out_dir)?;
+    let options = PackOptions {
+        strip_docstrings: flags.strip_docstrings || config.strip_docstrings.unwrap_or(false),
+        docstring_exclude: config.docstring_exclude.clone(),
+        compile_pyc: flags.compile_pyc || config.compile_pyc.unwrap_or(false),
+        timeout: settings.timeout,
+    };
+    let touched: Option<Vec<_>> = loaded
+        .trace_summary
+        .as_ref()
+        .map(|s| s.touched.iter().map(|f| f.file).collect());
+    let spinner = Spinner::new("packing", 1);
+    spinner.message("writing bundle.zip and python_stdlib.zip");
+    let summary = pyodide_pack_pack::pack(
+        &loaded.env,
+        &loaded.analysis,
+        &loaded.traces,
+        touched.as_deref(),
+        &options,
+        cache,
+        staged.path(),
+    )?;
+    drop(spinner);
+    let validation = if validate_it {
+        Some(validate_bundle(
+            &loaded.env,
+            &settings,
+            staged.path(),
+            cache,
+        )?)
+    } else {
+        None
+    };
+    let mut record =
+        AnalyzeRecord::new(&loaded.env, &loaded.analysis, start.elapsed().as_secs_f64());
+    if let (Some(s), Some(k)) = (&loaded.trace_summary, &loaded.static_kept) {
+        record = record.with_trace(&loaded.env, &loaded.analysis, &loaded.traces, s, k);
+    }
+    let report = PackReport::new(record, summary, validation, start.elapsed().as_secs_f64());
+    let bytes = serde_json::to_vec_pretty(&report)?;
+    let report_path = staged.path().join("report.json");
+    std::fs::write(&report_path, bytes)
+        .with_context(|| format!("{}: cannot write the report", report_path.display()))?;
+    staged.commit()?;
+    Ok((report, out_dir))
+}
+
+/// Runs the app from the bundle in `dir` against the full environment, for each input.
+pub fn validate_bundle(
+    env: &Environment,
+    settings: &Settings,
+    dir: &Path,
+    cache: &CacheRoot,
+) -> Result<Validation> {
+    for name in [
+        pyodide_pack_pack::LOADER,
+        pyodide_pack_pack::BUNDLE_ZIP,
+        pyodide_pack_pack::STDLIB_ZIP,
+    ] {
+        if !dir.join(name).is_file() {
+            anyhow::bail!(
+                "{}: no {name} here: not a folder `pack` wrote",
+                dir.display()
+            );
+        }
+    }
+    let app = env.archive(env.entry).path.join(&env.entry(env.entry).path);
+    let request = ValidationRequest {
+        env,
+        bundle_dir: dir,
+        inputs: settings.inputs.clone(),
+        timeout: settings.timeout,
+        cache,
+        expected: expected_output(&app)?,
+    };
+    let spinner = Spinner::new("validating", request.inputs.len() + 1);
+    let validation = validate(&request, &spinner)?;
+    Ok(validation)
 }

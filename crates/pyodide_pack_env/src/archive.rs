@@ -285,6 +285,15 @@ impl Archive {
         }
     }
 
+    /// The zip this archive was read from (a cheap clone), for copying entries without inflating
+    /// them; `None` for the app's folder.
+    pub fn zip(&self) -> Option<ZipArchive<Cursor<Arc<[u8]>>>> {
+        match &self.source {
+            Source::Zip(zip) => Some(zip.clone()),
+            Source::Folder(_) => None,
+        }
+    }
+
     pub fn find(&self, path: &str) -> Option<usize> {
         self.entries.iter().position(|e| e.path == path)
     }

@@ -1,10 +1,12 @@
 //! The last stage: one machine-readable record of what went in and why (in the spirit of esbuild's
 //! metafile), and the tables people read.
 
+pub mod pack;
 pub mod record;
 pub mod table;
 pub mod why;
 
+pub use pack::{render_pack, render_validation, PackReport};
 pub use record::{AnalyzeRecord, FileIds, RECORD_SCHEMA};
 pub use table::{format_size, render_analysis};
 pub use why::{render_why, WhyRecord, WHY_SCHEMA};

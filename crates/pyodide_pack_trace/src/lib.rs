@@ -14,5 +14,6 @@ pub use error::TraceError;
 pub use merge::{merge_traces, Observation, TraceFinding, TraceSummary};
 pub use record::{ImportEvent, ModuleOrigin, RunTimings, Trace, TraceRun, TRACE_SCHEMA};
 pub use runner::{
-    install_harness, node_program, run_traces, RunPlan, TraceProgress, TraceRequest, HARNESS_FILES,
+    app_files, harness_error, install_harness, node_program, run_node_script, run_plan, run_traces,
+    NodeOutcome, RunPlan, TraceProgress, TraceRequest, HARNESS_FILES,
 };

@@ -19,8 +19,14 @@ use crate::TraceError;
 /// (one folder per harness version) before Node runs it.
 pub const HARNESS_FILES: &[(&str, &str)] = &[
     ("run_app.mjs", include_str!("../../../harness/run_app.mjs")),
-    ("run_bundle.mjs", include_str!("../../../harness/run_bundle.mjs")),
-    ("compile_pyc.mjs", include_str!("../../../harness/compile_pyc.mjs")),
+    (
+        "run_bundle.mjs",
+        include_str!("../../../harness/run_bundle.mjs"),
+    ),
+    (
+        "compile_pyc.mjs",
+        include_str!("../../../harness/compile_pyc.mjs"),
+    ),
     ("runner.py", include_str!("../../../harness/runner.py")),
 ];
 
@@ -34,6 +40,8 @@ pub struct TraceRequest<'a> {
     pub inputs: Vec<PathBuf>,
     pub timeout: Duration,
     pub cache: &'a CacheRoot,
+    /// How many runs at once (0: one per core). Validation runs one at a time so timings compare.
+    pub jobs: usize,
 }
 
 /// One run to make.
@@ -137,7 +145,7 @@ pub fn node_program() -> String {
         .unwrap_or_else(|| "node".to_string())
 }
 
-/// Runs every plan (the app alone, then app + each input), at most one per core at a time, and
+/// Runs every plan (the app alone, then app + each input), `jobs` at a time, and
 /// returns the trace. The first failing run (in plan order) is the error; no trace is returned then.
 pub fn run_traces(
     request: &TraceRequest,
@@ -153,10 +161,15 @@ pub fn run_traces(
     }
     let harness = install_harness(request.cache)?.join("run_app.mjs");
     let plans = request.plans();
-    let workers = std::thread::available_parallelism()
+    let cores = std::thread::available_parallelism()
         .map(|n| n.get())
-        .unwrap_or(1)
-        .min(plans.len());
+        .unwrap_or(1);
+    let jobs = if request.jobs == 0 {
+        cores
+    } else {
+        request.jobs
+    };
+    let workers = jobs.min(plans.len());
     let next = Mutex::new(0usize);
     let results: Mutex<Vec<Option<Result<TraceRun, TraceError>>>> =
         Mutex::new((0..plans.len()).map(|_| None).collect());
@@ -195,6 +208,12 @@ pub fn run_traces(
     })
 }
 
+/// Runs one plan in the full environment (the trace harness), on its own.
+pub fn run_plan(request: &TraceRequest, plan: &RunPlan) -> Result<TraceRun, TraceError> {
+    let harness = install_harness(request.cache)?.join("run_app.mjs");
+    run_one(request, &harness, plan)
+}
+
 /// What the harness writes (see `harness/run_app.mjs`).
 #[derive(Deserialize)]
 struct HarnessRecord {
@@ -231,10 +250,9 @@ struct HarnessTimings {
     run_ms: f64,
 }
 
-fn run_one(request: &TraceRequest, harness: &Path, plan: &RunPlan) -> Result<TraceRun, TraceError> {
-    let env = request.env;
-    let work = tempfile::tempdir().map_err(|e| io(&std::env::temp_dir(), e))?;
-    let out = work.path().join("record.json");
+/// The app's files (its folder, at their install paths) plus the plan's input, and where the input
+/// lands: what every harness copies into Pyodide's file system before running the app.
+pub fn app_files(env: &Environment, plan: &RunPlan) -> (Vec<(PathBuf, String)>, Option<String>) {
     let app = env.archive(env.entry);
     let mut files: Vec<(PathBuf, String)> = app
         .entries
@@ -250,6 +268,100 @@ fn run_one(request: &TraceRequest, harness: &Path, plan: &RunPlan) -> Result<Tra
         files.push((input.clone(), dest.clone()));
         dest
     });
+    (files, input_dest)
+}
+
+/// What a finished Node script left: its JSON record (if it wrote one), exit status, stderr tail.
+pub struct NodeOutcome {
+    pub record: Option<String>,
+    pub success: bool,
+    pub status: String,
+    pub stderr_tail: String,
+    pub wall_ms: f64,
+}
+
+/// Runs `node SCRIPT SPEC.json` with `spec` plus `"out"` (where the script writes its record),
+/// killing it after `timeout`. `app` and `run` name the run in errors.
+pub fn run_node_script(
+    script: &Path,
+    mut spec: serde_json::Value,
+    timeout: Duration,
+    app: &Path,
+    run: &str,
+) -> Result<NodeOutcome, TraceError> {
+    let work = tempfile::tempdir().map_err(|e| io(&std::env::temp_dir(), e))?;
+    let out = work.path().join("record.json");
+    spec["out"] = serde_json::json!(out);
+    let spec_path = work.path().join("spec.json");
+    std::fs::write(&spec_path, spec.to_string()).map_err(|e| io(&spec_path, e))?;
+    let stderr_path = work.path().join("stderr.txt");
+    let stderr_file = std::fs::File::create(&stderr_path).map_err(|e| io(&stderr_path, e))?;
+
+    let node = node_program();
+    let start = Instant::now();
+    let mut child = Command::new(&node)
+        .arg(script)
+        .arg(&spec_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr_file)
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => TraceError::NodeMissing { node: node.clone() },
+            _ => TraceError::Harness {
+                run: run.to_string(),
+                message: format!("cannot start {node}: {e}"),
+            },
+        })?;
+    // Python code blocks Node's event loop, so only the parent can enforce the timeout.
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if start.elapsed() >= timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(TraceError::Timeout {
+                    app: app.to_path_buf(),
+                    run: run.to_string(),
+                    seconds: timeout.as_secs(),
+                });
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => {
+                return Err(TraceError::Harness {
+                    run: run.to_string(),
+                    message: e.to_string(),
+                })
+            }
+        }
+    };
+    Ok(NodeOutcome {
+        record: std::fs::read_to_string(&out).ok(),
+        success: status.success(),
+        status: status.to_string(),
+        stderr_tail: last_lines(&stderr_path),
+        wall_ms: start.elapsed().as_secs_f64() * 1000.0,
+    })
+}
+
+/// The error a harness reported for a run, typed.
+pub fn harness_error(app: &Path, run: &str, kind: &str, message: String) -> TraceError {
+    let (app, run) = (app.to_path_buf(), run.to_string());
+    match kind {
+        "python" => TraceError::AppRaised {
+            app,
+            run,
+            traceback: message,
+        },
+        "exit" => TraceError::AppExited { app, run, message },
+        "install" => TraceError::Install { message },
+        _ => TraceError::Harness { run, message },
+    }
+}
+
+fn run_one(request: &TraceRequest, harness: &Path, plan: &RunPlan) -> Result<TraceRun, TraceError> {
+    let env = request.env;
+    let (files, input_dest) = app_files(env, plan);
     let wheels: Vec<&Path> = env
         .archives
         .iter()
@@ -262,59 +374,17 @@ fn run_one(request: &TraceRequest, harness: &Path, plan: &RunPlan) -> Result<Tra
         "files": files,
         "entry": env.entry(env.entry).install_path,
         "input": input_dest,
-        "out": out,
     });
-    let spec_path = work.path().join("spec.json");
-    std::fs::write(&spec_path, spec.to_string()).map_err(|e| io(&spec_path, e))?;
-    let stderr_path = work.path().join("stderr.txt");
-    let stderr_file = std::fs::File::create(&stderr_path).map_err(|e| io(&stderr_path, e))?;
-
-    let node = node_program();
-    let start = Instant::now();
-    let mut child = Command::new(&node)
-        .arg(harness)
-        .arg(&spec_path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(stderr_file)
-        .spawn()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => TraceError::NodeMissing { node: node.clone() },
-            _ => TraceError::Harness {
-                run: plan.label.clone(),
-                message: format!("cannot start {node}: {e}"),
-            },
-        })?;
-    // Python code blocks Node's event loop, so only the parent can enforce the timeout.
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if start.elapsed() >= request.timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(TraceError::Timeout {
-                    app: env.archive(env.entry).path.join(app_name(env)),
-                    run: plan.label.clone(),
-                    seconds: request.timeout.as_secs(),
-                });
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => {
-                return Err(TraceError::Harness {
-                    run: plan.label.clone(),
-                    message: e.to_string(),
-                })
-            }
-        }
-    };
-    let wall_ms = start.elapsed().as_secs_f64() * 1000.0;
-
-    let Ok(text) = std::fs::read_to_string(&out) else {
+    let app = env.archive(env.entry).path.join(app_name(env));
+    let outcome = run_node_script(harness, spec, request.timeout, &app, &plan.label)?;
+    let Some(text) = outcome.record else {
         return Err(TraceError::Harness {
             run: plan.label.clone(),
             message: format!(
-                "{node} exited with {status} and wrote no record: {}",
-                last_lines(&stderr_path)
+                "{} exited with {} and wrote no record: {}",
+                node_program(),
+                outcome.status,
+                outcome.stderr_tail
             ),
         });
     };
@@ -323,27 +393,7 @@ fn run_one(request: &TraceRequest, harness: &Path, plan: &RunPlan) -> Result<Tra
         message: format!("unreadable record: {e}"),
     })?;
     if let Some(error) = record.error {
-        let app = env.archive(env.entry).path.join(app_name(env));
-        let run = plan.label.clone();
-        return Err(match error.kind.as_str() {
-            "python" => TraceError::AppRaised {
-                app,
-                run,
-                traceback: error.message,
-            },
-            "exit" => TraceError::AppExited {
-                app,
-                run,
-                message: error.message,
-            },
-            "install" => TraceError::Install {
-                message: error.message,
-            },
-            _ => TraceError::Harness {
-                run,
-                message: error.message,
-            },
-        });
+        return Err(harness_error(&app, &plan.label, &error.kind, error.message));
     }
     if !record.stderr.is_empty() {
         // Warnings the app printed: shown, since they often explain a surprise in the trace.
@@ -369,7 +419,7 @@ fn run_one(request: &TraceRequest, harness: &Path, plan: &RunPlan) -> Result<Tra
             load_pyodide_ms: record.timings.load_pyodide_ms,
             install_ms: record.timings.install_ms,
             run_ms: record.timings.run_ms,
-            wall_ms,
+            wall_ms: outcome.wall_ms,
         },
     })
 }

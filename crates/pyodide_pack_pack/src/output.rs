@@ -1,0 +1,87 @@
+//! The output folder, written atomically: everything goes into a staging folder beside it, which
+//! replaces the old folder only when the pack (validation included) succeeded.
+
+use std::path::{Path, PathBuf};
+
+use crate::PackError;
+
+/// What marks a folder as ours: its report names this schema.
+pub const PACK_SCHEMA: &str = "pyodide-pack/pack-1";
+
+pub struct StagedOutput {
+    target: PathBuf,
+    staging: PathBuf,
+    committed: bool,
+}
+
+impl StagedOutput {
+    /// Refuses an existing non-empty folder that holds no pack report: replacing it would delete
+    /// someone's files.
+    pub fn new(target: &Path) -> Result<StagedOutput, PackError> {
+        if target.exists() {
+            let ours = std::fs::read_to_string(target.join("report.json"))
+                .is_ok_and(|text| text.contains(PACK_SCHEMA));
+            let empty = std::fs::read_dir(target)
+                .map(|mut d| d.next().is_none())
+                .unwrap_or(false);
+            if !ours && !empty {
+                return Err(PackError::ForeignOutput {
+                    dir: target.to_path_buf(),
+                });
+            }
+        }
+        let parent = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).map_err(|e| PackError::io(parent, e))?;
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "dist".into());
+        let staging = parent.join(format!(".{name}.pyodide-pack-{}", std::process::id()));
+        if staging.exists() {
+            let _ = std::fs::remove_dir_all(&staging);
+        }
+        std::fs::create_dir(&staging).map_err(|e| PackError::io(&staging, e))?;
+        Ok(StagedOutput {
+            target: target.to_path_buf(),
+            staging,
+            committed: false,
+        })
+    }
+
+    /// Where to write.
+    pub fn path(&self) -> &Path {
+        &self.staging
+    }
+
+    /// Swaps the staging folder in: the old output moves aside, the new one takes its name, the
+    /// old one is deleted.
+    pub fn commit(mut self) -> Result<(), PackError> {
+        let old = self.staging.with_extension("old");
+        let had_old = self.target.exists();
+        if had_old {
+            std::fs::rename(&self.target, &old).map_err(|e| PackError::io(&self.target, e))?;
+        }
+        if let Err(e) = std::fs::rename(&self.staging, &self.target) {
+            if had_old {
+                let _ = std::fs::rename(&old, &self.target);
+            }
+            return Err(PackError::io(&self.target, e));
+        }
+        self.committed = true;
+        if had_old {
+            let _ = std::fs::remove_dir_all(&old);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for StagedOutput {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.staging);
+        }
+    }
+}

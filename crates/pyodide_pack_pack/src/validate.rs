@@ -1,0 +1,188 @@
+//! Validation: the app run from the bundle through `loader.mjs` in a fresh Pyodide, against a run
+//! of the full environment, for each traced run (the app alone, then each input), one at a time so
+//! the load times compare.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use pyodide_pack_env::{CacheRoot, Environment};
+use pyodide_pack_trace::{
+    app_files, harness_error, install_harness, run_node_script, run_plan, RunTimings,
+    TraceProgress, TraceRequest,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::PackError;
+
+pub struct ValidationRequest<'a> {
+    pub env: &'a Environment,
+    /// The folder holding `loader.mjs`, `bundle.zip` and `python_stdlib.zip`.
+    pub bundle_dir: &'a Path,
+    pub inputs: Vec<PathBuf>,
+    pub timeout: Duration,
+    pub cache: &'a CacheRoot,
+    /// `expected.txt` beside the app, if there is one: the app alone must print exactly this.
+    pub expected: Option<(PathBuf, String)>,
+}
+
+/// The load-time breakdown of a run from the bundle, in milliseconds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BundleTimings {
+    #[serde(default)]
+    pub load_pyodide_ms: f64,
+    #[serde(default)]
+    pub fetch_unpack_ms: f64,
+    #[serde(default)]
+    pub dynlibs_ms: f64,
+    /// Importing and running the app.
+    #[serde(default)]
+    pub run_ms: f64,
+    /// The whole Node process.
+    #[serde(default)]
+    pub wall_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ValidationRun {
+    pub label: String,
+    /// The output both runs printed (identical, or validation failed).
+    pub stdout: String,
+    pub checked_against_expected: bool,
+    pub full: RunTimings,
+    pub bundle: BundleTimings,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Validation {
+    pub runs: Vec<ValidationRun>,
+}
+
+#[derive(Deserialize)]
+struct BundleRecord {
+    #[serde(default)]
+    stdout: String,
+    #[serde(default)]
+    stderr: String,
+    error: Option<BundleError>,
+    #[serde(default)]
+    timings: BundleTimings,
+}
+
+#[derive(Deserialize)]
+struct BundleError {
+    kind: String,
+    message: String,
+}
+
+pub fn validate(
+    request: &ValidationRequest,
+    progress: &dyn TraceProgress,
+) -> Result<Validation, PackError> {
+    let env = request.env;
+    let trace_request = TraceRequest {
+        env,
+        inputs: request.inputs.clone(),
+        timeout: request.timeout,
+        cache: request.cache,
+        jobs: 1,
+    };
+    let script = install_harness(request.cache)?.join("run_bundle.mjs");
+    let loader = request.bundle_dir.join("loader.mjs");
+    let app = env.archive(env.entry).path.join(&env.entry(env.entry).path);
+    let mut runs = Vec::new();
+    for (i, plan) in trace_request.plans().into_iter().enumerate() {
+        progress.run_started(&plan);
+        let full = run_plan(&trace_request, &plan)?;
+
+        // Only the entry script and the input: everything else must come from the bundle.
+        let (files, input_dest) = app_files(env, &plan);
+        let entry_dest = env.entry(env.entry).install_path.clone();
+        let files: Vec<(PathBuf, String)> = files
+            .into_iter()
+            .filter(|(_, dest)| *dest == entry_dest || Some(dest) == input_dest.as_ref())
+            .collect();
+        let spec = serde_json::json!({
+            "loader": loader,
+            "runtime": env.runtime.dir,
+            "files": files,
+            "entry": entry_dest,
+            "input": input_dest,
+        });
+        let outcome = run_node_script(&script, spec, request.timeout, &app, &plan.label)?;
+        let Some(text) = outcome.record else {
+            return Err(PackError::BundleLoad {
+                run: plan.label.clone(),
+                message: format!(
+                    "node exited with {} and wrote no record: {}",
+                    outcome.status, outcome.stderr_tail
+                ),
+            });
+        };
+        let record: BundleRecord =
+            serde_json::from_str(&text).map_err(|e| PackError::BundleLoad {
+                run: plan.label.clone(),
+                message: format!("unreadable record: {e}"),
+            })?;
+        if let Some(error) = record.error {
+            return Err(match error.kind.as_str() {
+                "load" => PackError::BundleLoad {
+                    run: plan.label.clone(),
+                    message: error.message,
+                },
+                "python" => PackError::BundleRaised {
+                    run: plan.label.clone(),
+                    traceback: error.message,
+                },
+                kind => PackError::Trace(harness_error(&app, &plan.label, kind, error.message)),
+            });
+        }
+        if !record.stderr.is_empty() {
+            eprint!("{}", record.stderr);
+        }
+        if record.stdout != full.stdout {
+            return Err(PackError::OutputDiffers {
+                run: plan.label.clone(),
+                reference_name: "the full environment".into(),
+                reference: full.stdout,
+                bundle: record.stdout,
+            });
+        }
+        let mut checked_against_expected = false;
+        if let (0, Some((path, expected))) = (i, &request.expected) {
+            if &record.stdout != expected {
+                return Err(PackError::OutputDiffers {
+                    run: plan.label.clone(),
+                    reference_name: path.display().to_string(),
+                    reference: expected.clone(),
+                    bundle: record.stdout,
+                });
+            }
+            checked_against_expected = true;
+        }
+        let mut bundle = record.timings;
+        bundle.wall_ms = outcome.wall_ms;
+        progress.run_finished(
+            &plan,
+            (full.timings.wall_ms + bundle.wall_ms) / 1000.0,
+            true,
+        );
+        runs.push(ValidationRun {
+            label: plan.label.clone(),
+            stdout: record.stdout,
+            checked_against_expected,
+            full: full.timings,
+            bundle,
+        });
+    }
+    Ok(Validation { runs })
+}
+
+/// `expected.txt` beside the app, if any.
+pub fn expected_output(app: &Path) -> Result<Option<(PathBuf, String)>, PackError> {
+    let path = app.parent().unwrap_or(Path::new(".")).join("expected.txt");
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| PackError::io(&path, e))?;
+    Ok(Some((path, text)))
+}

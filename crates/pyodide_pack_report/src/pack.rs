@@ -1,0 +1,228 @@
+//! The pack report (`report.json`, schema `pyodide-pack/pack-1`) and its table.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{CellAlignment, Table};
+use pyodide_pack_pack::{PackSummary, PackageSizes, Sizes, Validation, PACK_SCHEMA};
+use serde::Serialize;
+
+use crate::record::AnalyzeRecord;
+use crate::table::format_size;
+
+#[derive(Debug, Serialize)]
+pub struct PackReport {
+    pub schema: &'static str,
+    /// Every file, every edge, the trace merged: the analyze record.
+    pub analysis: AnalyzeRecord,
+    pub pack: PackSummary,
+    /// Absent with --no-validate.
+    pub validation: Option<Validation>,
+    pub seconds: f64,
+}
+
+impl PackReport {
+    pub fn new(
+        analysis: AnalyzeRecord,
+        pack: PackSummary,
+        validation: Option<Validation>,
+        seconds: f64,
+    ) -> PackReport {
+        PackReport {
+            schema: PACK_SCHEMA,
+            analysis,
+            pack,
+            validation,
+            seconds,
+        }
+    }
+}
+
+fn sizes_cell(before: Sizes, after: Sizes) -> String {
+    format!(
+        "{} -> {}",
+        format_size(before.brotli),
+        format_size(after.brotli)
+    )
+}
+
+fn package_row(p: &PackageSizes) -> Vec<String> {
+    vec![
+        match &p.version {
+            Some(v) => format!("{} {v}", p.package),
+            None => p.package.clone(),
+        },
+        format!("{} -> {}", p.files_before, p.files_after),
+        format!("{} -> {}", p.py_before, p.py_after),
+        format!("{} -> {}", p.so_before, p.so_after),
+        format!(
+            "{} -> {}",
+            format_size(p.unpacked_before),
+            format_size(p.unpacked_after)
+        ),
+        sizes_cell(p.before, p.after),
+        format!("{:.1}%", p.reduction() * 100.0),
+    ]
+}
+
+fn ms(v: f64) -> String {
+    format!("{:.2} s", v / 1000.0)
+}
+
+pub fn render_pack(report: &PackReport, out_dir: &str) -> String {
+    let pack = &report.pack;
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    table.set_header(vec![
+        "package",
+        "files",
+        ".py",
+        ".so",
+        "unpacked",
+        "download (brotli)",
+        "reduction",
+    ]);
+    for p in &pack.packages {
+        table.add_row(package_row(p));
+    }
+    let t = &pack.totals;
+    table.add_row(vec![
+        "total".to_string(),
+        format!("{} -> {}", t.files_before, t.files_after),
+        String::new(),
+        String::new(),
+        String::new(),
+        sizes_cell(t.before, t.after),
+        format!("{:.1}%", t.reduction_brotli * 100.0),
+    ]);
+    for i in 1..7 {
+        if let Some(column) = table.column_mut(i) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    let mut out = format!("{table}\n");
+    out.push_str(&format!(
+        "download: {} gzip / {} brotli, was {} gzip / {} brotli (all wheels + full stdlib): -{:.1}% gzip, -{:.1}% brotli\n",
+        format_size(t.after.gzip),
+        format_size(t.after.brotli),
+        format_size(t.before.gzip),
+        format_size(t.before.brotli),
+        t.reduction_gzip * 100.0,
+        t.reduction_brotli * 100.0
+    ));
+    if let Some(floor) = t.floor {
+        out.push_str(&format!(
+            "floor (only the files a traced run touched): {} gzip / {} brotli; the bundle is {:.2}x the floor (gzip)\n",
+            format_size(floor.gzip),
+            format_size(floor.brotli),
+            t.after.gzip as f64 / floor.gzip.max(1) as f64
+        ));
+    }
+    if let Some(trace) = &report.analysis.trace {
+        out.push_str(&format!(
+            "trace: {} run(s); {} file(s) found that static analysis missed; {} data file(s) no run opened dropped\n",
+            trace.runs.len(),
+            trace.found_by_trace.len(),
+            trace.dropped_by_trace.len()
+        ));
+    }
+    let r = &pack.reducers;
+    if r.strip_docstrings {
+        out.push_str(&format!(
+            "docstrings stripped from {} files ({} kept theirs: they read __doc__ or are excluded)\n",
+            r.docstrings_stripped,
+            r.docstrings_kept.len()
+        ));
+    }
+    if r.compile_pyc {
+        out.push_str(&format!(
+            "{} files shipped as .pyc compiled by the runtime\n",
+            r.pyc_files
+        ));
+    }
+    for w in &pack.warnings {
+        out.push_str(&format!("warning: {w}\n"));
+    }
+    let files: Vec<String> = pack
+        .outputs
+        .iter()
+        .map(|o| format!("{} {}", o.name, format_size(o.sizes.raw)))
+        .collect();
+    out.push_str(&format!(
+        "wrote {out_dir}/: {}, report.json\n",
+        files.join(", ")
+    ));
+    if let Some(validation) = &report.validation {
+        out.push_str(&render_validation(validation));
+    }
+    out
+}
+
+/// The validation verdict and the load-time breakdown of each run.
+pub fn render_validation(validation: &Validation) -> String {
+    let mut out = String::new();
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    table.set_header(vec![
+        "run",
+        "environment",
+        "loadPyodide",
+        "install / fetch+unpack",
+        "dynamic libraries",
+        "import + run",
+        "total (process)",
+    ]);
+    for run in &validation.runs {
+        let f = &run.full;
+        table.add_row(vec![
+            run.label.clone(),
+            "full".into(),
+            ms(f.load_pyodide_ms),
+            ms(f.install_ms),
+            "(at import)".into(),
+            ms(f.run_ms),
+            ms(f.wall_ms),
+        ]);
+        let b = &run.bundle;
+        table.add_row(vec![
+            String::new(),
+            "bundle".into(),
+            ms(b.load_pyodide_ms),
+            ms(b.fetch_unpack_ms),
+            ms(b.dynlibs_ms),
+            ms(b.run_ms),
+            ms(b.wall_ms),
+        ]);
+    }
+    for i in 2..7 {
+        if let Some(column) = table.column_mut(i) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    let checked: Vec<&str> = validation
+        .runs
+        .iter()
+        .filter(|r| r.checked_against_expected)
+        .map(|_| "expected.txt")
+        .collect();
+    out.push_str(&format!(
+        "validated: {} run(s) from the bundle print the same output as the full environment{}\n",
+        validation.runs.len(),
+        if checked.is_empty() {
+            String::new()
+        } else {
+            " and as expected.txt".to_string()
+        }
+    ));
+    out.push_str(&format!("{table}\n"));
+    let (full, bundle): (f64, f64) = validation.runs.iter().fold((0.0, 0.0), |(f, b), r| {
+        (f + r.full.wall_ms, b + r.bundle.wall_ms)
+    });
+    if full > 0.0 {
+        out.push_str(&format!(
+            "load + run time: bundle {:.2} s vs full environment {:.2} s ({:.2}x)\n",
+            bundle / 1000.0,
+            full / 1000.0,
+            bundle / full
+        ));
+    }
+    out
+}
