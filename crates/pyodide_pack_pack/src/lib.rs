@@ -404,9 +404,9 @@ fn reduce_entries(
                 dfile: env.entry(entries[*i].file).install_path.clone(),
             })
             .collect();
-        let (compiled, compile_warnings) = pyc::compile_pyc(env, cache, &jobs, options.timeout)?;
-        warnings.extend(compile_warnings);
-        for ((i, _), pyc) in pyc_jobs.iter().zip(compiled) {
+        let compiled = pyc::compile_pyc(env, cache, &jobs, options.timeout)?;
+        warnings.extend(compiled.warnings);
+        for ((i, _), pyc) in pyc_jobs.iter().zip(compiled.pycs) {
             if let Some(bytes) = pyc {
                 let entry = &mut entries[*i];
                 entry.name = format!("{}c", entry.name);
