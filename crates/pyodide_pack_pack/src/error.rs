@@ -24,7 +24,7 @@ pub enum PackError {
     ForeignOutput { dir: PathBuf },
     #[error("validation: the bundle does not load (run {run}): {message}")]
     BundleLoad { run: String, message: String },
-    #[error("validation: the app fails when run from the bundle (run {run}); the analysis missed something it needs (add an --input that exercises it, or --include the file):\n{traceback}")]
+    #[error("validation: the app fails when run from the bundle (run {run}); if it misses an import or a data file, add an --input that exercises it or --include the file:\n{traceback}")]
     BundleRaised { run: String, traceback: String },
     #[error("validation: the app's output from the bundle differs from {reference_name} (run {run})\n--- {reference_name}\n{reference}--- bundle\n{bundle}")]
     OutputDiffers {

@@ -33,22 +33,26 @@ pub fn strip_docstrings(source: &str) -> Result<String, DocstringsKept> {
         return Err(DocstringsKept::NoneFound);
     };
     let mut finder = DocstringFinder::default();
-    finder.body(&module.body);
+    // The module's docstring becomes blank lines, not a statement: `from __future__` imports must
+    // stay first.
+    let module_docstring = finder.first_string(&module.body);
     for stmt in &module.body {
         finder.visit_stmt(stmt);
     }
-    if finder.ranges.is_empty() {
+    if finder.ranges.is_empty() && module_docstring.is_none() {
         return Err(DocstringsKept::NoneFound);
     }
-    finder.ranges.sort_by_key(|r| std::cmp::Reverse(r.start()));
+    let mut edits: Vec<(TextRange, bool)> = finder.ranges.into_iter().map(|r| (r, false)).collect();
+    edits.extend(module_docstring.map(|r| (r, true)));
+    edits.sort_by_key(|(r, _)| std::cmp::Reverse(r.start()));
     let mut out = source.to_string();
-    for range in finder.ranges {
+    for (range, blank) in edits {
         let (start, end) = (range.start().to_usize(), range.end().to_usize());
         let newlines = source[start..end].matches('\n').count();
-        let replacement = if newlines == 0 {
-            "None".to_string()
-        } else {
-            format!("(None{})", "\n".repeat(newlines))
+        let replacement = match (blank, newlines) {
+            (true, n) => "\n".repeat(n),
+            (false, 0) => "None".to_string(),
+            (false, n) => format!("(None{})", "\n".repeat(n)),
         };
         out.replace_range(start..end, &replacement);
     }
@@ -62,12 +66,20 @@ struct DocstringFinder {
 }
 
 impl DocstringFinder {
-    /// The first statement of a body, if it is a plain string literal.
+    /// The range of a body's docstring: its first statement, if that is a plain string literal.
+    fn first_string(&self, body: &[Stmt]) -> Option<TextRange> {
+        match body.first() {
+            Some(Stmt::Expr(stmt)) => match stmt.value.as_ref() {
+                Expr::StringLiteral(literal) => Some(literal.range()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     fn body(&mut self, body: &[Stmt]) {
-        if let Some(Stmt::Expr(stmt)) = body.first() {
-            if let Expr::StringLiteral(literal) = stmt.value.as_ref() {
-                self.ranges.push(literal.range());
-            }
+        if let Some(range) = self.first_string(body) {
+            self.ranges.push(range);
         }
     }
 }
@@ -93,9 +105,18 @@ mod tests {
         let out = strip_docstrings(source).unwrap();
         assert_eq!(
             out,
-            "(None\n\n)\nimport os\n\nclass A:\n    None\n    def f(self):\n        (None\n)\n        return 1\n\ndef g():\n    None\n"
+            "\n\n\nimport os\n\nclass A:\n    None\n    def f(self):\n        (None\n)\n        return 1\n\ndef g():\n    None\n"
         );
         assert_eq!(out.lines().count(), source.lines().count());
+    }
+
+    #[test]
+    fn future_imports_stay_first() {
+        let source = "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\nx: int = 1\n";
+        assert_eq!(
+            strip_docstrings(source).unwrap(),
+            "\nfrom __future__ import annotations\nx: int = 1\n"
+        );
     }
 
     #[test]

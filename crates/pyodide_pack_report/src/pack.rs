@@ -100,13 +100,13 @@ pub fn render_pack(report: &PackReport, out_dir: &str) -> String {
     }
     let mut out = format!("{table}\n");
     out.push_str(&format!(
-        "download: {} gzip / {} brotli, was {} gzip / {} brotli (all wheels + full stdlib): -{:.1}% gzip, -{:.1}% brotli\n",
+        "download: {} gzip / {} brotli, was {} gzip / {} brotli (all wheels + full stdlib): {:+.1}% gzip, {:+.1}% brotli\n",
         format_size(t.after.gzip),
         format_size(t.after.brotli),
         format_size(t.before.gzip),
         format_size(t.before.brotli),
-        t.reduction_gzip * 100.0,
-        t.reduction_brotli * 100.0
+        -t.reduction_gzip * 100.0,
+        -t.reduction_brotli * 100.0
     ));
     if let Some(floor) = t.floor {
         out.push_str(&format!(
