@@ -1,0 +1,444 @@
+//! `pack` and `validate` on real corpus apps under real Pyodide in Node: every corpus app packs and
+//! validates; the bundle loads through `loader.mjs` in a plain Node script; the reducers; the
+//! output folder is replaced atomically; validation failures show both outputs.
+
+mod common;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::*;
+use serde_json::Value;
+
+fn env_flags(app: &Path, wheels: &Path) -> Vec<String> {
+    vec![
+        app.display().to_string(),
+        "--wheels".into(),
+        wheels.display().to_string(),
+        "--runtime".into(),
+        runtime_dir().display().to_string(),
+    ]
+}
+
+fn pack(app: &Path, wheels: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["pack".to_string()];
+    args.extend(env_flags(app, wheels));
+    args.extend(["-o".into(), out.display().to_string()]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    pyodide_pack(&args)
+}
+
+fn report(out: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
+}
+
+fn zip_names(path: &Path) -> Vec<String> {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    (0..zip.len())
+        .map(|i| zip.by_index(i).unwrap().name().unwrap().to_string())
+        .collect()
+}
+
+/// Packs a corpus app with the defaults (trace + validation) and checks the output.
+fn pack_corpus(app: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("dist");
+    let output = pack(&corpus_app(app), &corpus_wheels(app), &out, &[]);
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{app}: {}", stderr(&output));
+    for name in [
+        "bundle.zip",
+        "python_stdlib.zip",
+        "loader.mjs",
+        "report.json",
+    ] {
+        assert!(out.join(name).is_file(), "{app}: no {name}");
+    }
+    let report = report(&out);
+    assert_eq!(report["schema"], "pyodide-pack/pack-1");
+    assert_eq!(report["analysis"]["schema"], "pyodide-pack/analyze-1");
+    let runs = report["validation"]["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["checked_against_expected"], true);
+    let expected =
+        std::fs::read_to_string(repo().join("corpus").join(app).join("expected.txt")).unwrap();
+    assert_eq!(runs[0]["stdout"], expected.as_str());
+    let totals = &report["pack"]["totals"];
+    for kind in ["raw", "gzip", "brotli"] {
+        assert!(
+            totals["after"][kind].as_u64() < totals["before"][kind].as_u64(),
+            "{app}: the bundle is not smaller ({kind})"
+        );
+        assert!(totals["floor"][kind].as_u64() <= totals["after"][kind].as_u64());
+    }
+    // The table people read: one row per package, the totals, the validation verdict.
+    assert!(text.contains("download (brotli)"), "{text}");
+    assert!(text.contains("validated: 1 run(s)"), "{text}");
+    // Every kept stdlib file is in the pruned stdlib, and nothing else.
+    let kept_stdlib: Vec<String> = report["analysis"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kept"] == true && f["archive"] == 1)
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    let mut names = zip_names(&out.join("python_stdlib.zip"));
+    names.sort();
+    let mut kept_sorted = kept_stdlib.clone();
+    kept_sorted.sort();
+    assert_eq!(
+        names, kept_sorted,
+        "{app}: python_stdlib.zip holds the kept stdlib files"
+    );
+    report
+}
+
+#[test]
+fn pack_tabulate_table() {
+    pack_corpus("tabulate_table");
+}
+
+#[test]
+fn pack_pygments_highlight() {
+    let report = pack_corpus("pygments_highlight");
+    let found = report["analysis"]["trace"]["found_by_trace"]
+        .as_array()
+        .unwrap();
+    assert!(found
+        .iter()
+        .any(|f| f["path"] == "pygments-2.21.0-py3-none-any.whl:pygments/lexers/python.py"));
+}
+
+#[test]
+fn pack_certifi_data() {
+    pack_corpus("certifi_data");
+}
+
+#[test]
+fn pack_pytz_zones() {
+    let report = pack_corpus("pytz_zones");
+    // pytz checks every zone file exists by opening it (`resource_exists`), so the run opened
+    // them all and all ship; its test module does not.
+    let pytz = report["pack"]["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["package"] == "pytz")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        pytz["py_after"].as_u64().unwrap() + 1,
+        pytz["py_before"].as_u64().unwrap()
+    );
+    assert!(pytz["files_after"].as_u64().unwrap() > 590, "{pytz}");
+}
+
+#[test]
+fn pack_pydantic_model() {
+    let report = pack_corpus("pydantic_model");
+    assert_eq!(
+        report["pack"]["dynlibs"],
+        serde_json::json!([
+            "/lib/python3.14/site-packages/pydantic_core/_pydantic_core.cpython-314-wasm32-emscripten.so"
+        ])
+    );
+}
+
+#[test]
+fn pack_msgpack_roundtrip() {
+    pack_corpus("msgpack_roundtrip");
+}
+
+#[test]
+fn pack_jiter_parse() {
+    pack_corpus("jiter_parse");
+}
+
+#[test]
+fn pack_stdlib_codecs() {
+    let report = pack_corpus("stdlib_codecs");
+    let packages = report["pack"]["packages"].as_array().unwrap();
+    assert_eq!(packages.len(), 1, "only the stdlib");
+}
+
+#[test]
+fn pack_sympy_solve() {
+    pack_corpus("sympy_solve");
+}
+
+/// A page-like Node script: import loader.mjs, loadBundle, run the app's source.
+#[test]
+fn loader_mjs_loads_the_bundle_in_plain_node() {
+    let app = "pydantic_model";
+    let dir = tempfile::tempdir().unwrap();
+    // A folder name with a space and a '#': paths must not be read as URLs.
+    let out = dir.path().join("my dist #1");
+    let output = pack(
+        &corpus_app(app),
+        &corpus_wheels(app),
+        &out,
+        &["--no-validate"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let script = dir.path().join("page.mjs");
+    std::fs::write(
+        &script,
+        r#"
+import fs from "node:fs";
+import { pathToFileURL } from "node:url";
+const [loaderPath, runtime, appPath] = process.argv.slice(2);
+const { loadBundle } = await import(pathToFileURL(loaderPath).href);
+let out = "";
+let timings = null;
+const pyodide = await loadBundle({ indexURL: runtime, stdout: (s) => { out += s + "\n"; }, timings: (t) => { timings = t; } });
+const preloaded = Object.keys(pyodide._module.LDSO.loadedLibsByName).filter((k) => k.endsWith(".so"));
+pyodide.runPython(fs.readFileSync(appPath, "utf8"));
+process.stdout.write(JSON.stringify({ out, preloaded, timings }));
+"#,
+    )
+    .unwrap();
+    let result = Command::new("node")
+        .arg(&script)
+        .arg(out.join("loader.mjs"))
+        .arg(runtime_dir())
+        .arg(corpus_app(app))
+        .output()
+        .unwrap();
+    assert!(result.status.success(), "{}", stderr(&result));
+    let value: Value = serde_json::from_slice(&result.stdout).unwrap();
+    let expected =
+        std::fs::read_to_string(repo().join("corpus").join(app).join("expected.txt")).unwrap();
+    assert_eq!(value["out"], expected.as_str());
+    assert_eq!(
+        value["preloaded"],
+        serde_json::json!([
+            "/lib/python3.14/site-packages/pydantic_core/_pydantic_core.cpython-314-wasm32-emscripten.so"
+        ])
+    );
+    for key in ["load_pyodide_ms", "fetch_unpack_ms", "dynlibs_ms"] {
+        assert!(value["timings"][key].as_f64().is_some(), "{key}");
+    }
+
+    // Without indexURL in Node: a clear error, not a crash deep inside Pyodide.
+    std::fs::write(
+        &script,
+        "import { pathToFileURL } from 'node:url';\nconst { loadBundle } = await import(pathToFileURL(process.argv[2]).href);\ntry { await loadBundle(); } catch (e) { console.log(e.message); }\n",
+    )
+    .unwrap();
+    let result = Command::new("node")
+        .arg(&script)
+        .arg(out.join("loader.mjs"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&result.stdout).trim(),
+        "loadBundle: indexURL (the folder holding pyodide.mjs) is required in Node"
+    );
+}
+
+#[test]
+fn reducers_strip_docstrings_and_compile_pyc() {
+    // A wheel whose module reads its own __doc__ (usage text): its docstring must stay.
+    let dir = tempfile::tempdir().unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    for w in wheels_in(&corpus_wheels("tabulate_table")) {
+        std::fs::copy(&w, wheels.join(w.file_name().unwrap())).unwrap();
+    }
+    write_wheel(
+        &wheels.join("usage-1.0-py3-none-any.whl"),
+        &[
+            (
+                "usage/__init__.py",
+                b"\"\"\"Usage: usage [--flag]\"\"\"\n\ndef text():\n    return __doc__\n",
+            ),
+            (
+                "usage/helpers.py",
+                b"\"\"\"Helpers.\"\"\"\n\ndef helper():\n    \"\"\"Docs\n    on two lines.\"\"\"\n    return helper.__name__\n",
+            ),
+            (
+                "usage-1.0.dist-info/METADATA",
+                b"Metadata-Version: 2.1\nName: usage\nVersion: 1.0\n",
+            ),
+        ],
+    );
+    let app = dir.path().join("app.py");
+    std::fs::write(
+        &app,
+        "import usage, usage.helpers\nfrom tabulate import tabulate\nprint(usage.text())\nprint(usage.helpers.helper(), usage.helpers.helper.__doc__)\nprint(tabulate([[1, 2]], headers=['a', 'b']))\n",
+    )
+    .unwrap();
+    let out = dir.path().join("dist");
+
+    // app.py reads another module's docstring: no rule can see that, validation does.
+    let output = pack(&app, &wheels, &out, &["--strip-docstrings"]);
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains(
+            "--- the full environment\nUsage: usage [--flag]\nhelper Docs\non two lines.\n"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("--- bundle\nUsage: usage [--flag]\nhelper None\n"),
+        "{err}"
+    );
+
+    // The config's exclude list keeps that module's docstrings; the reducers come from it too.
+    std::fs::write(
+        dir.path().join("pyproject.toml"),
+        "[tool.pyodide-pack]\nstrip-docstrings = true\ncompile-pyc = true\ndocstring-exclude = [\"usage.helpers\"]\n",
+    )
+    .unwrap();
+    let output = pack(&app, &wheels, &out, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = report(&out);
+    let runs = report["validation"]["runs"].as_array().unwrap();
+    assert_eq!(
+        runs[0]["stdout"],
+        "Usage: usage [--flag]\nhelper Docs\non two lines.\n  a    b\n---  ---\n  1    2\n"
+    );
+    let reducers = &report["pack"]["reducers"];
+    assert!(reducers["docstrings_stripped"].as_u64().unwrap() > 100);
+    let kept: Vec<&str> = reducers["docstrings_kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        kept.contains(&"usage-1.0-py3-none-any.whl:usage/__init__.py: reads __doc__"),
+        "{kept:?}"
+    );
+    assert!(
+        kept.contains(
+            &"usage-1.0-py3-none-any.whl:usage/helpers.py: excluded in docstring-exclude"
+        ),
+        "{kept:?}"
+    );
+    // Only byte-code ships for the wheels and the stdlib.
+    let bundle = zip_names(&out.join("bundle.zip"));
+    assert!(bundle.contains(&"lib/python3.14/site-packages/usage/__init__.pyc".to_string()));
+    assert!(!bundle.iter().any(|n| n.ends_with(".py")), "{bundle:?}");
+    let stdlib = zip_names(&out.join("python_stdlib.zip"));
+    assert!(stdlib.contains(&"encodings/__init__.pyc".to_string()));
+    assert!(!stdlib.iter().any(|n| n.ends_with(".py")));
+    assert_eq!(
+        reducers["pyc_files"].as_u64().unwrap() as usize,
+        bundle
+            .iter()
+            .chain(&stdlib)
+            .filter(|n| n.ends_with(".pyc"))
+            .count()
+    );
+}
+
+#[test]
+fn a_failed_pack_leaves_the_previous_output_and_a_foreign_folder_is_refused() {
+    let app = "certifi_data";
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("dist");
+    let output = pack(
+        &corpus_app(app),
+        &corpus_wheels(app),
+        &out,
+        &["--no-validate"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let before = std::fs::read(out.join("bundle.zip")).unwrap();
+
+    // The same app with its bundle file excluded: validation fails, showing the traceback.
+    let output = pack(
+        &corpus_app(app),
+        &corpus_wheels(app),
+        &out,
+        &["--exclude", "certifi/cacert.pem"],
+    );
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains("validation: the app fails when run from the bundle (run app.py)"),
+        "{err}"
+    );
+    assert!(err.contains("FileNotFoundError"), "{err}");
+    assert_eq!(std::fs::read(out.join("bundle.zip")).unwrap(), before);
+    let leftovers: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p != &out)
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no staging folder left: {leftovers:?}"
+    );
+
+    // A folder pyodide-pack did not write is never replaced.
+    let foreign = dir.path().join("mine");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "keep me").unwrap();
+    let output = pack(
+        &corpus_app(app),
+        &corpus_wheels(app),
+        &foreign,
+        &["--no-validate"],
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("exists and was not written by pyodide-pack"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        std::fs::read_to_string(foreign.join("notes.txt")).unwrap(),
+        "keep me"
+    );
+}
+
+#[test]
+fn different_output_fails_validation_with_both_outputs() {
+    // The app checks for a data file it never opens: the traced data rule drops it, the bundle's
+    // output differs from the full environment's.
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app.py");
+    std::fs::write(
+        &app,
+        "import os, certifi\nprint(os.path.exists(os.path.join(os.path.dirname(certifi.__file__), 'py.typed')))\n",
+    )
+    .unwrap();
+    let out = dir.path().join("dist");
+    let output = pack(&app, &corpus_wheels("certifi_data"), &out, &[]);
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains(
+            "validation: the app's output from the bundle differs from the full environment (run app.py)\n--- the full environment\nTrue\n--- bundle\nFalse\n"
+        ),
+        "{err}"
+    );
+    assert!(!out.exists());
+
+    // An include glob fixes it; `validate` then checks the folder on its own.
+    let output = pack(
+        &app,
+        &corpus_wheels("certifi_data"),
+        &out,
+        &["--include", "certifi/py.typed"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mut args = vec!["validate".to_string(), out.display().to_string()];
+    args.extend(env_flags(&app, &corpus_wheels("certifi_data")));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = pyodide_pack(&args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mut text = String::new();
+    output.stdout.as_slice().read_to_string(&mut text).unwrap();
+    assert!(
+        text.starts_with(
+            "validated: 1 run(s) from the bundle print the same output as the full environment\n"
+        ),
+        "{text}"
+    );
+}
