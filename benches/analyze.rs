@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use pyodide_pack_env::{
-    CacheRoot, Environment, EnvironmentRequest, FileKind, PINNED_PYODIDE_VERSION,
+    cached_runtime_dir, CacheRoot, Environment, EnvironmentRequest, FileKind,
+    PINNED_PYODIDE_VERSION,
 };
 use pyodide_pack_facts::{python_facts, FactsStore};
 use pyodide_pack_report::AnalyzeRecord;
@@ -22,12 +23,7 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 
 fn main() {
     let cache = CacheRoot::from_env();
-    let runtime = cache
-        .root()
-        .join("runtime")
-        .join(PINNED_PYODIDE_VERSION)
-        .join("node_modules")
-        .join("pyodide");
+    let runtime = cached_runtime_dir(&cache, PINNED_PYODIDE_VERSION);
     let wheels = cache.root().join("corpus").join(APP).join("wheels");
     assert!(
         wheels.is_dir() && runtime.is_dir(),

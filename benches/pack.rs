@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use pyodide_pack_env::{CacheRoot, PINNED_PYODIDE_VERSION};
+use pyodide_pack_env::{cached_runtime_dir, CacheRoot, PINNED_PYODIDE_VERSION};
 use serde_json::Value;
 
 const APPS: &[&str] = &[
@@ -36,12 +36,7 @@ fn kb(v: &Value) -> String {
 fn main() {
     let cache = CacheRoot::from_env();
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let runtime = cache
-        .root()
-        .join("runtime")
-        .join(PINNED_PYODIDE_VERSION)
-        .join("node_modules")
-        .join("pyodide");
+    let runtime = cached_runtime_dir(&cache, PINNED_PYODIDE_VERSION);
     assert!(runtime.is_dir(), "run corpus/fetch.sh first");
     let out = tempfile::tempdir().unwrap();
     println!(

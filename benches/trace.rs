@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use pyodide_pack_env::{CacheRoot, Environment, EnvironmentRequest, PINNED_PYODIDE_VERSION};
+use pyodide_pack_env::{
+    cached_runtime_dir, CacheRoot, Environment, EnvironmentRequest, PINNED_PYODIDE_VERSION,
+};
 use pyodide_pack_trace::{run_traces, TraceRequest};
 
 const APPS: &[&str] = &["pydantic_model", "sympy_solve"];
@@ -31,12 +33,7 @@ fn wheels_in(dir: &Path) -> Vec<PathBuf> {
 fn main() {
     let cache = CacheRoot::from_env();
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let runtime = cache
-        .root()
-        .join("runtime")
-        .join(PINNED_PYODIDE_VERSION)
-        .join("node_modules")
-        .join("pyodide");
+    let runtime = cached_runtime_dir(&cache, PINNED_PYODIDE_VERSION);
     assert!(runtime.is_dir(), "run corpus/fetch.sh first");
     println!("trace vs plain run under Pyodide in Node, median of {RUNS} alternating runs");
     for app in APPS {

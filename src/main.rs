@@ -57,6 +57,17 @@ impl EnvArgs {
     }
 }
 
+/// What each run gets (shared by trace, validate and the traced commands).
+#[derive(Args, Clone, Default)]
+struct RunArgs {
+    /// A Python file run after the app with the app's globals: one more run (repeatable).
+    #[arg(long, value_name = "FILE")]
+    input: Vec<PathBuf>,
+    /// Seconds a run may take (default 120).
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<u64>,
+}
+
 /// The dynamic fallback and the user's globs (shared by analyze, why and pack). Flags add to
 /// `[tool.pyodide-pack]` in the nearest pyproject.toml (inputs given here replace its inputs).
 #[derive(Args, Clone, Default)]
@@ -70,18 +81,14 @@ struct TraceArgs {
     /// Run the trace again even if a cached trace of the same app, inputs and wheels exists.
     #[arg(long)]
     fresh_trace: bool,
-    /// A Python file run after the app with the app's globals: one more traced run (repeatable).
-    #[arg(long, value_name = "FILE")]
-    input: Vec<PathBuf>,
+    #[command(flatten)]
+    runs: RunArgs,
     /// Keep the files matching this glob (path inside the wheel, stdlib zip or app folder).
     #[arg(long, value_name = "GLOB")]
     include: Vec<String>,
     /// Drop the files matching this glob, and what only they import.
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
-    /// Seconds a traced run may take.
-    #[arg(long, value_name = "SECONDS")]
-    timeout: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -118,12 +125,8 @@ enum Command {
     Trace {
         #[command(flatten)]
         env: EnvArgs,
-        /// A Python file run after the app with the app's globals: one more run (repeatable).
-        #[arg(long, value_name = "FILE")]
-        input: Vec<PathBuf>,
-        /// Seconds a run may take.
-        #[arg(long, value_name = "SECONDS")]
-        timeout: Option<u64>,
+        #[command(flatten)]
+        runs: RunArgs,
         /// Where to write the trace.
         #[arg(short, long, value_name = "FILE", default_value = "trace.json")]
         output: PathBuf,
@@ -162,13 +165,20 @@ enum Command {
         outdir: PathBuf,
         #[command(flatten)]
         env: EnvArgs,
-        /// A Python file run after the app with the app's globals: one more run (repeatable).
-        #[arg(long, value_name = "FILE")]
-        input: Vec<PathBuf>,
-        /// Seconds a run may take.
-        #[arg(long, value_name = "SECONDS")]
-        timeout: Option<u64>,
+        #[command(flatten)]
+        runs: RunArgs,
     },
+}
+
+/// The analysis `analyze` and `why` answer from: settings, environment, traces as the flags say.
+fn analysis_for(env: &EnvArgs, trace: &TraceArgs, cache: &CacheRoot) -> Result<pipeline::Loaded> {
+    let settings = Settings::new(&env.app, trace)?;
+    load_analysis(
+        &env.request(),
+        &settings,
+        TraceMode::from_args(trace),
+        cache,
+    )
 }
 
 /// Prints `text` for people and writes `record` where `--json` says (`-`: stdout, text to stderr).
@@ -206,9 +216,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Analyze { env, trace, json } => {
             let start = Instant::now();
-            let settings = Settings::new(&env.app, &trace)?;
-            let mode = TraceMode::from_args(&trace);
-            let loaded = load_analysis(&env.request(), &settings, mode, &cache)?;
+            let loaded = analysis_for(&env, &trace, &cache)?;
             let mut record =
                 AnalyzeRecord::new(&loaded.env, &loaded.analysis, start.elapsed().as_secs_f64());
             if let (Some(summary), Some(static_kept)) = (&loaded.trace_summary, &loaded.static_kept)
@@ -231,9 +239,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             all,
             json,
         } => {
-            let settings = Settings::new(&env.app, &trace)?;
-            let mode = TraceMode::from_args(&trace);
-            let loaded = load_analysis(&env.request(), &settings, mode, &cache)?;
+            let loaded = analysis_for(&env, &trace, &cache)?;
             let (environment, analysis) = (&loaded.env, &loaded.analysis);
             let found = pyodide_pack_graph::find_target(environment, &analysis.graph, &target)
                 .map_err(|closest| {
@@ -247,15 +253,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             emit(&render_why(&record), json.as_deref(), &record)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Trace {
-            env,
-            input,
-            timeout,
-            output,
-        } => {
+        Command::Trace { env, runs, output } => {
             let args = TraceArgs {
-                input,
-                timeout,
+                runs,
                 ..Default::default()
             };
             let settings = Settings::new(&env.app, &args)?;
@@ -289,15 +289,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             emit(&text, json.as_deref(), &report)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Validate {
-            outdir,
-            env,
-            input,
-            timeout,
-        } => {
+        Command::Validate { outdir, env, runs } => {
             let args = TraceArgs {
-                input,
-                timeout,
+                runs,
                 ..Default::default()
             };
             let settings = Settings::new(&env.app, &args)?;

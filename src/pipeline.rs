@@ -35,7 +35,7 @@ impl Settings {
     pub fn new(app: &Path, args: &TraceArgs) -> Result<Settings> {
         let config = find_config(app)?;
         let source = config.source();
-        let inputs = if args.input.is_empty() {
+        let inputs = if args.runs.input.is_empty() {
             config
                 .config
                 .inputs
@@ -43,7 +43,7 @@ impl Settings {
                 .map(|p| config.resolve(p))
                 .collect()
         } else {
-            args.input.clone()
+            args.runs.input.clone()
         };
         let globs = |from_config: &[String], from_flags: &[String], flag: &str| {
             from_config
@@ -63,7 +63,8 @@ impl Settings {
             globs(&config.config.exclude, &args.exclude, "--exclude"),
         )?;
         let timeout = Duration::from_secs(
-            args.timeout
+            args.runs
+                .timeout
                 .or(config.config.timeout)
                 .unwrap_or(DEFAULT_TIMEOUT_SECONDS),
         );
@@ -88,7 +89,7 @@ impl TraceMode {
     /// `--input` on the command line asks for runs, so it implies `--trace`.
     pub fn from_args(args: &TraceArgs) -> TraceMode {
         TraceMode {
-            run: args.trace || args.fresh_trace || !args.input.is_empty(),
+            run: args.trace || args.fresh_trace || !args.runs.input.is_empty(),
             fresh: args.fresh_trace,
             files: args.trace_file.clone(),
         }

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use pyodide_pack_env::{CacheRoot, PINNED_PYODIDE_VERSION};
+use pyodide_pack_env::{cached_runtime_dir, CacheRoot, PINNED_PYODIDE_VERSION};
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -18,12 +18,7 @@ pub fn cache() -> CacheRoot {
 
 /// The runtime `corpus/fetch.sh` installed. Tests fail (not skip) without it.
 pub fn runtime_dir() -> PathBuf {
-    let dir = cache()
-        .root()
-        .join("runtime")
-        .join(PINNED_PYODIDE_VERSION)
-        .join("node_modules")
-        .join("pyodide");
+    let dir = cached_runtime_dir(&cache(), PINNED_PYODIDE_VERSION);
     assert!(
         dir.join("pyodide-lock.json").is_file(),
         "no Pyodide runtime at {}: run corpus/fetch.sh first",

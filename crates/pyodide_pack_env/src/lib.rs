@@ -17,4 +17,4 @@ pub use archive::{Archive, ArchiveEntry, ArchiveKind, FileKind};
 pub use cache::CacheRoot;
 pub use environment::{Environment, EnvironmentRequest, FileRef};
 pub use error::EnvError;
-pub use runtime::{Runtime, RuntimeFacts, PINNED_PYODIDE_VERSION};
+pub use runtime::{cached_runtime_dir, Runtime, RuntimeFacts, PINNED_PYODIDE_VERSION};

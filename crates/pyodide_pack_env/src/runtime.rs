@@ -347,7 +347,9 @@ fn bootstrap_module_names(js: &str) -> Vec<String> {
     found.into_iter().collect()
 }
 
-fn cached_runtime_dir(cache: &CacheRoot, version: &str) -> PathBuf {
+/// Where the runtime of `version` lives in the cache once installed (`corpus/fetch.sh` and the
+/// tool share it).
+pub fn cached_runtime_dir(cache: &CacheRoot, version: &str) -> PathBuf {
     cache
         .root()
         .join("runtime")

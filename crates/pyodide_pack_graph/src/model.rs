@@ -81,6 +81,23 @@ pub struct ImportEdge {
     pub reason: Reason,
 }
 
+impl ImportEdge {
+    /// An edge no source line carries (a run, a rule): not optional, not nested, no line.
+    pub fn without_line(kind: EdgeKind, name: String, file: FileRef, text: String) -> ImportEdge {
+        ImportEdge {
+            kind,
+            optional: false,
+            nested: false,
+            name,
+            reason: Reason {
+                file,
+                line: None,
+                text,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GraphNode {
     /// The single virtual root every real root hangs from (what dominators are computed from).

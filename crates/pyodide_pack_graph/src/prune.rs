@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 
 use pyodide_pack_env::{ArchiveKind, Environment, FileKind, FileRef};
 
-use crate::model::{DependencyGraph, EdgeKind, ImportEdge, Reason};
+use crate::model::{DependencyGraph, EdgeKind, ImportEdge};
 use crate::rules::UserRules;
 
 /// The files that go into the bundle.
@@ -89,21 +89,8 @@ pub fn apply_user_rules(graph: &mut DependencyGraph, env: &Environment, rules: &
     }
     for (file, text) in includes {
         let name = env.entry(file).path.clone();
-        graph.add_edge(
-            env.entry,
-            file,
-            ImportEdge {
-                kind: EdgeKind::Rule,
-                optional: false,
-                nested: false,
-                name,
-                reason: Reason {
-                    file: env.entry,
-                    line: None,
-                    text,
-                },
-            },
-        );
+        let edge = ImportEdge::without_line(EdgeKind::Rule, name, env.entry, text);
+        graph.add_edge(env.entry, file, edge);
     }
 }
 
@@ -191,17 +178,7 @@ pub fn apply_default_rules(
         graph.add_edge(
             from,
             to,
-            ImportEdge {
-                kind: EdgeKind::Rule,
-                optional: false,
-                nested: false,
-                name,
-                reason: Reason {
-                    file: from,
-                    line: None,
-                    text,
-                },
-            },
+            ImportEdge::without_line(EdgeKind::Rule, name, from, text),
         );
     }
 }

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use pyodide_pack_env::{ArchiveKind, Environment, FileKind, FileRef};
-use pyodide_pack_graph::{DependencyGraph, EdgeKind, ImportEdge, KeptSet, Reason};
+use pyodide_pack_graph::{DependencyGraph, EdgeKind, ImportEdge, KeptSet};
 use serde::Serialize;
 
 use crate::record::Trace;
@@ -161,21 +161,9 @@ pub fn merge_traces(
             Observation::Module(name) => name.clone(),
             _ => path.clone(),
         };
-        graph.add_edge(
-            env.entry,
-            finding.file,
-            ImportEdge {
-                kind: EdgeKind::Runtime,
-                optional: false,
-                nested: false,
-                name,
-                reason: Reason {
-                    file: env.entry,
-                    line: None,
-                    text: format!("run {}: {}", finding.run, finding.how.describe(path)),
-                },
-            },
-        );
+        let text = format!("run {}: {}", finding.run, finding.how.describe(path));
+        let edge = ImportEdge::without_line(EdgeKind::Runtime, name, env.entry, text);
+        graph.add_edge(env.entry, finding.file, edge);
     }
 
     summary
