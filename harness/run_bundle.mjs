@@ -21,8 +21,12 @@ function finish(code) {
   process.exit(code);
 }
 
+// The line that says what went wrong: a Python exception's message is its traceback, whose last
+// line is the exception.
 function message(err) {
-  return String(err && err.message ? err.message : err).trim() || "error";
+  const lines = String(err && err.message ? err.message : err).split("\n").filter((l) => l.trim());
+  if (!lines.length) return "error";
+  return (lines[0].startsWith("Traceback") ? lines[lines.length - 1] : lines[0]).trim();
 }
 
 for (const event of ["uncaughtException", "unhandledRejection"]) {
@@ -44,7 +48,7 @@ try {
   });
 } catch (err) {
   const tail = record.stderr.trim().split("\n").slice(-3).join(" | ");
-  record.error = { kind: "load", message: message(err).split("\n")[0] + (tail ? ` (stderr: ${tail})` : "") };
+  record.error = { kind: "load", message: message(err) + (tail ? ` (stderr: ${tail})` : "") };
   finish(1);
 }
 record.timings.loader_ms = performance.now() - t0;

@@ -442,3 +442,49 @@ fn different_output_fails_validation_with_both_outputs() {
         "{text}"
     );
 }
+
+#[test]
+fn the_apps_own_modules_and_data_ship_in_the_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("main.py");
+    std::fs::write(
+        &app,
+        "import helper\nfrom shapes import area\nprint(helper.greet('bundle'), area(3))\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("helper.py"),
+        "def greet(who):\n    return f'hello {who}'\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("unused.py"), "import this\n").unwrap();
+    let package = dir.path().join("shapes");
+    std::fs::create_dir(&package).unwrap();
+    std::fs::write(
+        package.join("__init__.py"),
+        "from pathlib import Path\nFACTOR = float((Path(__file__).parent / 'factor.txt').read_text())\n\ndef area(r):\n    return round(FACTOR * r * r, 2)\n",
+    )
+    .unwrap();
+    std::fs::write(package.join("factor.txt"), "3.14159").unwrap();
+    std::fs::write(package.join("notes.txt"), "never read").unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    let out = dir.path().join("dist");
+    let output = pack(&app, &wheels, &out, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = report(&out);
+    assert_eq!(
+        report["validation"]["runs"][0]["stdout"],
+        "hello bundle 28.27\n"
+    );
+    let mut bundle = zip_names(&out.join("bundle.zip"));
+    bundle.sort();
+    assert_eq!(
+        bundle,
+        [
+            "home/pyodide/helper.py",
+            "home/pyodide/shapes/__init__.py",
+            "home/pyodide/shapes/factor.txt"
+        ]
+    );
+}

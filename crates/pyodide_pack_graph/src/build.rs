@@ -223,12 +223,14 @@ impl Builder<'_> {
             why: "the entry script".into(),
         });
         let facts = &self.env.runtime_facts;
-        let has_wheels = self
-            .env
-            .archives
-            .iter()
-            .any(|a| matches!(a.kind, ArchiveKind::Wheel { .. }));
-        let installer: &[String] = if has_wheels {
+        // Whatever gets unpacked (wheels, or a bundle holding the app's own modules) goes through
+        // zipfile, which needs the cp437 codec for names without the UTF-8 flag.
+        let unpacks_archives = self.env.archives.iter().any(|a| match a.kind {
+            ArchiveKind::Wheel { .. } => true,
+            ArchiveKind::App => a.entries.len() > 1,
+            ArchiveKind::Stdlib => false,
+        });
+        let installer: &[String] = if unpacks_archives {
             &facts.installer_modules
         } else {
             &[]
@@ -252,7 +254,7 @@ impl Builder<'_> {
             .chain(installer.iter().map(|m| {
                 (
                     m,
-                    "imported by Pyodide's wheel installer (zipfile's cp437 names)",
+                    "imported by Pyodide's wheel and bundle installer (zipfile's cp437 names)",
                 )
             }));
         let mut seen = HashSet::new();
