@@ -401,13 +401,10 @@ fn a_failed_pack_leaves_the_previous_output_and_a_foreign_folder_is_refused() {
 fn different_output_fails_validation_with_both_outputs() {
     // The app checks for a data file it never opens: the traced data rule drops it, the bundle's
     // output differs from the full environment's.
-    let dir = tempfile::tempdir().unwrap();
-    let app = dir.path().join("app.py");
-    std::fs::write(
-        &app,
+    let (dir, app, _) = scratch_app(
+        "app.py",
         "import os, certifi\nprint(os.path.exists(os.path.join(os.path.dirname(certifi.__file__), 'py.typed')))\n",
-    )
-    .unwrap();
+    );
     let out = dir.path().join("dist");
     let output = pack(&app, &corpus_wheels("certifi_data"), &out, &[]);
     assert!(!output.status.success());
@@ -445,13 +442,10 @@ fn different_output_fails_validation_with_both_outputs() {
 
 #[test]
 fn the_apps_own_modules_and_data_ship_in_the_bundle() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = dir.path().join("main.py");
-    std::fs::write(
-        &app,
+    let (dir, app, wheels) = scratch_app(
+        "main.py",
         "import helper\nfrom shapes import area\nprint(helper.greet('bundle'), area(3))\n",
-    )
-    .unwrap();
+    );
     std::fs::write(
         dir.path().join("helper.py"),
         "def greet(who):\n    return f'hello {who}'\n",
@@ -467,8 +461,6 @@ fn the_apps_own_modules_and_data_ship_in_the_bundle() {
     .unwrap();
     std::fs::write(package.join("factor.txt"), "3.14159").unwrap();
     std::fs::write(package.join("notes.txt"), "never read").unwrap();
-    let wheels = dir.path().join("wheels");
-    std::fs::create_dir(&wheels).unwrap();
     let out = dir.path().join("dist");
     let output = pack(&app, &wheels, &out, &[]);
     assert!(output.status.success(), "{}", stderr(&output));

@@ -6,7 +6,7 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 use common::*;
@@ -343,17 +343,12 @@ fn traced_data_rule_keeps_opened_data_and_include_globs() {
 
 #[test]
 fn inputs_are_extra_runs_with_the_apps_globals() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = dir.path().join("app.py");
-    std::fs::write(
-        &app,
+    let (dir, app, wheels) = scratch_app(
+        "app.py",
         "import importlib\n\ndef load(name):\n    return importlib.import_module(name)\n\nprint(load('json').dumps([1]))\n",
-    )
-    .unwrap();
+    );
     let input = dir.path().join("more.py");
     std::fs::write(&input, "print(load('colorsys').rgb_to_hsv(1, 0, 0))\n").unwrap();
-    let wheels = dir.path().join("wheels");
-    std::fs::create_dir(&wheels).unwrap();
 
     let out = dir.path().join("trace.json");
     let mut args = vec!["trace".to_string()];
@@ -395,15 +390,11 @@ fn inputs_are_extra_runs_with_the_apps_globals() {
 
 #[test]
 fn hostile_app_source_runs_as_data() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = dir.path().join("app.py");
     let source = "# `backticks` ${not_js} </script> \"\"\" '''\n\
                   s = \"`tick` ${x} \\\"dq\\\" 'sq' \\\\ naïve ünïcödé 🐍\"\n\
                   print(s)\n\
                   print('''${`${}`}''')\n";
-    std::fs::write(&app, source).unwrap();
-    let wheels = dir.path().join("wheels");
-    std::fs::create_dir(&wheels).unwrap();
+    let (dir, app, wheels) = scratch_app("app.py", source);
     let out = dir.path().join("trace.json");
     let mut args = vec!["trace".to_string()];
     args.extend(env_flags(&app, &wheels));
@@ -441,18 +432,12 @@ fn expect_trace_failure(
     err
 }
 
-fn scratch_app(source: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let app = dir.path().join("app.py");
-    std::fs::write(&app, source).unwrap();
-    let wheels = dir.path().join("wheels");
-    std::fs::create_dir(&wheels).unwrap();
-    (dir, app, wheels)
-}
-
 #[test]
 fn an_app_that_raises_shows_its_traceback() {
-    let (_dir, app, wheels) = scratch_app("def f():\n    return 1 / 0\n\nprint('before')\nf()\n");
+    let (_dir, app, wheels) = scratch_app(
+        "app.py",
+        "def f():\n    return 1 / 0\n\nprint('before')\nf()\n",
+    );
     let err = expect_trace_failure(&app, &wheels, &[], &[]);
     assert!(
         err.contains("raised an exception under Pyodide (run app.py)"),
@@ -472,7 +457,7 @@ fn an_app_that_raises_shows_its_traceback() {
 
 #[test]
 fn a_hanging_app_times_out() {
-    let (_dir, app, wheels) = scratch_app("while True:\n    pass\n");
+    let (_dir, app, wheels) = scratch_app("app.py", "while True:\n    pass\n");
     let err = expect_trace_failure(&app, &wheels, &["--timeout", "8"], &[]);
     assert!(err.contains("did not finish within 8 s"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
@@ -480,7 +465,7 @@ fn a_hanging_app_times_out() {
 
 #[test]
 fn missing_node_is_named() {
-    let (_dir, app, wheels) = scratch_app("print(1)\n");
+    let (_dir, app, wheels) = scratch_app("app.py", "print(1)\n");
     let err = expect_trace_failure(
         &app,
         &wheels,
@@ -496,7 +481,7 @@ fn missing_node_is_named() {
 #[test]
 fn a_wheel_that_does_not_install_is_named() {
     // A file and a folder of the same name: zipfile cannot extract both.
-    let (_dir, app, wheels) = scratch_app("import clash\n");
+    let (_dir, app, wheels) = scratch_app("app.py", "import clash\n");
     write_wheel(
         &wheels.join("clash-1.0-py3-none-any.whl"),
         &[
@@ -515,7 +500,7 @@ fn a_wheel_that_does_not_install_is_named() {
 
 #[test]
 fn a_bad_trace_file_is_refused() {
-    let (dir, app, wheels) = scratch_app("print(1)\n");
+    let (dir, app, wheels) = scratch_app("app.py", "print(1)\n");
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "{\"runs\": []}").unwrap();
     let (output, _) = analyze_traced(&app, &wheels, &["--trace-file", bad.to_str().unwrap()]);

@@ -198,3 +198,13 @@ pub fn side_module(needed: &[&str], imports: &[&str], exports: &[&str]) -> Vec<u
     module.section(&code);
     module.finish()
 }
+
+/// A throw-away app: `name` with `source` in a new folder, and an empty `wheels/` beside it.
+pub fn scratch_app(name: &str, source: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join(name);
+    std::fs::write(&app, source).unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    (dir, app, wheels)
+}
