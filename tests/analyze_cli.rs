@@ -16,9 +16,18 @@ fn app_importing(dir: &Path, source: &str) -> std::path::PathBuf {
 
 /// Runs analyze with --wheels and --json; returns (output, record if written).
 fn analyze(dir: &Path, app: &Path, wheels: &Path) -> (std::process::Output, Option<Value>) {
+    analyze_with(dir, app, wheels, &[])
+}
+
+fn analyze_with(
+    dir: &Path,
+    app: &Path,
+    wheels: &Path,
+    extra: &[&str],
+) -> (std::process::Output, Option<Value>) {
     let json = dir.join("record.json");
     let runtime = runtime_dir();
-    let output = pyodide_pack(&[
+    let mut args = vec![
         "analyze",
         app.to_str().unwrap(),
         "--wheels",
@@ -27,7 +36,9 @@ fn analyze(dir: &Path, app: &Path, wheels: &Path) -> (std::process::Output, Opti
         runtime.to_str().unwrap(),
         "--json",
         json.to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let output = pyodide_pack(&args);
     let record = std::fs::read(&json)
         .ok()
         .map(|b| serde_json::from_slice(&b).unwrap());
@@ -648,18 +659,9 @@ fn a_bad_glob_is_named() {
     let app = app_importing(dir.path(), "import json\n");
     let wheels = dir.path().join("wheels");
     std::fs::create_dir(&wheels).unwrap();
-    let runtime = runtime_dir();
-    let output = pyodide_pack(&[
-        "analyze",
-        app.to_str().unwrap(),
-        "--wheels",
-        wheels.to_str().unwrap(),
-        "--runtime",
-        runtime.to_str().unwrap(),
-        "--include",
-        "pkg/[a",
-    ]);
+    let (output, record) = analyze_with(dir.path(), &app, &wheels, &["--include", "pkg/[a"]);
     assert!(!output.status.success());
+    assert!(record.is_none());
     let err = stderr(&output);
     assert!(
         err.starts_with("error: --include: bad glob \"pkg/[a\""),
