@@ -1,8 +1,9 @@
-//! `cargo bench --bench pack`: every corpus app packed four ways (no reducer, stripped docstrings,
-//! `.pyc`, both), each validated. Prints, per app and mode, the download (gzip and brotli) against
+//! `cargo bench --bench pack`: every corpus app packed five ways (no reducer, stripped docstrings,
+//! `.pyc`, both, and `--stdlib-from-trace`), each validated. Prints, per app and mode, the download (gzip and brotli) against
 //! all wheels + the full stdlib and against the floor (only the files a run touched), and the
 //! load + run time of the bundle against the full environment, both measured in the same
-//! validation. Needs `corpus/fetch.sh` to have run.
+//! validation. Needs `corpus/fetch.sh` to have run. `cargo bench --bench pack -- MODE...` runs only
+//! those modes.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -27,6 +28,7 @@ const MODES: &[(&str, &[&str])] = &[
     ("strip", &["--strip-docstrings"]),
     ("pyc", &["--compile-pyc"]),
     ("strip+pyc", &["--strip-docstrings", "--compile-pyc"]),
+    ("stdlib-tr", &["--stdlib-from-trace"]),
 ];
 
 fn kb(v: &Value) -> String {
@@ -53,8 +55,15 @@ fn main() {
         "bundle s",
         "ratio"
     );
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     for app in APPS {
         for (mode, flags) in MODES {
+            if !only.is_empty() && !only.iter().any(|m| m == mode) {
+                continue;
+            }
             let dist = out.path().join(format!("{app}-{mode}"));
             let output = Command::new(env!("CARGO_BIN_EXE_pyodide-pack"))
                 .arg("pack")

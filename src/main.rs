@@ -89,6 +89,9 @@ struct TraceArgs {
     /// Drop the files matching this glob, and what only they import.
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
+    /// Keep only the stdlib files a traced run touched (smaller; validation checks it).
+    #[arg(long)]
+    stdlib_from_trace: bool,
 }
 
 #[derive(Subcommand)]

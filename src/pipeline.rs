@@ -15,7 +15,9 @@ use pyodide_pack_pack::{
     expected_output, validate, PackOptions, StagedOutput, Validation, ValidationRequest,
 };
 use pyodide_pack_report::{AnalyzeRecord, PackReport};
-use pyodide_pack_trace::{merge_traces, run_traces, Trace, TraceRequest, TraceSummary};
+use pyodide_pack_trace::{
+    merge_traces, restrict_stdlib_to_touched, run_traces, Trace, TraceRequest, TraceSummary,
+};
 
 use crate::progress::Spinner;
 use crate::TraceArgs;
@@ -29,6 +31,7 @@ pub struct Settings {
     pub inputs: Vec<PathBuf>,
     pub rules: UserRules,
     pub timeout: Duration,
+    pub stdlib_from_trace: bool,
 }
 
 impl Settings {
@@ -68,11 +71,14 @@ impl Settings {
                 .or(config.config.timeout)
                 .unwrap_or(DEFAULT_TIMEOUT_SECONDS),
         );
+        let stdlib_from_trace =
+            args.stdlib_from_trace || config.config.stdlib_from_trace.unwrap_or(false);
         Ok(Settings {
             config,
             inputs,
             rules,
             timeout,
+            stdlib_from_trace,
         })
     }
 }
@@ -142,6 +148,11 @@ pub fn load_analysis(
         traces.push(run_trace(&env, settings, cache, mode.fresh)?);
     }
     if traces.is_empty() {
+        if settings.stdlib_from_trace {
+            anyhow::bail!(
+                "--stdlib-from-trace needs a trace (drop --no-trace, or give --trace / --trace-file)"
+            );
+        }
         let analysis = finish(graph, &env, &settings.rules, DataRule::PackageData);
         return Ok(Loaded {
             env,
@@ -154,6 +165,9 @@ pub fn load_analysis(
     let static_only = finish(graph.clone(), &env, &settings.rules, DataRule::PackageData);
     let mut graph = graph;
     let summary = merge_traces(&mut graph, &env, &traces, &static_only.kept);
+    if settings.stdlib_from_trace {
+        restrict_stdlib_to_touched(&mut graph, &env, &summary, &settings.rules);
+    }
     let analysis = finish(graph, &env, &settings.rules, DataRule::Opened);
     Ok(Loaded {
         env,

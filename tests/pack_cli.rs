@@ -480,3 +480,56 @@ fn the_apps_own_modules_and_data_ship_in_the_bundle() {
         ]
     );
 }
+
+#[test]
+fn stdlib_from_trace_keeps_only_what_runs_touched() {
+    let app = "certifi_data";
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("dist");
+    let output = pack(
+        &corpus_app(app),
+        &corpus_wheels(app),
+        &out,
+        &["--stdlib-from-trace", "--include", "colorsys.py"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = report(&out);
+    assert_eq!(report["validation"]["runs"].as_array().unwrap().len(), 1);
+    // The pruned stdlib is exactly the stdlib files some run touched, plus the include glob.
+    let analysis = &report["analysis"];
+    let touched_stdlib: std::collections::BTreeSet<String> = analysis["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "runtime")
+        .map(|e| &analysis["files"][e["to"].as_u64().unwrap() as usize])
+        .filter(|f| f["archive"] == 1 && f["kind"] != "bytecode")
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .chain(["colorsys.py".to_string()])
+        .collect();
+    let names: std::collections::BTreeSet<String> = zip_names(&out.join("python_stdlib.zip"))
+        .into_iter()
+        .collect();
+    assert_eq!(names, touched_stdlib);
+    assert!(!names.contains("argparse.py") && !names.contains("_pyrepl/reader.py"));
+    let totals = &report["pack"]["totals"];
+    let ratio =
+        totals["after"]["gzip"].as_f64().unwrap() / totals["floor"]["gzip"].as_f64().unwrap();
+    assert!(ratio < 1.05, "the bundle is at its floor: {ratio}");
+
+    // Without a trace there is nothing to keep the stdlib to: a clear error, nothing written.
+    let other = dir.path().join("other");
+    let output = pack(
+        &corpus_app(app),
+        &corpus_wheels(app),
+        &other,
+        &["--stdlib-from-trace", "--no-trace"],
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("--stdlib-from-trace needs a trace"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!other.exists());
+}

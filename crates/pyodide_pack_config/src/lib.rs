@@ -20,6 +20,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "strip-docstrings",
     "docstring-exclude",
     "compile-pyc",
+    "stdlib-from-trace",
 ];
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -49,6 +50,8 @@ pub struct PackConfig {
     pub docstring_exclude: Vec<String>,
     /// Ship `.pyc` compiled by the runtime's own interpreter instead of `.py`.
     pub compile_pyc: Option<bool>,
+    /// Keep only the stdlib files a traced run touched.
+    pub stdlib_from_trace: Option<bool>,
 }
 
 /// The settings and where they came from.

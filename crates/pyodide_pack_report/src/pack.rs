@@ -118,7 +118,7 @@ pub fn render_pack(report: &PackReport, out_dir: &str) -> String {
     }
     if let Some(trace) = &report.analysis.trace {
         out.push_str(&format!(
-            "trace: {} run(s); {} file(s) found that static analysis missed; {} data file(s) no run opened dropped\n",
+            "trace: {} run(s); {} file(s) found that static analysis missed; {} file(s) no run used dropped\n",
             trace.runs.len(),
             trace.found_by_trace.len(),
             trace.dropped_by_trace.len()

@@ -61,7 +61,8 @@ pub struct TraceRecord {
     pub static_untouched: Vec<usize>,
     pub static_untouched_compressed_bytes: u64,
     /// Files static analysis alone would keep that the merged analysis drops: data files of kept
-    /// packages that no run opened (the traced data-file rule).
+    /// packages that no run opened (the traced data-file rule), and with `--stdlib-from-trace`
+    /// the stdlib files no run touched.
     pub dropped_by_trace: Vec<usize>,
     pub dropped_by_trace_compressed_bytes: u64,
     /// Imports that failed in a run (module, run): ones the app copes without.

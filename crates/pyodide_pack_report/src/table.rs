@@ -256,9 +256,19 @@ fn render_trace(record: &AnalyzeRecord, trace: &TraceRecord, out: &mut String) {
         ));
     }
     if !trace.dropped_by_trace.is_empty() {
+        let data = trace
+            .dropped_by_trace
+            .iter()
+            .filter(|id| record.files[**id].kind == pyodide_pack_env::FileKind::Data)
+            .count();
+        let other = trace.dropped_by_trace.len() - data;
+        let stdlib = if other > 0 {
+            format!(" and {other} stdlib files no run touched (--stdlib-from-trace)")
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
-            "data files of kept packages no run opened, dropped: {} files, {} compressed (--include GLOB keeps them)\n",
-            trace.dropped_by_trace.len(),
+            "dropped: {data} data files no run opened{stdlib}, {} compressed (--include GLOB keeps a file)\n",
             format_size(trace.dropped_by_trace_compressed_bytes)
         ));
     }

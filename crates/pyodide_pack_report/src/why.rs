@@ -170,7 +170,8 @@ impl WhyRecord {
         let not_kept_because = if kept {
             None
         } else if let Some(glob) = graph.excluded.get(&file) {
-            Some(format!("dropped by the {glob}"))
+            // "the exclude glob ... (source)" or "--stdlib-from-trace (...)".
+            Some(format!("dropped by {glob}"))
         } else if graph.frozen_sources.contains(&file) {
             Some("frozen into the interpreter: its compiled-in code runs, the source is never shipped".into())
         } else if env.entry(file).kind == pyodide_pack_env::FileKind::Bytecode {

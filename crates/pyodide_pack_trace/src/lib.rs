@@ -11,7 +11,9 @@ pub mod record;
 pub mod runner;
 
 pub use error::TraceError;
-pub use merge::{merge_traces, Observation, TraceFinding, TraceSummary};
+pub use merge::{
+    merge_traces, restrict_stdlib_to_touched, Observation, TraceFinding, TraceSummary,
+};
 pub use record::{ImportEvent, ModuleOrigin, RunTimings, Trace, TraceRun, TRACE_SCHEMA};
 pub use runner::{
     app_files, harness_error, install_harness, node_program, run_node_script, run_plan, run_traces,

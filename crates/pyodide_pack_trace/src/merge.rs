@@ -168,3 +168,31 @@ pub fn merge_traces(
 
     summary
 }
+
+/// `--stdlib-from-trace`: the stdlib shrinks to what the runs touched. Every stdlib source or data
+/// file no run touched is dropped (an exclude wall, so `why` can say so), even if a boot module
+/// imports it statically; include globs still win. Validation is what makes this safe to use.
+pub fn restrict_stdlib_to_touched(
+    graph: &mut DependencyGraph,
+    env: &Environment,
+    summary: &TraceSummary,
+    rules: &pyodide_pack_graph::UserRules,
+) -> usize {
+    let touched: HashSet<FileRef> = summary.touched.iter().map(|f| f.file).collect();
+    let mut dropped = 0;
+    for file in env.files() {
+        let is_stdlib = env.archive(file).kind == ArchiveKind::Stdlib;
+        if !is_stdlib || touched.contains(&file) || rules.included(env, file).is_some() {
+            continue;
+        }
+        if graph.excluded.contains_key(&file) {
+            continue;
+        }
+        graph.excluded.insert(
+            file,
+            "--stdlib-from-trace (no traced run touched this stdlib file)".to_string(),
+        );
+        dropped += 1;
+    }
+    dropped
+}
