@@ -166,3 +166,25 @@ fn a_target_not_in_the_environment_is_an_error_with_the_closest_names() {
     );
     assert!(err.contains("closest: pygments"), "{err}");
 }
+
+#[test]
+fn an_excluded_file_names_its_glob_and_what_it_cuts_off() {
+    let out = stdout_of(&why(
+        "certifi_data",
+        "certifi/cacert.pem",
+        &["--exclude", "certifi/*.pem"],
+    ));
+    assert_eq!(
+        out,
+        "certifi-2026.10.19.post1-py3-none-any.whl:certifi/cacert.pem is in the environment but not kept: dropped by exclude glob \"certifi/*.pem\" (--exclude)\n"
+    );
+    let out = stdout_of(&why(
+        "certifi_data",
+        "certifi.core",
+        &["--exclude", "certifi/__init__.py"],
+    ));
+    assert_eq!(
+        out,
+        "certifi-2026.10.19.post1-py3-none-any.whl:certifi/core.py is in the environment but not kept: only files that are dropped reach it (an exclude glob cut the chain)\n"
+    );
+}

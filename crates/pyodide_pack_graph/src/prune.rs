@@ -78,7 +78,7 @@ pub fn apply_user_rules(graph: &mut DependencyGraph, env: &Environment, rules: &
         if let Some(glob) = rules.excluded(env, file) {
             graph.excluded.insert(
                 file,
-                format!("the exclude glob {:?} ({})", glob.pattern, glob.source),
+                format!("exclude glob {:?} ({})", glob.pattern, glob.source),
             );
         } else if let Some(glob) = rules.included(env, file) {
             includes.push((

@@ -170,7 +170,7 @@ impl WhyRecord {
         let not_kept_because = if kept {
             None
         } else if let Some(glob) = graph.excluded.get(&file) {
-            // "the exclude glob ... (source)" or "--stdlib-from-trace (...)".
+            // `exclude glob "..." (source)` or `--stdlib-from-trace (...)`.
             Some(format!("dropped by {glob}"))
         } else if graph.frozen_sources.contains(&file) {
             Some("frozen into the interpreter: its compiled-in code runs, the source is never shipped".into())
