@@ -3,12 +3,13 @@
 //! traced run (the harness pyodide-pack carries), in one process so both see the same machine.
 //! Prints medians, the difference and the ratio. Needs `corpus/fetch.sh` to have run.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use pyodide_pack_env::{
-    cached_runtime_dir, CacheRoot, Environment, EnvironmentRequest, PINNED_PYODIDE_VERSION,
+    cached_runtime_dir, wheels_in, CacheRoot, Environment, EnvironmentRequest,
+    PINNED_PYODIDE_VERSION,
 };
 use pyodide_pack_trace::{run_traces, TraceRequest};
 
@@ -18,16 +19,6 @@ const RUNS: usize = 5;
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
-}
-
-fn wheels_in(dir: &Path) -> Vec<PathBuf> {
-    let mut wheels: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "whl"))
-        .collect();
-    wheels.sort();
-    wheels
 }
 
 fn main() {
@@ -63,7 +54,7 @@ fn main() {
                 .arg(repo.join("benches").join("plain_run.mjs"))
                 .arg(&runtime)
                 .arg(&entry)
-                .args(wheels_in(&wheels))
+                .args(wheels_in(&wheels).unwrap())
                 .status()
                 .unwrap();
             assert!(status.success(), "{app}: the plain run failed");

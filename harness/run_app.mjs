@@ -1,7 +1,7 @@
 // Runs a Python app under real Pyodide in Node and records what it used: the trace harness of
 // pyodide-pack (the binary carries this file and writes it into its cache before running it).
 //
-// Usage: node run_app.mjs SPEC.json (runner.py must be beside this file)
+// Usage: node run_app.mjs SPEC.json (common.mjs and runner.py must be beside this file)
 // SPEC: {
 //   runtime: DIR,                      the Pyodide distribution (pyodide.mjs, pyodide.asm.wasm, ...)
 //   wheels: [PATH...],                 installed into site-packages, in order
@@ -16,35 +16,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { errorLine, reportCrashes, runApp, start, writeFiles } from "./common.mjs";
 
-const spec = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const record = {
   opened: [], dynlibs: [], imports: [], modules: [], stdout: "", stderr: "", error: null, timings: {},
 };
-
-function finish(code) {
-  fs.writeFileSync(spec.out + ".tmp", JSON.stringify(record));
-  fs.renameSync(spec.out + ".tmp", spec.out);
-  process.exit(code);
-}
-
-// A Python exception's message is its traceback: the last line says what went wrong.
-function lastLine(err) {
-  const lines = String(err && err.message ? err.message : err).split("\n").filter((l) => l.trim());
-  return lines.length ? lines[lines.length - 1].trim() : "error";
-}
-
-function firstLine(err) {
-  return String(err && err.message ? err.message : err).split("\n").find((l) => l.trim()) ?? "error";
-}
-
-// An unexpected failure anywhere is reported in the record, never as a dump of Pyodide's source.
-for (const event of ["uncaughtException", "unhandledRejection"]) {
-  process.on(event, (err) => {
-    record.error ??= { kind: "harness", message: firstLine(err) };
-    finish(1);
-  });
-}
+const { spec, finish } = start(record);
+reportCrashes(record, "harness", finish);
 
 const t0 = performance.now();
 const { loadPyodide } = await import(pathToFileURL(path.join(spec.runtime, "pyodide.mjs")).href);
@@ -82,24 +60,14 @@ for (const wheel of spec.wheels ?? []) {
   try {
     pyodide.unpackArchive(new Uint8Array(fs.readFileSync(wheel)), "wheel", { extractDir: sitePackages });
   } catch (err) {
-    record.error = { kind: "install", message: `${path.basename(wheel)}: ${lastLine(err)}` };
+    record.error = { kind: "install", message: `${path.basename(wheel)}: ${errorLine(err)}` };
     finish(1);
   }
 }
-for (const [source, dest] of spec.files ?? []) {
-  pyodide.FS.mkdirTree(path.posix.dirname(dest));
-  pyodide.FS.writeFile(dest, fs.readFileSync(source));
-}
+writeFiles(pyodide, spec.files);
 record.timings.install_ms = performance.now() - t1;
 
-// The Python side (runner.py, beside this file): runs the app and reports imports and modules.
-const runner = pyodide.runPython(fs.readFileSync(new URL("runner.py", import.meta.url), "utf8"));
-const t2 = performance.now();
-const result = JSON.parse(runner(spec.entry, spec.input ?? undefined));
-runner.destroy();
-record.timings.run_ms = performance.now() - t2;
-record.error = result.error;
-record.imports = result.imports;
-record.modules = result.modules;
+// The Python side (runner.py): runs the app and reports imports and modules.
+runApp(pyodide, spec, record);
 record.opened = [...new Set(record.opened)];
 finish(record.error ? 1 : 0);

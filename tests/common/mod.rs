@@ -42,13 +42,7 @@ pub fn corpus_app(app: &str) -> PathBuf {
 }
 
 pub fn wheels_in(dir: &Path) -> Vec<PathBuf> {
-    let mut wheels: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "whl"))
-        .collect();
-    wheels.sort();
-    wheels
+    pyodide_pack_env::wheels_in(dir).unwrap()
 }
 
 /// Runs the built CLI.

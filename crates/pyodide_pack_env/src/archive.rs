@@ -79,7 +79,8 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-fn hex(digest: &[u8]) -> String {
+/// Lower-case hex of a digest: the one spelling of every cache key and archive digest.
+pub fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -282,6 +283,15 @@ impl Archive {
             ArchiveKind::Wheel { distribution, .. } => distribution.clone(),
             ArchiveKind::Stdlib => "stdlib".to_string(),
             ArchiveKind::App => "app".to_string(),
+        }
+    }
+
+    /// The bytes of the zip this archive was read from (already in memory); `None` for the app's
+    /// folder.
+    pub fn zip_bytes(&self) -> Option<Arc<[u8]>> {
+        match &self.source {
+            Source::Zip(zip) => Some(zip.clone().into_inner().into_inner()),
+            Source::Folder(_) => None,
         }
     }
 

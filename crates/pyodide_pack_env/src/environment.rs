@@ -147,7 +147,8 @@ impl Environment {
     }
 }
 
-fn wheels_in(dir: &Path) -> Result<Vec<PathBuf>, EnvError> {
+/// The `.whl` files of a folder, sorted by name.
+pub fn wheels_in(dir: &Path) -> Result<Vec<PathBuf>, EnvError> {
     let mut wheels: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| EnvError::io(dir, e))?
         .filter_map(|e| e.ok())

@@ -13,8 +13,8 @@ pub mod platform;
 pub mod requirements;
 pub mod runtime;
 
-pub use archive::{Archive, ArchiveEntry, ArchiveKind, FileKind};
+pub use archive::{hex, Archive, ArchiveEntry, ArchiveKind, FileKind};
 pub use cache::CacheRoot;
-pub use environment::{Environment, EnvironmentRequest, FileRef};
+pub use environment::{wheels_in, Environment, EnvironmentRequest, FileRef};
 pub use error::EnvError;
 pub use runtime::{cached_runtime_dir, Runtime, RuntimeFacts, PINNED_PYODIDE_VERSION};

@@ -459,9 +459,10 @@ fn measure_packages(
                 let refs: Vec<&PackedEntry> = owned.iter().collect();
                 Sizes::of(&write_zip(env, &refs, &archive.name)?)
             } else {
-                let bytes =
-                    std::fs::read(&archive.path).map_err(|e| PackError::io(&archive.path, e))?;
-                Sizes::of(&bytes)
+                match archive.zip_bytes() {
+                    Some(bytes) => Sizes::of(&bytes),
+                    None => Sizes::default(),
+                }
             };
             let after = piece_zips
                 .get(&(a as u32))

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use pyodide_pack_env::cache::write_atomically;
-use pyodide_pack_env::{CacheRoot, Environment};
+use pyodide_pack_env::{hex, CacheRoot, Environment};
 use pyodide_pack_trace::{install_harness, run_node_script};
 use sha2::{Digest, Sha256};
 
@@ -43,11 +43,7 @@ pub fn compile_pyc(
         hasher.update(runtime_key.as_bytes());
         hasher.update(job.dfile.as_bytes());
         hasher.update(&job.source);
-        hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
+        hex(&hasher.finalize())
     };
     let cache_dir = cache.root().join("pyc");
     let keys: Vec<String> = jobs.iter().map(key).collect();

@@ -5,7 +5,7 @@
 //! site-packages sources), and a dynamic library load. Each touched file gets one `runtime` edge
 //! from the entry script, carrying the first run and observation that touched it.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use pyodide_pack_env::{ArchiveKind, Environment, FileKind, FileRef};
 use pyodide_pack_graph::{DependencyGraph, EdgeKind, ImportEdge, KeptSet};
@@ -100,7 +100,7 @@ pub fn merge_traces(
     let app_root = pyodide_pack_env::environment::APP_INSTALL_ROOT;
     let mut summary = TraceSummary::default();
     let mut seen: HashSet<FileRef> = HashSet::new();
-    let mut outside: BTreeMap<String, ()> = BTreeMap::new();
+    let mut outside: BTreeSet<String> = BTreeSet::new();
     let mut failed: HashSet<String> = HashSet::new();
 
     let mut touch = |summary: &mut TraceSummary, path: &str, how: Observation, run: &str| {
@@ -108,7 +108,7 @@ pub fn merge_traces(
             let ours = path.starts_with(&format!("{site_packages}/"))
                 || path.starts_with(&format!("{app_root}/"));
             if ours && !path.contains("/__pycache__/") {
-                outside.insert(path.to_string(), ());
+                outside.insert(path.to_string());
             }
             return;
         };
@@ -150,7 +150,7 @@ pub fn merge_traces(
             }
         }
     }
-    summary.outside = outside.into_keys().collect();
+    summary.outside = outside.into_iter().collect();
 
     for finding in &summary.touched {
         if finding.file == env.entry {

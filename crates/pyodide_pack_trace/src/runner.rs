@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use pyodide_pack_env::cache::write_atomically;
-use pyodide_pack_env::{ArchiveKind, CacheRoot, Environment};
+use pyodide_pack_env::{hex, ArchiveKind, CacheRoot, Environment};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -28,6 +28,7 @@ pub const HARNESS_FILES: &[(&str, &str)] = &[
         include_str!("../../../harness/compile_pyc.mjs"),
     ),
     ("runner.py", include_str!("../../../harness/runner.py")),
+    ("common.mjs", include_str!("../../../harness/common.mjs")),
 ];
 
 /// Where inputs are written in Pyodide's file system: outside the app's folder, so an input is
@@ -84,10 +85,7 @@ impl TraceRequest<'_> {
     /// folder included) and every input's content.
     pub fn cache_key(&self) -> Result<String, TraceError> {
         let mut hasher = Sha256::new();
-        for (name, source) in HARNESS_FILES {
-            hasher.update(name.as_bytes());
-            hasher.update(source.as_bytes());
-        }
+        hasher.update(harness_digest().as_bytes());
         hasher.update(self.env.runtime.dir.to_string_lossy().as_bytes());
         hasher.update(self.env.runtime.version.as_deref().unwrap_or("").as_bytes());
         for archive in &self.env.archives {
@@ -112,18 +110,19 @@ fn io(path: &Path, source: std::io::Error) -> TraceError {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Writes the harness into the cache (once per harness version) and returns its folder.
-pub fn install_harness(cache: &CacheRoot) -> Result<PathBuf, TraceError> {
+/// The digest of every harness file: part of the trace cache key and the harness folder name.
+fn harness_digest() -> String {
     let mut hasher = Sha256::new();
     for (name, source) in HARNESS_FILES {
         hasher.update(name.as_bytes());
         hasher.update(source.as_bytes());
     }
-    let digest = hex(&hasher.finalize());
+    hex(&hasher.finalize())
+}
+
+/// Writes the harness into the cache (once per harness version) and returns its folder.
+pub fn install_harness(cache: &CacheRoot) -> Result<PathBuf, TraceError> {
+    let digest = harness_digest();
     let dir = cache.root().join("harness").join(&digest[..16]);
     for (name, source) in HARNESS_FILES {
         let path = dir.join(name);

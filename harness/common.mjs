@@ -1,0 +1,56 @@
+// What run_app.mjs and run_bundle.mjs share: the spec, the record written atomically, one-line
+// error messages, and running the app through runner.py.
+import fs from "node:fs";
+import path from "node:path";
+
+/// The spec named on the command line, and a `finish(code)` that writes `record` to spec.out
+/// (through a temporary file, so a reader never sees half a record) and exits.
+export function start(record) {
+  const spec = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+  const finish = (code) => {
+    fs.writeFileSync(spec.out + ".tmp", JSON.stringify(record));
+    fs.renameSync(spec.out + ".tmp", spec.out);
+    process.exit(code);
+  };
+  return { spec, finish };
+}
+
+/// The line that says what went wrong: a Python exception's message is its traceback, whose last
+/// line is the exception; anything else says it first.
+export function errorLine(err) {
+  const lines = String(err && err.message ? err.message : err).split("\n").filter((l) => l.trim());
+  if (!lines.length) return "error";
+  return (lines[0].startsWith("Traceback") ? lines[lines.length - 1] : lines[0]).trim();
+}
+
+/// An unexpected failure anywhere is reported in the record as `kind`, never as a dump of
+/// Pyodide's source.
+export function reportCrashes(record, kind, finish) {
+  for (const event of ["uncaughtException", "unhandledRejection"]) {
+    process.on(event, (err) => {
+      record.error ??= { kind, message: errorLine(err) };
+      finish(1);
+    });
+  }
+}
+
+/// Copies [SOURCE, DEST] files into Pyodide's file system.
+export function writeFiles(pyodide, files) {
+  for (const [source, dest] of files ?? []) {
+    pyodide.FS.mkdirTree(path.posix.dirname(dest));
+    pyodide.FS.writeFile(dest, fs.readFileSync(source));
+  }
+}
+
+/// Runs spec.entry (then spec.input) with runner.py, beside this file, and fills the record:
+/// error, imports, modules, timings.run_ms.
+export function runApp(pyodide, spec, record) {
+  const runner = pyodide.runPython(fs.readFileSync(new URL("runner.py", import.meta.url), "utf8"));
+  const t = performance.now();
+  const result = JSON.parse(runner(spec.entry, spec.input ?? undefined));
+  runner.destroy();
+  record.timings.run_ms = performance.now() - t;
+  record.error = result.error;
+  record.imports = result.imports;
+  record.modules = result.modules;
+}
