@@ -68,6 +68,25 @@ struct RunArgs {
     timeout: Option<u64>,
 }
 
+/// Browser validation (shared by pack and validate).
+#[derive(Args, Clone, Default)]
+pub(crate) struct BrowserArgs {
+    /// Also validate in headless Chromium: on the page's main thread (`--browser`, the default),
+    /// in a module worker (`--browser=worker`), or both (`--browser=both`).
+    #[arg(
+        long,
+        value_name = "THREAD",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "main",
+        value_parser = ["main", "worker", "both"]
+    )]
+    browser: Option<String>,
+    /// Serve the browser validation's page cross-origin isolated (COOP/COEP headers).
+    #[arg(long)]
+    isolate: bool,
+}
+
 /// The dynamic fallback and the user's globs (shared by analyze, why and pack). Flags add to
 /// `[tool.pyodide-pack]` in the nearest pyproject.toml (inputs given here replace its inputs).
 #[derive(Args, Clone, Default)]
@@ -157,6 +176,8 @@ enum Command {
         /// Ship `.pyc` compiled by the runtime's own interpreter instead of `.py`.
         #[arg(long)]
         compile_pyc: bool,
+        #[command(flatten)]
+        browser: BrowserArgs,
         /// Also write the report here (`-` for stdout).
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
@@ -170,6 +191,8 @@ enum Command {
         env: EnvArgs,
         #[command(flatten)]
         runs: RunArgs,
+        #[command(flatten)]
+        browser: BrowserArgs,
     },
 }
 
@@ -277,10 +300,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             no_validate,
             strip_docstrings,
             compile_pyc,
+            browser,
             json,
         } => {
             let flags = pipeline::PackFlags {
                 output,
+                browser,
                 no_trace,
                 no_validate,
                 strip_docstrings,
@@ -292,14 +317,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
             emit(&text, json.as_deref(), &report)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Validate { outdir, env, runs } => {
+        Command::Validate {
+            outdir,
+            env,
+            runs,
+            browser,
+        } => {
             let args = TraceArgs {
                 runs,
                 ..Default::default()
             };
             let settings = Settings::new(&env.app, &args)?;
             let environment = pyodide_pack_env::Environment::load(&env.request(), &cache)?;
-            let validation = pipeline::validate_bundle(&environment, &settings, &outdir, &cache)?;
+            let choice = pipeline::BrowserChoice::new(&browser, &settings.config);
+            let validation = pipeline::validate_bundle(
+                &environment,
+                &settings,
+                &outdir,
+                &cache,
+                choice.as_ref(),
+                // With --browser, `validate` is the browser's proof; `pack --browser` does both.
+                choice.is_none(),
+            )?;
             print!("{}", pyodide_pack_report::render_validation(&validation));
             Ok(ExitCode::SUCCESS)
         }

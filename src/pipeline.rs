@@ -5,14 +5,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use pyodide_pack_config::{find_config, LoadedConfig};
+use pyodide_pack_config::{find_config, BrowserSetting, LoadedConfig};
 use pyodide_pack_env::{CacheRoot, Environment, EnvironmentRequest};
 use pyodide_pack_facts::FactsStore;
 use pyodide_pack_graph::{
     build_graph, finish, Analysis, BuildOptions, DataRule, KeptSet, RuleGlob, UserRules,
 };
 use pyodide_pack_pack::{
-    expected_output, validate, PackOptions, StagedOutput, Validation, ValidationRequest,
+    expected_output, reference_outputs, validate, validate_in_browser, BrowserModes,
+    BrowserRequest, PackOptions, StagedOutput, Validation, ValidationRequest,
 };
 use pyodide_pack_report::{AnalyzeRecord, PackReport};
 use pyodide_pack_trace::{
@@ -20,7 +21,7 @@ use pyodide_pack_trace::{
 };
 
 use crate::progress::Spinner;
-use crate::TraceArgs;
+use crate::{BrowserArgs, TraceArgs};
 
 /// How long a traced run may take unless the user says otherwise.
 const DEFAULT_TIMEOUT_SECONDS: u64 = 120;
@@ -79,6 +80,32 @@ impl Settings {
             rules,
             timeout,
             stdlib_from_trace,
+        })
+    }
+}
+
+/// Browser validation as the flags (else `[tool.pyodide-pack]`) ask for it: where the page runs
+/// the app, and whether it is cross-origin isolated. `None`: Node validation only.
+pub struct BrowserChoice {
+    pub modes: BrowserModes,
+    pub isolate: bool,
+}
+
+impl BrowserChoice {
+    pub fn new(args: &BrowserArgs, config: &LoadedConfig) -> Option<BrowserChoice> {
+        let from_config = config.config.browser.map(|b| match b {
+            BrowserSetting::Main => BrowserModes::Main,
+            BrowserSetting::Worker => BrowserModes::Worker,
+            BrowserSetting::Both => BrowserModes::Both,
+        });
+        let modes = args
+            .browser
+            .as_deref()
+            .and_then(BrowserModes::parse)
+            .or(from_config)?;
+        Some(BrowserChoice {
+            modes,
+            isolate: args.isolate || config.config.isolate.unwrap_or(false),
         })
     }
 }
@@ -239,6 +266,7 @@ pub fn describe_trace(trace: &Trace) -> String {
 /// `pack`'s own flags.
 pub struct PackFlags {
     pub output: Option<PathBuf>,
+    pub browser: BrowserArgs,
     pub no_trace: bool,
     pub no_validate: bool,
     pub strip_docstrings: bool,
@@ -295,11 +323,14 @@ pub fn pack(
     )?;
     drop(spinner);
     let validation = if validate_it {
+        let browser = BrowserChoice::new(&flags.browser, &settings.config);
         Some(validate_bundle(
             &loaded.env,
             &settings,
             staged.path(),
             cache,
+            browser.as_ref(),
+            true,
         )?)
     } else {
         None
@@ -318,12 +349,16 @@ pub fn pack(
     Ok((report, out_dir))
 }
 
-/// Runs the app from the bundle in `dir` against the full environment, for each input.
+/// Runs the app from the bundle in `dir` against the full environment, for each input: in Node
+/// (`node`), then, if asked, in headless Chromium against the same reference output. Without the
+/// Node runs, the reference comes from runs of the full environment alone.
 pub fn validate_bundle(
     env: &Environment,
     settings: &Settings,
     dir: &Path,
     cache: &CacheRoot,
+    browser: Option<&BrowserChoice>,
+    node: bool,
 ) -> Result<Validation> {
     for name in [
         pyodide_pack_pack::LOADER,
@@ -346,7 +381,33 @@ pub fn validate_bundle(
         cache,
         expected: expected_output(&app)?,
     };
-    let spinner = Spinner::new("validating", request.inputs.len() + 1);
-    let validation = validate(&request, &spinner)?;
+    let runs = request.inputs.len() + 1;
+    let (mut validation, references) = if node || browser.is_none() {
+        let spinner = Spinner::new("validating", runs);
+        let validation = validate(&request, &spinner)?;
+        let references = validation.references();
+        (validation, references)
+    } else {
+        let spinner = Spinner::new("reference run (full environment)", runs);
+        let references = reference_outputs(&request, &spinner)?;
+        (Validation::default(), references)
+    };
+    if let Some(choice) = browser {
+        let browser_request = BrowserRequest {
+            env,
+            bundle_dir: dir,
+            inputs: settings.inputs.clone(),
+            timeout: settings.timeout,
+            cache,
+            modes: choice.modes,
+            isolate: choice.isolate,
+            references: &references,
+        };
+        let spinner = Spinner::new(
+            "validating in Chromium",
+            runs * choice.modes.threads().len(),
+        );
+        validation.browser = Some(validate_in_browser(&browser_request, &spinner)?);
+    }
     Ok(validation)
 }

@@ -21,7 +21,18 @@ pub const KNOWN_KEYS: &[&str] = &[
     "docstring-exclude",
     "compile-pyc",
     "stdlib-from-trace",
+    "browser",
+    "isolate",
 ];
+
+/// Where browser validation runs the app: `browser = "main" | "worker" | "both"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BrowserSetting {
+    Main,
+    Worker,
+    Both,
+}
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -52,6 +63,10 @@ pub struct PackConfig {
     pub compile_pyc: Option<bool>,
     /// Keep only the stdlib files a traced run touched.
     pub stdlib_from_trace: Option<bool>,
+    /// Validate in headless Chromium too, on the page's main thread, in a worker, or both.
+    pub browser: Option<BrowserSetting>,
+    /// Serve the browser validation's page cross-origin isolated (COOP/COEP headers).
+    pub isolate: Option<bool>,
 }
 
 /// The settings and where they came from.
@@ -215,6 +230,22 @@ mod tests {
         let path = write(dir.path(), "[tool.pyodide-pack]\ninclude = \"x\"\n");
         let error = read_config(&path).unwrap_err().to_string();
         assert!(error.contains("[tool.pyodide-pack]"), "{error}");
+    }
+
+    #[test]
+    fn browser_takes_one_of_three_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "[tool.pyodide-pack]\nbrowser = \"both\"\n");
+        assert_eq!(
+            read_config(&path).unwrap().config.browser,
+            Some(BrowserSetting::Both)
+        );
+        let path = write(dir.path(), "[tool.pyodide-pack]\nbrowser = \"firefox\"\n");
+        let error = read_config(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("firefox") && error.contains("main"),
+            "{error}"
+        );
     }
 
     #[test]

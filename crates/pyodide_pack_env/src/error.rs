@@ -27,6 +27,12 @@ pub enum EnvError {
     BadWheelName { path: PathBuf, reason: String },
     #[error("Pyodide runtime not usable at {dir}: {reason}")]
     Runtime { dir: PathBuf, reason: String },
+    #[error("npm install {package} into {dir} failed: {message}")]
+    Npm {
+        package: String,
+        dir: PathBuf,
+        message: String,
+    },
     #[error("{tool} was not found on PATH: {hint}")]
     MissingTool { tool: String, hint: String },
     #[error("{requirements}: no Pyodide wheel (pyemscripten_2026_0_wasm32 or pure Python) for requirement {requirement:?}")]

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
@@ -350,61 +349,14 @@ fn bootstrap_module_names(js: &str) -> Vec<String> {
 /// Where the runtime of `version` lives in the cache once installed (`corpus/fetch.sh` and the
 /// tool share it).
 pub fn cached_runtime_dir(cache: &CacheRoot, version: &str) -> PathBuf {
-    cache
-        .root()
-        .join("runtime")
-        .join(version)
+    crate::npm::npm_prefix(cache, "runtime", version)
         .join("node_modules")
         .join("pyodide")
 }
 
 /// Installs `pyodide@VERSION` from npm into the cache, atomically: a failed install leaves nothing.
 pub fn install_runtime(cache: &CacheRoot, version: &str) -> Result<PathBuf, EnvError> {
-    let parent = cache.dir("runtime")?;
-    let final_dir = parent.join(version);
-    let staging = parent.join(format!(".{version}.{}.partial", std::process::id()));
-    let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir_all(&staging).map_err(|e| EnvError::io(&staging, e))?;
-    eprintln!(
-        "installing Pyodide {version} from npm into {}",
-        final_dir.display()
-    );
-    let output = Command::new("npm")
-        .args([
-            "install",
-            "--no-audit",
-            "--no-fund",
-            "--no-save",
-            "--prefix",
-        ])
-        .arg(&staging)
-        .arg(format!("pyodide@{version}"))
-        .output();
-    let output = match output {
-        Ok(o) => o,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let _ = std::fs::remove_dir_all(&staging);
-            return Err(EnvError::MissingTool {
-                tool: "npm".into(),
-                hint: "install Node.js (18 or newer) with npm, or pass --runtime DIR".into(),
-            });
-        }
-        Err(e) => return Err(EnvError::io("npm", e)),
-    };
-    if !output.status.success() {
-        let _ = std::fs::remove_dir_all(&staging);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let line = stderr
-            .lines()
-            .rfind(|l| !l.trim().is_empty())
-            .unwrap_or("npm failed");
-        return Err(EnvError::Runtime {
-            dir: final_dir,
-            reason: format!("npm install pyodide@{version} failed: {line}"),
-        });
-    }
-    let _ = std::fs::remove_dir_all(&final_dir);
-    std::fs::rename(&staging, &final_dir).map_err(|e| EnvError::io(&final_dir, e))?;
+    crate::npm::install_npm_package(cache, "runtime", "pyodide", version)?;
     Ok(cached_runtime_dir(cache, version))
 }
 

@@ -26,12 +26,44 @@ pub enum PackError {
     BundleLoad { run: String, message: String },
     #[error("validation: the app fails when run from the bundle (run {run}); if it misses an import or a data file, add an --input that exercises it or --include the file:\n{traceback}")]
     BundleRaised { run: String, traceback: String },
-    #[error("validation: the app's output from the bundle differs from {reference_name} (run {run})\n--- {reference_name}\n{reference}--- bundle\n{bundle}")]
+    #[error("validation: the app's output from the {bundle_name} differs from {reference_name} (run {run})\n--- {reference_name}\n{reference}--- {bundle_name}\n{bundle}")]
     OutputDiffers {
         run: String,
         reference_name: String,
         reference: String,
+        bundle_name: String,
         bundle: String,
+    },
+    #[error("browser validation: {what}; install Chromium (Debian: `apt-get install chromium`) or set PYODIDE_PACK_CHROMIUM to a Chromium or Chrome binary")]
+    BrowserMissing { what: String },
+    #[error(
+        "browser validation: the bundle does not load in Chromium ({thread}, run {run}): {message}"
+    )]
+    BrowserLoad {
+        run: String,
+        thread: String,
+        message: String,
+    },
+    #[error("browser validation: the app fails in Chromium ({thread}, run {run}); if it misses an import or a data file, add an --input that exercises it or --include the file:\n{traceback}")]
+    BrowserRaised {
+        run: String,
+        thread: String,
+        traceback: String,
+    },
+    #[error("browser validation: the page had not finished after {seconds} s in Chromium ({thread}, run {run}); the page logged:\n{log}")]
+    BrowserTimeout {
+        run: String,
+        thread: String,
+        seconds: u64,
+        log: String,
+    },
+    #[error(
+        "browser validation: the page reported errors in Chromium ({thread}, run {run}):\n{errors}"
+    )]
+    BrowserErrors {
+        run: String,
+        thread: String,
+        errors: String,
     },
 }
 

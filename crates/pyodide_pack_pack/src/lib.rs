@@ -6,6 +6,7 @@
 //! brotli); [`validate`] runs the app from the bundle against the full environment; [`output`]
 //! swaps the output folder in only when all of it succeeded.
 
+pub mod browser;
 pub mod error;
 pub mod loader;
 pub mod output;
@@ -29,12 +30,19 @@ use serde::Serialize;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
+pub use browser::{
+    find_chromium, validate_in_browser, BrowserModes, BrowserRequest, BrowserRun, BrowserThread,
+    BrowserValidation,
+};
 pub use error::PackError;
 pub use output::{StagedOutput, PACK_SCHEMA};
 pub use plan::{plan_pack, Destination, PackPlan, PlannedFile};
 pub use reduce::{strip_docstrings, DocstringsKept};
 pub use sizes::Sizes;
-pub use validate::{expected_output, validate, Validation, ValidationRequest, ValidationRun};
+pub use validate::{
+    expected_output, reference_outputs, validate, Reference, Validation, ValidationRequest,
+    ValidationRun,
+};
 
 pub const BUNDLE_ZIP: &str = "bundle.zip";
 pub const STDLIB_ZIP: &str = "python_stdlib.zip";

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use pyodide_pack_env::{CacheRoot, Environment};
 use pyodide_pack_trace::{
-    app_files, harness_error, install_harness, run_node_script, run_plan, RunTimings,
+    app_files, harness_error, install_harness, run_node_script, run_plan, RunPlan, RunTimings,
     TraceProgress, TraceRequest,
 };
 use serde::{Deserialize, Serialize};
@@ -52,9 +52,12 @@ pub struct ValidationRun {
     pub bundle: BundleTimings,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Validation {
     pub runs: Vec<ValidationRun>,
+    /// The same runs in headless Chromium, when asked for (`--browser`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub browser: Option<crate::BrowserValidation>,
 }
 
 #[derive(Deserialize)]
@@ -74,38 +77,92 @@ struct BundleError {
     message: String,
 }
 
+/// The output every run from the bundle must print: the full environment's, in Node.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    pub label: String,
+    pub stdout: String,
+    pub checked_against_expected: bool,
+}
+
+/// The full environment's run of `plan` (the `i`-th), checked against `expected.txt` for the app
+/// alone.
+fn reference_run(
+    request: &ValidationRequest,
+    trace_request: &TraceRequest,
+    plan: &RunPlan,
+    i: usize,
+) -> Result<(Reference, RunTimings), PackError> {
+    let full = run_plan(trace_request, plan)?;
+    let mut checked_against_expected = false;
+    if let (0, Some((path, expected))) = (i, &request.expected) {
+        if &full.stdout != expected {
+            return Err(PackError::OutputDiffers {
+                run: plan.label.clone(),
+                reference_name: path.display().to_string(),
+                reference: expected.clone(),
+                bundle_name: "full environment".into(),
+                bundle: full.stdout,
+            });
+        }
+        checked_against_expected = true;
+    }
+    let reference = Reference {
+        label: plan.label.clone(),
+        stdout: full.stdout,
+        checked_against_expected,
+    };
+    Ok((reference, full.timings))
+}
+
+fn trace_request<'a>(request: &ValidationRequest<'a>) -> TraceRequest<'a> {
+    TraceRequest {
+        env: request.env,
+        inputs: request.inputs.clone(),
+        timeout: request.timeout,
+        cache: request.cache,
+        jobs: 1,
+    }
+}
+
+/// The reference output of every run (the app alone, then each input), for a validation that
+/// runs the bundle elsewhere (in a browser).
+pub fn reference_outputs(
+    request: &ValidationRequest,
+    progress: &dyn TraceProgress,
+) -> Result<Vec<Reference>, PackError> {
+    let trace_request = trace_request(request);
+    let mut references = Vec::new();
+    for (i, plan) in trace_request.plans().into_iter().enumerate() {
+        progress.run_started(&plan);
+        let (reference, timings) = reference_run(request, &trace_request, &plan, i)?;
+        progress.run_finished(&plan, timings.wall_ms / 1000.0, true);
+        references.push(reference);
+    }
+    Ok(references)
+}
+
 pub fn validate(
     request: &ValidationRequest,
     progress: &dyn TraceProgress,
 ) -> Result<Validation, PackError> {
     let env = request.env;
-    let trace_request = TraceRequest {
-        env,
-        inputs: request.inputs.clone(),
-        timeout: request.timeout,
-        cache: request.cache,
-        jobs: 1,
-    };
+    let trace_request = trace_request(request);
     let script = install_harness(request.cache)?.join("run_bundle.mjs");
     let loader = request.bundle_dir.join("loader.mjs");
     let app = env.archive(env.entry).path.join(&env.entry(env.entry).path);
     let mut runs = Vec::new();
     for (i, plan) in trace_request.plans().into_iter().enumerate() {
         progress.run_started(&plan);
-        let full = run_plan(&trace_request, &plan)?;
+        let (reference, full) = reference_run(request, &trace_request, &plan, i)?;
 
         // Only the entry script and the input: everything else must come from the bundle.
-        let (files, input_dest) = app_files(env, &plan);
-        let entry_dest = env.entry(env.entry).install_path.clone();
-        let files: Vec<(PathBuf, String)> = files
-            .into_iter()
-            .filter(|(_, dest)| *dest == entry_dest || Some(dest) == input_dest.as_ref())
-            .collect();
+        let (files, input_dest) = bundle_run_files(env, &plan);
         let spec = serde_json::json!({
             "loader": loader,
             "runtime": env.runtime.dir,
             "files": files,
-            "entry": entry_dest,
+            "entry": env.entry(env.entry).install_path,
             "input": input_dest,
         });
         let outcome = run_node_script(&script, spec, request.timeout, &app, &plan.label)?;
@@ -139,42 +196,59 @@ pub fn validate(
         if !record.stderr.is_empty() {
             eprint!("{}", record.stderr);
         }
-        if record.stdout != full.stdout {
+        if record.stdout != reference.stdout {
             return Err(PackError::OutputDiffers {
                 run: plan.label.clone(),
                 reference_name: "the full environment".into(),
-                reference: full.stdout,
+                reference: reference.stdout,
+                bundle_name: "bundle".into(),
                 bundle: record.stdout,
             });
         }
-        let mut checked_against_expected = false;
-        if let (0, Some((path, expected))) = (i, &request.expected) {
-            if &record.stdout != expected {
-                return Err(PackError::OutputDiffers {
-                    run: plan.label.clone(),
-                    reference_name: path.display().to_string(),
-                    reference: expected.clone(),
-                    bundle: record.stdout,
-                });
-            }
-            checked_against_expected = true;
-        }
         let mut bundle = record.timings;
         bundle.wall_ms = outcome.wall_ms;
-        progress.run_finished(
-            &plan,
-            (full.timings.wall_ms + bundle.wall_ms) / 1000.0,
-            true,
-        );
+        progress.run_finished(&plan, (full.wall_ms + bundle.wall_ms) / 1000.0, true);
         runs.push(ValidationRun {
             label: plan.label.clone(),
             stdout: record.stdout,
-            checked_against_expected,
-            full: full.timings,
+            checked_against_expected: reference.checked_against_expected,
+            full,
             bundle,
         });
     }
-    Ok(Validation { runs })
+    Ok(Validation {
+        runs,
+        browser: None,
+    })
+}
+
+/// What a run from the bundle gets of the app: the entry script and the input only; everything
+/// else must come from the bundle. Returns the files and where the input lands.
+pub(crate) fn bundle_run_files(
+    env: &Environment,
+    plan: &RunPlan,
+) -> (Vec<(PathBuf, String)>, Option<String>) {
+    let (files, input_dest) = app_files(env, plan);
+    let entry_dest = env.entry(env.entry).install_path.clone();
+    let files = files
+        .into_iter()
+        .filter(|(_, dest)| *dest == entry_dest || Some(dest) == input_dest.as_ref())
+        .collect();
+    (files, input_dest)
+}
+
+impl Validation {
+    /// The reference output of each run, for a browser validation after this one.
+    pub fn references(&self) -> Vec<Reference> {
+        self.runs
+            .iter()
+            .map(|r| Reference {
+                label: r.label.clone(),
+                stdout: r.stdout.clone(),
+                checked_against_expected: r.checked_against_expected,
+            })
+            .collect()
+    }
 }
 
 /// `expected.txt` beside the app, if any.

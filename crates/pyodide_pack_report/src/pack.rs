@@ -2,7 +2,9 @@
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
-use pyodide_pack_pack::{PackSummary, PackageSizes, Sizes, Validation, PACK_SCHEMA};
+use pyodide_pack_pack::{
+    BrowserValidation, PackSummary, PackageSizes, Sizes, Validation, PACK_SCHEMA,
+};
 use serde::Serialize;
 
 use crate::record::AnalyzeRecord;
@@ -159,6 +161,13 @@ pub fn render_pack(report: &PackReport, out_dir: &str) -> String {
 /// The validation verdict and the load-time breakdown of each run.
 pub fn render_validation(validation: &Validation) -> String {
     let mut out = String::new();
+    if validation.runs.is_empty() {
+        // Browser validation alone (`validate --browser`).
+        if let Some(browser) = &validation.browser {
+            out.push_str(&render_browser_validation(browser));
+        }
+        return out;
+    }
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED);
     table.set_header(vec![
@@ -223,6 +232,86 @@ pub fn render_validation(validation: &Validation) -> String {
             full / 1000.0,
             bundle / full
         ));
+    }
+    if let Some(browser) = &validation.browser {
+        out.push_str(&render_browser_validation(browser));
+    }
+    out
+}
+
+/// The browser runs: the verdict, the breakdown from navigation to the end of the run, and what
+/// the browser warned about.
+fn render_browser_validation(browser: &BrowserValidation) -> String {
+    let mut out = format!(
+        "validated in Chromium ({}): {} page run(s) print the same output as the full environment\n",
+        browser.browser,
+        browser.runs.len()
+    );
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    table.set_header(vec![
+        "run",
+        "thread",
+        "page ready",
+        "loadPyodide",
+        "fetch+unpack",
+        "dynamic libraries",
+        "import + run",
+        "first output",
+        "total",
+    ]);
+    for run in &browser.runs {
+        let t = &run.timings;
+        let thread = format!(
+            "{}{}",
+            run.thread.describe(),
+            if run.isolated { " (isolated)" } else { "" }
+        );
+        table.add_row(vec![
+            run.label.clone(),
+            thread,
+            ms(t.page_ms),
+            ms(t.load_pyodide_ms),
+            ms(t.fetch_unpack_ms),
+            ms(t.dynlibs_ms),
+            ms(t.run_ms),
+            t.first_output_ms.map(ms).unwrap_or_else(|| "-".into()),
+            ms(t.total_ms),
+        ]);
+    }
+    for i in 2..9 {
+        if let Some(column) = table.column_mut(i) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    out.push_str(&format!("{table}\n"));
+    out.push_str("(times from navigation start: page ready, first output, total)\n");
+    for run in &browser.runs {
+        let mut notes: Vec<String> = run
+            .warnings
+            .iter()
+            .map(|m| format!("console {} ({}): {}", m.kind, m.r#where, m.text))
+            .collect();
+        let mut issues: Vec<&String> = run.issues.iter().collect();
+        issues.sort();
+        issues.dedup();
+        if !issues.is_empty() {
+            notes.push(format!(
+                "DevTools issues: {}",
+                issues
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        for note in notes {
+            out.push_str(&format!(
+                "  {} ({}): {note}\n",
+                run.label,
+                run.thread.describe()
+            ));
+        }
     }
     out
 }

@@ -29,6 +29,14 @@ pub const HARNESS_FILES: &[(&str, &str)] = &[
     ),
     ("runner.py", include_str!("../../../harness/runner.py")),
     ("common.mjs", include_str!("../../../harness/common.mjs")),
+    (
+        "run_browser.mjs",
+        include_str!("../../../harness/run_browser.mjs"),
+    ),
+    (
+        "browser_page.mjs",
+        include_str!("../../../harness/browser_page.mjs"),
+    ),
 ];
 
 /// Where inputs are written in Pyodide's file system: outside the app's folder, so an input is
