@@ -3,7 +3,8 @@
 // reports each step through `emit`. It runs on the page's main thread, or in a module worker the
 // page starts (then it answers the page's message with the same events, posted back).
 //
-// Events: {type: "stdout" | "stderr", line, at}, {type: "done", error, timings},
+// Events: {type: "stdout" | "stderr", line, at}, {type: "lazy", path, bytes, ms} (a lazy file
+// fetched), {type: "done", error, timings},
 // {type: "error", kind, message}. `at` is a time on the page's clock (performance.timeOrigin +
 // performance.now()), so the page tells how long after navigation the first line came.
 
@@ -34,6 +35,7 @@ async function run(config, emit) {
       stdout: (line) => emit({ type: "stdout", line, at: now() }),
       stderr: (line) => emit({ type: "stderr", line, at: now() }),
       timings: (t) => Object.assign(timings, t),
+      onLazyFetch: ({ path, bytes, ms }) => emit({ type: "lazy", path, bytes, ms }),
     });
   } catch (err) {
     emit({ type: "error", kind: "load", message: String(err && err.message ? err.message : err) });

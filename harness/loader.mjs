@@ -11,9 +11,103 @@
 //   stdLibURL  the pruned standard library (default: python_stdlib.zip beside this file)
 //   bundleURL  the app's files (default: bundle.zip beside this file)
 //   stdout, stderr  passed to loadPyodide
+//   lazyURL    the lazy tier's folder (default: lazy/ beside this file; a folder path in Node)
+//   lazyFetch  "on-demand" (default): a lazy file is fetched the first time it is read;
+//              "preload": also fetch the whole lazy tier in the background once ready
+//   onLazyFetch  a function called with { path, bytes, ms, preload } for each lazy file fetched
+//   onLazyPreloaded  with lazyFetch "preload": called once the whole lazy tier is in
 //   timings    a function called with the load-time breakdown in milliseconds
-//              { load_pyodide_ms, fetch_unpack_ms, dynlibs_ms }
+//              { load_pyodide_ms, fetch_unpack_ms, dynlibs_ms, lazy_files }
 const MANIFEST = /*@MANIFEST@*/null;
+
+// WASI's EIO, the errno a failed lazy fetch gives the reader (Python: OSError [Errno 29]).
+const EIO = 29;
+
+// The lazy tier: files listed in Pyodide's file system from the start (directories list them,
+// os.stat gives their real size, import and open find them), their bytes fetched on first open or
+// read. Emscripten's one public lazy-file API, FS.createLazyFile, cannot be used: it refuses
+// synchronous binary requests on a page's main thread. So this relies on MEMFS internals, all of
+// them here: a node's `contents`, its `usedBytes` (what MEMFS's getattr reports as the size) and
+// its own copy of `stream_ops`.
+function installLazyFiles(pyodide, lazy, source, options) {
+  const FS = pyodide.FS;
+  const report = options.onLazyFetch ?? (() => {});
+  const complain = options.stderr ?? ((line) => console.warn(line));
+  const pending = [];
+  for (const [path, size] of lazy.files) {
+    const slash = path.lastIndexOf("/");
+    const dir = path.slice(0, slash) || "/";
+    FS.mkdirTree(dir);
+    const node = FS.createFile(dir, path.slice(slash + 1), {}, true, false);
+    let bytes = null;
+    const url = source.lazyURL(path);
+    const fill = (data, ms, preload) => {
+      if (bytes !== null) return;
+      bytes = data;
+      node.contents = data;
+      report({ path, bytes: data.length, ms, preload });
+    };
+    const load = () => {
+      if (bytes !== null) return;
+      const t = performance.now();
+      let data;
+      try {
+        data = source.fetchSync(url);
+      } catch (err) {
+        complain(`loadBundle: lazy file ${path} could not be fetched from ${url}: ${err.message ?? err}`);
+        throw new FS.ErrnoError(EIO);
+      }
+      fill(data, performance.now() - t, false);
+    };
+    Object.defineProperty(node, "usedBytes", {
+      get: () => (bytes === null ? size : bytes.length),
+      set: () => {},
+      configurable: true,
+    });
+    const ops = node.stream_ops;
+    node.stream_ops = {
+      ...ops,
+      // Fetching at open time lets a failure name the file (os.open raises with the path).
+      open: (stream) => { load(); ops.open?.(stream); },
+      read: (stream, ...rest) => { load(); return ops.read(stream, ...rest); },
+      mmap: (stream, ...rest) => { load(); return ops.mmap(stream, ...rest); },
+    };
+    pending.push(() => {
+      if (bytes !== null) return Promise.resolve();
+      const t = performance.now();
+      return source.fetchAsync(url).then((data) => fill(data, performance.now() - t, true));
+    });
+  }
+  // Lazy stdlib modules live in a folder after the zip on sys.path; the zipped packages that have
+  // lazy modules get that folder on their __path__, now or when first imported.
+  pyodide.runPython(`
+import importlib, importlib.machinery, sys
+def _pp_lazy_stdlib(root, packages):
+    if root not in sys.path:
+        zipped = [i for i, p in enumerate(sys.path) if p.endswith(".zip")]
+        sys.path.insert(zipped[0] + 1 if zipped else len(sys.path), root)
+    folder = lambda name: root + "/" + name.replace(".", "/")
+    class LazyStdlibPath:
+        def find_spec(self, name, path=None, target=None):
+            if name not in packages:
+                return None
+            spec = importlib.machinery.PathFinder.find_spec(name, path)
+            if spec is not None and spec.submodule_search_locations is not None:
+                spec.submodule_search_locations.append(folder(name))
+            return spec
+    for name in packages:
+        if name in sys.modules:
+            sys.modules[name].__path__.append(folder(name))
+    if packages:
+        sys.meta_path.insert(0, LazyStdlibPath())
+    importlib.invalidate_caches()
+_pp_lazy_stdlib(${JSON.stringify(lazy.stdlib_dir)}, set(${JSON.stringify(lazy.stdlib_packages)}))
+del _pp_lazy_stdlib
+`);
+  if (options.lazyFetch === "preload") {
+    Promise.all(pending.map((start) => start().catch(() => {}))).then(() => options.onLazyPreloaded?.());
+  }
+}
 
 const IS_NODE = typeof process === "object" && !!process.versions?.node && typeof window === "undefined";
 
@@ -30,8 +124,15 @@ async function loadNode(options) {
   if (!indexURL.endsWith(path.sep)) indexURL += path.sep;
   const stdLibURL = asPath(options.stdLibURL ?? new URL(MANIFEST.stdlib, import.meta.url));
   const bundlePath = asPath(options.bundleURL ?? new URL(MANIFEST.bundle, import.meta.url));
+  const lazyDir = asPath(options.lazyURL ?? new URL(MANIFEST.lazy.dir + "/", import.meta.url));
+  const { readFileSync } = await import("node:fs");
   const { loadPyodide } = await import(pathToFileURL(path.join(indexURL, "pyodide.mjs")).href);
-  return { indexURL, stdLibURL, loadPyodide, bundle: fs.readFile(bundlePath) };
+  return {
+    indexURL, stdLibURL, loadPyodide, bundle: fs.readFile(bundlePath),
+    lazyURL: (installPath) => path.join(lazyDir, installPath.slice(1)),
+    fetchSync: (file) => new Uint8Array(readFileSync(file)),
+    fetchAsync: async (file) => new Uint8Array(await fs.readFile(file)),
+  };
 }
 
 async function loadBrowser(options) {
@@ -39,13 +140,42 @@ async function loadBrowser(options) {
   const base = indexURL.endsWith("/") ? indexURL : indexURL + "/";
   const stdLibURL = String(options.stdLibURL ?? new URL(MANIFEST.stdlib, import.meta.url));
   const bundleURL = String(options.bundleURL ?? new URL(MANIFEST.bundle, import.meta.url));
+  const lazyBase = String(options.lazyURL ?? new URL(MANIFEST.lazy.dir + "/", import.meta.url));
+  const lazyRoot = lazyBase.endsWith("/") ? lazyBase : lazyBase + "/";
   const { loadPyodide } = await import(new URL("pyodide.mjs", base).href);
   // The bundle downloads while Pyodide starts.
   const bundle = fetch(bundleURL).then((r) => {
     if (!r.ok) throw new Error(`loadBundle: ${bundleURL}: HTTP ${r.status}`);
     return r.arrayBuffer();
   });
-  return { indexURL: base, stdLibURL, loadPyodide, bundle };
+  return {
+    indexURL: base, stdLibURL, loadPyodide, bundle,
+    lazyURL: (installPath) => new URL(installPath.slice(1), lazyRoot).href,
+    fetchSync: fetchSyncBrowser,
+    fetchAsync: async (url) => {
+      const r = await fetch(url);
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      return new Uint8Array(await r.arrayBuffer());
+    },
+  };
+}
+
+// A synchronous GET (a read cannot wait). A worker may ask for an ArrayBuffer; a page's main
+// thread may not set a response type on a synchronous request, so it reads the bytes as
+// "x-user-defined" text, one byte per character.
+function fetchSyncBrowser(url) {
+  const xhr = new XMLHttpRequest();
+  xhr.open("GET", url, false);
+  const inWorker = typeof WorkerGlobalScope !== "undefined";
+  if (inWorker) xhr.responseType = "arraybuffer";
+  else xhr.overrideMimeType("text/plain; charset=x-user-defined");
+  xhr.send(null);
+  if (xhr.status !== 200) throw new Error(`HTTP ${xhr.status}`);
+  if (inWorker) return new Uint8Array(xhr.response);
+  const text = xhr.responseText;
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 0xff;
+  return bytes;
 }
 
 export async function loadBundle(options = {}) {
@@ -72,6 +202,8 @@ export async function loadBundle(options = {}) {
     await pyodide._api.loadDynlib(lib);
   }
   timings.dynlibs_ms = performance.now() - t;
+  installLazyFiles(pyodide, MANIFEST.lazy, source, options);
+  timings.lazy_files = MANIFEST.lazy.files.length;
   options.timings?.(timings);
   return pyodide;
 }

@@ -25,7 +25,7 @@ import { errorLine, start } from "./common.mjs";
 
 const record = {
   stdout: "", stderr: "", error: null, timings: {},
-  console: [], page_errors: [], issues: [], failed_requests: [],
+  console: [], page_errors: [], issues: [], failed_requests: [], lazy_fetched: [],
 };
 const { spec, finish } = start(record);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -198,6 +198,9 @@ async function main() {
           break;
         case "stderr":
           record.stderr += event.line + "\n";
+          break;
+        case "lazy":
+          record.lazy_fetched.push({ path: event.path, bytes: event.bytes, ms: event.ms });
           break;
         case "done":
           Object.assign(record.timings, event.timings);

@@ -12,7 +12,9 @@
 import { pathToFileURL } from "node:url";
 import { errorLine, reportCrashes, runApp, start, writeFiles } from "./common.mjs";
 
-const record = { stdout: "", stderr: "", error: null, timings: {}, imports: [], modules: [] };
+const record = {
+  stdout: "", stderr: "", error: null, timings: {}, imports: [], modules: [], lazy_fetched: [],
+};
 const { spec, finish } = start(record);
 reportCrashes(record, "load", finish);
 
@@ -25,6 +27,7 @@ try {
     stdout: (s) => { record.stdout += s + "\n"; },
     stderr: (s) => { record.stderr += s + "\n"; },
     timings: (t) => { Object.assign(record.timings, t); },
+    onLazyFetch: ({ path, bytes, ms }) => { record.lazy_fetched.push({ path, bytes, ms }); },
   });
 } catch (err) {
   const tail = record.stderr.trim().split("\n").slice(-3).join(" | ");

@@ -111,6 +111,12 @@ struct TraceArgs {
     /// Keep only the stdlib files a traced run touched (smaller; validation checks it).
     #[arg(long)]
     stdlib_from_trace: bool,
+    /// Put the files matching this glob in the eager tier (downloaded up front), and keep them.
+    #[arg(long, value_name = "GLOB")]
+    eager: Vec<String>,
+    /// No lazy tier: everything kept is downloaded up front (one self-contained download).
+    #[arg(long)]
+    no_lazy: bool,
 }
 
 #[derive(Subcommand)]

@@ -1,15 +1,17 @@
 //! The stages in order, as every command runs them: settings -> environment -> facts -> graph ->
 //! traces merged -> rules and prune.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use pyodide_pack_config::{find_config, BrowserSetting, LoadedConfig};
-use pyodide_pack_env::{CacheRoot, Environment, EnvironmentRequest};
+use pyodide_pack_env::{CacheRoot, Environment, EnvironmentRequest, FileRef};
 use pyodide_pack_facts::FactsStore;
 use pyodide_pack_graph::{
-    build_graph, finish, Analysis, BuildOptions, DataRule, KeptSet, RuleGlob, UserRules,
+    assign_tiers, build_graph, finish, Analysis, BuildOptions, DataRule, KeptSet, RuleGlob,
+    TierOptions, UserRules,
 };
 use pyodide_pack_pack::{
     expected_output, reference_outputs, validate, validate_in_browser, BrowserModes,
@@ -33,6 +35,7 @@ pub struct Settings {
     pub rules: UserRules,
     pub timeout: Duration,
     pub stdlib_from_trace: bool,
+    pub tiers: TierOptions,
 }
 
 impl Settings {
@@ -65,7 +68,11 @@ impl Settings {
         let rules = UserRules::new(
             globs(&config.config.include, &args.include, "--include"),
             globs(&config.config.exclude, &args.exclude, "--exclude"),
-        )?;
+        )?
+        .with_eager(globs(&config.config.eager, &args.eager, "--eager"))?;
+        let tiers = TierOptions {
+            no_lazy: args.no_lazy || config.config.lazy == Some(false),
+        };
         let timeout = Duration::from_secs(
             args.runs
                 .timeout
@@ -80,6 +87,7 @@ impl Settings {
             rules,
             timeout,
             stdlib_from_trace,
+            tiers,
         })
     }
 }
@@ -180,7 +188,15 @@ pub fn load_analysis(
                 "--stdlib-from-trace needs a trace (drop --no-trace, or give --trace / --trace-file)"
             );
         }
-        let analysis = finish(graph, &env, &settings.rules, DataRule::PackageData);
+        let mut analysis = finish(graph, &env, &settings.rules, DataRule::PackageData);
+        analysis.tiers = assign_tiers(
+            &analysis.graph,
+            &env,
+            &analysis.kept,
+            None,
+            &settings.rules,
+            settings.tiers,
+        );
         return Ok(Loaded {
             env,
             analysis,
@@ -195,7 +211,17 @@ pub fn load_analysis(
     if settings.stdlib_from_trace {
         restrict_stdlib_to_touched(&mut graph, &env, &summary, &settings.rules);
     }
-    let analysis = finish(graph, &env, &settings.rules, DataRule::Opened);
+    // Data files no run opened stay available (lazy); the trace decides what is eager.
+    let mut analysis = finish(graph, &env, &settings.rules, DataRule::PackageData);
+    let touched: HashSet<FileRef> = summary.touched.iter().map(|f| f.file).collect();
+    analysis.tiers = assign_tiers(
+        &analysis.graph,
+        &env,
+        &analysis.kept,
+        Some(&touched),
+        &settings.rules,
+        settings.tiers,
+    );
     Ok(Loaded {
         env,
         analysis,

@@ -23,6 +23,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "stdlib-from-trace",
     "browser",
     "isolate",
+    "eager",
+    "lazy",
 ];
 
 /// Where browser validation runs the app: `browser = "main" | "worker" | "both"`.
@@ -63,6 +65,11 @@ pub struct PackConfig {
     pub compile_pyc: Option<bool>,
     /// Keep only the stdlib files a traced run touched.
     pub stdlib_from_trace: Option<bool>,
+    /// Globs of files forced into the eager tier.
+    #[serde(default)]
+    pub eager: Vec<String>,
+    /// `false`: no lazy tier, everything kept is eager.
+    pub lazy: Option<bool>,
     /// Validate in headless Chromium too, on the page's main thread, in a worker, or both.
     pub browser: Option<BrowserSetting>,
     /// Serve the browser validation's page cross-origin isolated (COOP/COEP headers).

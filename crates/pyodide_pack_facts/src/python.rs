@@ -46,6 +46,43 @@ pub struct DynamicImport {
     pub nested: bool,
 }
 
+/// A dynamic import whose name is computed but starts with a literal (`"encodings." + name`,
+/// `f"pkg.writers.{name}"`), or is relative to a literal or own package
+/// (`import_module("." + name, package="pkg")`): every module under the prefix can be the one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DynamicFamily {
+    /// The literal start of the module name: `encodings.`, `_sysconfigdata_`, or for a relative
+    /// family the package followed by a dot (`pkg.`); empty with `relative_to_self` alone.
+    pub prefix: String,
+    /// The prefix is relative to the importing module's package (`package=__name__`).
+    pub relative_to_self: bool,
+    pub site: Site,
+    pub optional: bool,
+    pub nested: bool,
+}
+
+/// A string literal that reads as a module name: `"pygments.lexers.python"`, a `module:attr`
+/// spec (`"pkg.plugins:load"`), or a package prefix with a trailing dot (`"docutils.languages."`).
+/// Mapping tables of plugins found by name are made of these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameLiteral {
+    /// The module part (`pkg.plugins` of `pkg.plugins:load`); with `prefix`, the package.
+    pub name: String,
+    /// The literal ended with a dot: a prefix for every module of that package.
+    pub prefix: bool,
+    pub site: Site,
+}
+
+/// How a module reaches data files beside its code: through `__file__`, `importlib.resources`,
+/// `pkgutil.get_data` or `pkg_resources` on its own package, or on a package named by a literal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataAccess {
+    /// The first site that reaches the module's own package folder.
+    pub own: Option<Site>,
+    /// Packages named by a literal (`files("tzdata.zoneinfo")`), each with its first site.
+    pub packages: Vec<(String, Site)>,
+}
+
 /// Signs that a module loads its submodules lazily (lazy_loader, module `__getattr__`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LazyMarkers {
@@ -67,8 +104,16 @@ pub struct ParseFailure {
 pub struct PythonFacts {
     pub imports: Vec<ImportStatement>,
     pub dynamic_imports: Vec<DynamicImport>,
-    /// Dynamic import calls whose module name is computed: no parser can follow them.
+    /// Dynamic imports of a computed name with a literal start: families of modules.
+    #[serde(default)]
+    pub dynamic_families: Vec<DynamicFamily>,
+    /// Dynamic import calls whose module name is computed with no literal part to go on.
     pub unresolved_dynamic: Vec<Site>,
+    /// String literals that read as module names (at most [`MAX_NAME_LITERALS`] per file).
+    #[serde(default)]
+    pub name_literals: Vec<NameLiteral>,
+    #[serde(default)]
+    pub data_access: DataAccess,
     /// A literal module-level `__all__`, which `from pkg import *` follows into submodules.
     pub all_names: Option<Vec<String>>,
     pub lazy: LazyMarkers,
@@ -103,6 +148,9 @@ impl LineIndex {
 }
 
 const MAX_TEXT: usize = 160;
+
+/// Name literals kept per file: a generated table of plugins has a few thousand at most.
+pub const MAX_NAME_LITERALS: usize = 20_000;
 
 fn folded_text(source: &str, range: TextRange) -> String {
     let raw = &source[range.start().to_usize()..range.end().to_usize()];
@@ -229,8 +277,97 @@ impl Collector<'_> {
                     nested: self.nested > 0,
                 });
             }
-            _ => self.facts.unresolved_dynamic.push(site),
+            computed => {
+                let package = if kind == "import_module" {
+                    call.arguments
+                        .args
+                        .get(1)
+                        .or_else(|| call.arguments.find_keyword("package").map(|k| &k.value))
+                } else {
+                    None
+                };
+                match family_of(computed, package) {
+                    Some((prefix, relative_to_self)) => {
+                        self.facts.dynamic_families.push(DynamicFamily {
+                            prefix,
+                            relative_to_self,
+                            site,
+                            optional: self.optional > 0,
+                            nested: self.nested > 0,
+                        })
+                    }
+                    None => self.facts.unresolved_dynamic.push(site),
+                }
+            }
         }
+    }
+
+    /// `importlib.resources.files(...)`, `pkgutil.get_data(...)`, `pkg_resources.resource_*`:
+    /// data of the named package (a literal), else of the module's own package.
+    fn data_call(&mut self, call: &ast::ExprCall) {
+        let (name, qualifier) = match &*call.func {
+            Expr::Name(n) => (n.id.as_str(), None),
+            Expr::Attribute(a) => (a.attr.as_str(), Some(&*a.value)),
+            _ => return,
+        };
+        let qualified_by = |names: &[&str]| match qualifier {
+            Some(Expr::Name(n)) => names.contains(&n.id.as_str()),
+            Some(Expr::Attribute(a)) => names.contains(&a.attr.as_str()),
+            _ => false,
+        };
+        let is_data_call = match name {
+            "files" | "open_binary" | "open_text" | "read_binary" | "read_text" | "contents"
+            | "is_resource" => {
+                qualifier.is_none() || qualified_by(&["resources", "importlib_resources"])
+            }
+            "get_data" => qualifier.is_none() || qualified_by(&["pkgutil"]),
+            "resource_filename" | "resource_string" | "resource_stream" | "resource_listdir"
+            | "resource_exists" => true,
+            _ => false,
+        };
+        if !is_data_call {
+            return;
+        }
+        let site = self.site(call.range());
+        match call.arguments.args.first() {
+            Some(Expr::StringLiteral(s)) if is_dotted_name(s.value.to_str()) => {
+                let package = s.value.to_str().to_string();
+                if !self
+                    .facts
+                    .data_access
+                    .packages
+                    .iter()
+                    .any(|(p, _)| *p == package)
+                {
+                    self.facts.data_access.packages.push((package, site));
+                }
+            }
+            // `__name__`, `__package__`, `__spec__.parent`, a module object, nothing: the
+            // module's own package, the generous reading.
+            _ => self.own_data(site),
+        }
+    }
+
+    fn own_data(&mut self, site: Site) {
+        if self.facts.data_access.own.is_none() {
+            self.facts.data_access.own = Some(site);
+        }
+    }
+
+    fn name_literal(&mut self, literal: &ast::ExprStringLiteral) {
+        if self.facts.name_literals.len() >= MAX_NAME_LITERALS {
+            return;
+        }
+        let text = literal.value.to_str();
+        let Some((name, prefix)) = name_in_literal(text) else {
+            return;
+        };
+        let site = self.site(literal.range());
+        self.facts.name_literals.push(NameLiteral {
+            name: name.to_string(),
+            prefix,
+            site,
+        });
     }
 
     fn lazy_attach(&mut self, call: &ast::ExprCall) {
@@ -260,6 +397,103 @@ impl Collector<'_> {
             self.facts.lazy.attach_submodules.push((name, site.clone()));
         }
     }
+}
+
+/// The family a computed module name belongs to: its literal prefix (absolute), or the package it
+/// is relative to. `None` when nothing literal bounds it.
+fn family_of(name: &Expr, package: Option<&Expr>) -> Option<(String, bool)> {
+    let prefix = literal_prefix(name).unwrap_or_default();
+    if let Some(relative) = prefix.strip_prefix('.') {
+        // Relative: to a literal package, or to the module's own package.
+        let relative = relative.trim_start_matches('.');
+        return match package {
+            Some(Expr::StringLiteral(p)) if is_dotted_name(p.value.to_str()) => {
+                Some((format!("{}.{relative}", p.value.to_str()), false))
+            }
+            Some(p) if is_own_package(p) => Some((relative.to_string(), true)),
+            _ => None,
+        };
+    }
+    if prefix.is_empty() {
+        // `import_module(name, "pkg")`: a relative name can only be under pkg.
+        return match package {
+            Some(Expr::StringLiteral(p)) if is_dotted_name(p.value.to_str()) => {
+                Some((format!("{}.", p.value.to_str()), false))
+            }
+            Some(p) if is_own_package(p) => Some((String::new(), true)),
+            _ => None,
+        };
+    }
+    // A prefix must read as the start of a module name and bound the family: a dotted start,
+    // or a name long enough not to match half the environment.
+    let valid = prefix
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        && !prefix.starts_with(|c: char| c.is_ascii_digit());
+    (valid && (prefix.contains('.') || prefix.len() >= 4)).then_some((prefix, false))
+}
+
+/// The literal text a computed string starts with: `"p." + x`, `f"p.{x}"`, `"p.%s" % x`,
+/// `"p.{}".format(x)`.
+fn literal_prefix(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::StringLiteral(s) => Some(s.value.to_str().to_string()),
+        Expr::BinOp(b) if b.op == ast::Operator::Add => literal_prefix(&b.left),
+        Expr::BinOp(b) if b.op == ast::Operator::Mod => match &*b.left {
+            Expr::StringLiteral(s) => {
+                let text = s.value.to_str();
+                Some(text[..text.find('%').unwrap_or(text.len())].to_string())
+            }
+            _ => None,
+        },
+        Expr::FString(f) => {
+            let mut out = String::new();
+            for part in f.value.iter() {
+                match part {
+                    ast::FStringPart::Literal(l) => out.push_str(l.value.as_ref()),
+                    ast::FStringPart::FString(f) => {
+                        for element in f.elements.iter() {
+                            match element {
+                                ast::InterpolatedStringElement::Literal(l) => {
+                                    out.push_str(&l.value)
+                                }
+                                ast::InterpolatedStringElement::Interpolation(_) => {
+                                    return Some(out)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Some(out)
+        }
+        Expr::Call(c) => match &*c.func {
+            Expr::Attribute(a) if a.attr.as_str() == "format" => match &*a.value {
+                Expr::StringLiteral(s) => {
+                    let text = s.value.to_str();
+                    Some(text[..text.find('{').unwrap_or(text.len())].to_string())
+                }
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The module a string literal names, if it reads as one: a dotted name with at least one dot,
+/// a `module:attr` spec, or a package with a trailing dot (then `prefix` is true).
+fn name_in_literal(text: &str) -> Option<(&str, bool)> {
+    if text.len() > 200 || text.len() < 3 {
+        return None;
+    }
+    if let Some(package) = text.strip_suffix('.') {
+        return is_dotted_name(package).then_some((package, true));
+    }
+    if let Some((module, attr)) = text.split_once(':') {
+        return (is_dotted_name(module) && is_dotted_name(attr.trim())).then_some((module, false));
+    }
+    (text.contains('.') && is_dotted_name(text)).then_some((text, false))
 }
 
 fn is_lazy_loader(expr: &Expr) -> bool {
@@ -420,8 +654,17 @@ impl<'a> Visitor<'a> for Collector<'_> {
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {
-        if let Expr::Call(call) = expr {
-            self.dynamic_call(call);
+        match expr {
+            Expr::Call(call) => {
+                self.dynamic_call(call);
+                self.data_call(call);
+            }
+            Expr::Name(n) if n.id.as_str() == "__file__" => {
+                let site = self.site(expr.range());
+                self.own_data(site);
+            }
+            Expr::StringLiteral(literal) => self.name_literal(literal),
+            _ => {}
         }
         walk_expr(self, expr);
     }
@@ -560,8 +803,64 @@ mod tests {
             .collect();
         assert_eq!(names, vec![("a.b", false), (".c", true)]);
         let lines: Vec<_> = facts.unresolved_dynamic.iter().map(|s| s.line).collect();
-        assert_eq!(lines, vec![4, 5]);
+        assert_eq!(lines, vec![4]);
+        assert_eq!(facts.dynamic_families[0].prefix, "x.");
         assert_eq!(facts.unresolved_dynamic[0].text, "__import__(name)");
+    }
+
+    #[test]
+    fn computed_names_with_a_literal_start_are_families() {
+        let src = "import importlib\nm = __import__('encodings.' + modname, fromlist=['x'])\nw = importlib.import_module(f'pkg.writers.{name}')\nl = importlib.import_module('.' + lang, package='docutils.languages')\nr = importlib.import_module('.%s' % x, __name__)\nq = importlib.import_module(name, 'pkg.plugins')\nz = importlib.import_module('_sysconfigdata_{}'.format(x))\nu = __import__(name)\nv = importlib.import_module('x' + y)\n";
+        let facts = python_facts(src);
+        let families: Vec<_> = facts
+            .dynamic_families
+            .iter()
+            .map(|f| (f.prefix.as_str(), f.relative_to_self, f.site.line))
+            .collect();
+        assert_eq!(
+            families,
+            vec![
+                ("encodings.", false, 2),
+                ("pkg.writers.", false, 3),
+                ("docutils.languages.", false, 4),
+                ("", true, 5),
+                ("pkg.plugins.", false, 6),
+                ("_sysconfigdata_", false, 7),
+            ]
+        );
+        let unresolved: Vec<_> = facts.unresolved_dynamic.iter().map(|s| s.line).collect();
+        assert_eq!(unresolved, vec![8, 9]);
+    }
+
+    #[test]
+    fn name_literals_and_data_access() {
+        let src = "LEXERS = {'PythonLexer': ('pygments.lexers.python', 'Python'), 'X': ('a.b:load',)}\npackages = ('docutils.languages.', '')\nword = 'hello world.'\nimport os\nHERE = os.path.dirname(__file__)\nfrom importlib import resources\nt = resources.files('tzdata.zoneinfo')\nimport pkgutil\nd = pkgutil.get_data(__name__, 'x.json')\n";
+        let facts = python_facts(src);
+        let names: Vec<_> = facts
+            .name_literals
+            .iter()
+            .map(|n| (n.name.as_str(), n.prefix))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("pygments.lexers.python", false),
+                ("a.b", false),
+                ("docutils.languages", true),
+                ("tzdata.zoneinfo", false),
+                // A file name reads like a module name too; it only becomes an edge if the
+                // environment has such a module.
+                ("x.json", false),
+            ]
+        );
+        assert_eq!(facts.data_access.own.as_ref().map(|s| s.line), Some(5));
+        let packages: Vec<_> = facts
+            .data_access
+            .packages
+            .iter()
+            .map(|(p, s)| (p.as_str(), s.line))
+            .collect();
+        assert_eq!(packages, vec![("tzdata.zoneinfo", 7)]);
     }
 
     #[test]

@@ -9,12 +9,12 @@ use serde::{Deserialize, Serialize};
 use crate::{PythonFacts, WasmFacts};
 
 /// Bumped whenever the facts' meaning or layout changes, so stale caches are ignored.
-const FACTS_VERSION: &str = "facts-v2-ruff0.0.10";
+const FACTS_VERSION: &str = "facts-v3-ruff0.0.10";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum FileFacts {
-    Python(PythonFacts),
+    Python(Box<PythonFacts>),
     Wasm(WasmFacts),
     /// A `.so` that could not be read as WebAssembly: the reason.
     BadWasm {

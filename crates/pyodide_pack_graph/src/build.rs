@@ -18,6 +18,8 @@ use crate::model::{
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {}
 
+mod families;
+
 /// How an import site links to its targets.
 #[derive(Clone, Copy)]
 struct SiteFlags {
@@ -39,6 +41,8 @@ struct Builder<'e> {
     /// Symbol name -> side modules exporting it.
     exporters: HashMap<String, Vec<FileRef>>,
     missing_seen: HashSet<(FileRef, String)>,
+    /// Archives whose `entry_points.txt` has been linked.
+    entry_points_seen: HashSet<u32>,
 }
 
 /// Symbols Emscripten's dynamic linker gives every side module itself (its memory and table
@@ -78,7 +82,7 @@ fn compute_facts(env: &Environment, file: FileRef) -> Result<FileFacts, EnvError
                 Ok(s) => std::borrow::Cow::Borrowed(s),
                 Err(_) => String::from_utf8_lossy(&bytes),
             };
-            FileFacts::Python(python_facts(&source))
+            FileFacts::Python(Box::new(python_facts(&source)))
         }
     })
 }
@@ -169,6 +173,7 @@ pub fn build_graph(
         star_imports: HashMap::new(),
         exporters: HashMap::new(),
         missing_seen: HashSet::new(),
+        entry_points_seen: HashSet::new(),
     };
 
     // Side modules are few; their exports must all be known before any symbol can be tied.
@@ -418,6 +423,7 @@ impl Builder<'_> {
 
     fn expand(&mut self, file: FileRef, store: &FactsStore) {
         self.processed.insert(file);
+        self.expand_entry_points(file);
         let Some(facts) = facts_of(self.env, store, file) else {
             return;
         };
@@ -539,6 +545,7 @@ impl Builder<'_> {
             };
             self.link_module(file, &name, &dynamic.site, flags);
         }
+        self.expand_families(file, facts);
         for site in &facts.unresolved_dynamic {
             self.graph.unresolved.push(UnresolvedSite {
                 file,

@@ -74,6 +74,10 @@ pub struct ModuleIndex {
     libraries: HashMap<String, Vec<FileRef>>,
     builtins: HashSet<String>,
     frozen: HashSet<String>,
+    /// Every module name, sorted: the members of a family are a range of it.
+    sorted_modules: Vec<(String, FileRef)>,
+    /// Data files as `(archive, import path)`, sorted: the data under a folder is a range of it.
+    sorted_data: Vec<(u32, String, FileRef)>,
 }
 
 /// The module a file defines, from its path below the import root: `a/b.py` -> `a.b`,
@@ -184,7 +188,49 @@ impl ModuleIndex {
                 }
             }
         }
+        let mut sorted: Vec<(String, FileRef)> =
+            index.modules.iter().map(|(m, f)| (m.clone(), *f)).collect();
+        sorted.sort();
+        index.sorted_modules = sorted;
+        let mut data: Vec<(u32, String, FileRef)> = env
+            .files()
+            .filter(|f| env.entry(*f).kind == FileKind::Data)
+            .filter_map(|f| {
+                let path = env.entry(f).import_path.clone()?;
+                Some((f.archive, path, f))
+            })
+            .collect();
+        data.sort();
+        index.sorted_data = data;
         (index, warnings)
+    }
+
+    /// The modules whose name starts with `prefix` (`encodings.` -> every codec module), each with
+    /// its file, in name order.
+    pub fn modules_with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a str, FileRef)> + 'a {
+        let start = self
+            .sorted_modules
+            .partition_point(|(m, _)| m.as_str() < prefix);
+        self.sorted_modules[start..]
+            .iter()
+            .take_while(move |(m, _)| m.starts_with(prefix))
+            .map(|(m, f)| (m.as_str(), *f))
+    }
+
+    /// The data files (no module, no metadata) under folder `dir` of `archive`, at any depth.
+    pub fn data_under(&self, archive: u32, dir: &str) -> Vec<FileRef> {
+        let prefix = format!("{dir}/");
+        let start = self
+            .sorted_data
+            .partition_point(|(a, p, _)| (*a, p.as_str()) < (archive, prefix.as_str()));
+        self.sorted_data[start..]
+            .iter()
+            .take_while(|(a, p, _)| *a == archive && p.starts_with(&prefix))
+            .map(|(_, _, f)| *f)
+            .collect()
     }
 
     pub fn resolve(&self, module: &str) -> Resolution {

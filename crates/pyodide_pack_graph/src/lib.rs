@@ -9,6 +9,7 @@ pub mod index;
 pub mod model;
 pub mod prune;
 pub mod rules;
+pub mod tier;
 pub mod why;
 
 pub use build::{build_graph, BuildOptions};
@@ -19,6 +20,9 @@ pub use model::{
 };
 pub use prune::{apply_default_rules, apply_user_rules, prune_from, DataRule, KeptSet};
 pub use rules::{RuleError, RuleGlob, UserRules};
+pub use tier::{
+    assign_tiers, prune_core, EagerReason, Tier, TierOptions, Tiers, SYNC_COMPILE_LIMIT,
+};
 pub use why::{
     cut_points, find_target, kept_importers, shortest_chains, ChainLink, Chains, Target,
 };
@@ -31,6 +35,8 @@ use pyodide_pack_facts::FactsStore;
 pub struct Analysis {
     pub graph: DependencyGraph,
     pub kept: KeptSet,
+    /// Eager and lazy among the kept files (all eager until [`assign_tiers`] cuts them).
+    pub tiers: Tiers,
 }
 
 /// Builds the graph from the roots, prunes it, and applies the default rules (static only).
@@ -56,5 +62,6 @@ pub fn finish(
     let reached = prune_from(&graph);
     apply_default_rules(&mut graph, env, &reached, data_rule);
     let kept = prune_from(&graph);
-    Analysis { graph, kept }
+    let tiers = Tiers::all_eager(&kept);
+    Analysis { graph, kept, tiers }
 }

@@ -19,6 +19,20 @@ pub enum EdgeKind {
     DynamicLiteral,
     /// A lazy_loader package: the `.pyi` stub and the imports it lists.
     LazyStub,
+    /// A computed dynamic import with a literal start (`__import__("encodings." + name)`): every
+    /// module under the prefix.
+    DynamicFamily,
+    /// A string literal that is a module's dotted name (a mapping table of plugins), or a
+    /// package prefix with a trailing dot.
+    NameLiteral,
+    /// A target in `entry_points.txt` of a kept distribution.
+    EntryPoint,
+    /// Data files a module can open through `__file__`, `importlib.resources`, `pkgutil.get_data`:
+    /// the files under its package folder (or under a package named by a literal).
+    DataFamily,
+    /// The stdlib's own computed imports no local analysis resolves, from the table in the README
+    /// (sysconfig's `_sysconfigdata_*` module).
+    StdlibRule,
     /// A `dylink.0` needed library of a wasm side module.
     DylinkNeeded,
     /// A side module imports a symbol another side module exports.
@@ -30,11 +44,16 @@ pub enum EdgeKind {
 }
 
 impl EdgeKind {
-    pub const ALL: [EdgeKind; 8] = [
+    pub const ALL: [EdgeKind; 13] = [
         EdgeKind::Import,
         EdgeKind::PackageInit,
         EdgeKind::DynamicLiteral,
         EdgeKind::LazyStub,
+        EdgeKind::DynamicFamily,
+        EdgeKind::NameLiteral,
+        EdgeKind::EntryPoint,
+        EdgeKind::DataFamily,
+        EdgeKind::StdlibRule,
         EdgeKind::DylinkNeeded,
         EdgeKind::Symbol,
         EdgeKind::Runtime,
@@ -47,11 +66,31 @@ impl EdgeKind {
             EdgeKind::PackageInit => "package-init",
             EdgeKind::DynamicLiteral => "dynamic-literal",
             EdgeKind::LazyStub => "lazy-stub",
+            EdgeKind::DynamicFamily => "dynamic-family",
+            EdgeKind::NameLiteral => "name-literal",
+            EdgeKind::EntryPoint => "entry-point",
+            EdgeKind::DataFamily => "data-family",
+            EdgeKind::StdlibRule => "stdlib-rule",
             EdgeKind::DylinkNeeded => "dylink-needed",
             EdgeKind::Symbol => "symbol",
             EdgeKind::Runtime => "runtime",
             EdgeKind::Rule => "rule",
         }
+    }
+}
+
+impl EdgeKind {
+    /// What a computed name or path can reach, not what an import statement runs: such files are
+    /// made available (the lazy tier), never downloaded up front because of this edge alone.
+    pub fn is_family(self) -> bool {
+        matches!(
+            self,
+            EdgeKind::DynamicFamily
+                | EdgeKind::NameLiteral
+                | EdgeKind::EntryPoint
+                | EdgeKind::DataFamily
+                | EdgeKind::StdlibRule
+        )
     }
 }
 

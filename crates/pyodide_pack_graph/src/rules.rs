@@ -68,6 +68,8 @@ fn compile(glob: &RuleGlob) -> Result<Glob, RuleError> {
 pub struct UserRules {
     include: CompiledGlobs,
     exclude: CompiledGlobs,
+    /// Files forced into the eager tier (and kept, like an include).
+    eager: CompiledGlobs,
 }
 
 impl Default for UserRules {
@@ -81,11 +83,26 @@ impl UserRules {
         Ok(UserRules {
             include: CompiledGlobs::new(include)?,
             exclude: CompiledGlobs::new(exclude)?,
+            eager: CompiledGlobs::new(Vec::new())?,
         })
     }
 
+    /// Adds the `--eager` globs.
+    pub fn with_eager(mut self, eager: Vec<RuleGlob>) -> Result<Self, RuleError> {
+        self.eager = CompiledGlobs::new(eager)?;
+        Ok(self)
+    }
+
+    /// An include glob or an eager glob (which keeps the file too).
     pub fn included(&self, env: &Environment, file: FileRef) -> Option<&RuleGlob> {
-        self.include.first_match(&env.entry(file).path)
+        let path = &env.entry(file).path;
+        self.include
+            .first_match(path)
+            .or_else(|| self.eager.first_match(path))
+    }
+
+    pub fn forced_eager(&self, env: &Environment, file: FileRef) -> Option<&RuleGlob> {
+        self.eager.first_match(&env.entry(file).path)
     }
 
     pub fn excluded(&self, env: &Environment, file: FileRef) -> Option<&RuleGlob> {
@@ -94,21 +111,21 @@ impl UserRules {
 
     /// Globs that matched no file of the environment: most likely a typo, worth a warning.
     pub fn unmatched(&self, env: &Environment) -> Vec<&RuleGlob> {
-        let mut hit = vec![false; self.include.globs.len() + self.exclude.globs.len()];
-        let offset = self.include.globs.len();
+        let sets = [&self.include, &self.exclude, &self.eager];
+        let total: usize = sets.iter().map(|s| s.globs.len()).sum();
+        let mut hit = vec![false; total];
         for file in env.files() {
             let path = &env.entry(file).path;
-            for i in self.include.set.matches(path) {
-                hit[i] = true;
-            }
-            for i in self.exclude.set.matches(path) {
-                hit[offset + i] = true;
+            let mut offset = 0;
+            for set in sets {
+                for i in set.set.matches(path) {
+                    hit[offset + i] = true;
+                }
+                offset += set.globs.len();
             }
         }
-        self.include
-            .globs
-            .iter()
-            .chain(&self.exclude.globs)
+        sets.iter()
+            .flat_map(|s| s.globs.iter())
             .zip(hit)
             .filter(|(_, hit)| !hit)
             .map(|(g, _)| g)

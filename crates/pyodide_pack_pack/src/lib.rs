@@ -8,6 +8,7 @@
 
 pub mod browser;
 pub mod error;
+mod lazy;
 pub mod loader;
 pub mod output;
 pub mod plan;
@@ -35,6 +36,7 @@ pub use browser::{
     BrowserValidation,
 };
 pub use error::PackError;
+pub use lazy::{LazyFile, LAZY_DIR};
 pub use output::{StagedOutput, PACK_SCHEMA};
 pub use plan::{plan_pack, Destination, PackPlan, PlannedFile};
 pub use reduce::{strip_docstrings, DocstringsKept};
@@ -73,9 +75,12 @@ pub struct PackageSizes {
     /// Uncompressed bytes of the files.
     pub unpacked_before: u64,
     pub unpacked_after: u64,
-    /// Before: the wheel (or stdlib zip) as downloaded. After: a zip of only its packed files.
+    /// Before: the wheel (or stdlib zip) as downloaded. After: a zip of only its eager files.
     pub before: Sizes,
     pub after: Sizes,
+    /// The lazy tier: its files, and their sizes each served on its own.
+    pub lazy_files: usize,
+    pub lazy: Sizes,
 }
 
 impl PackageSizes {
@@ -105,8 +110,11 @@ pub struct Totals {
     pub files_after: usize,
     /// Every wheel plus the full stdlib zip, each served on its own.
     pub before: Sizes,
-    /// `bundle.zip` plus `python_stdlib.zip`.
+    /// `bundle.zip` plus `python_stdlib.zip`: the eager download.
     pub after: Sizes,
+    /// The lazy tier: deployed beside the bundle, each file fetched only if the app reads it.
+    pub lazy: Sizes,
+    pub lazy_files: usize,
     /// The files a traced run touched and nothing else, zipped the same way: the floor no
     /// static bundle can go under without dropping something a run used.
     pub floor: Option<Sizes>,
@@ -133,21 +141,24 @@ pub struct PackSummary {
     pub totals: Totals,
     /// Extension modules the loader preloads, in order.
     pub dynlibs: Vec<String>,
+    /// Every file of the lazy tier.
+    pub lazy_files: Vec<LazyFile>,
     pub reducers: ReducerStats,
     pub warnings: Vec<String>,
 }
 
 /// A packed entry's bytes: copied compressed from its archive, or new bytes (reduced, or from the
 /// app's folder) deflated here.
-enum Content {
+pub(crate) enum Content {
     Raw(FileRef),
     Bytes(Vec<u8>),
 }
 
-struct PackedEntry {
+pub(crate) struct PackedEntry {
     file: FileRef,
     name: String,
     content: Content,
+    destination: Destination,
 }
 
 fn zip_error(path: &str, e: impl std::fmt::Display) -> PackError {
@@ -217,6 +228,13 @@ pub fn pack(
     let mut warnings = Vec::new();
     let (entries, reducers) = reduce_entries(env, analysis, &plan, options, cache, &mut warnings)?;
 
+    let (lazy_entries, entries): (Vec<PackedEntry>, Vec<PackedEntry>) = entries
+        .into_iter()
+        .partition(|e| e.destination == Destination::Lazy);
+    let lazy_refs: Vec<&PackedEntry> = lazy_entries.iter().collect();
+    let mut lazy_files = lazy::write_lazy(env, &lazy_refs, out_dir)?;
+    lazy_files.sort_by(|a, b| a.install_path.cmp(&b.install_path));
+
     // One zip per archive: the after-size of each package, and the pieces of the outputs.
     let mut by_archive: BTreeMap<u32, Vec<&PackedEntry>> = BTreeMap::new();
     for entry in &entries {
@@ -247,7 +265,7 @@ pub fn pack(
         .filter(|e| Some(e.file.archive) != stdlib_index)
         .collect();
     let bundle_bytes = write_zip(env, &bundle_entries, BUNDLE_ZIP)?;
-    let loader = loader::render_loader(env, &plan.dynlibs);
+    let loader = loader::render_loader(env, &plan, &lazy_files);
 
     for (name, bytes) in [
         (BUNDLE_ZIP, bundle_bytes.as_slice()),
@@ -258,7 +276,16 @@ pub fn pack(
         std::fs::write(&path, bytes).map_err(|e| PackError::io(&path, e))?;
     }
 
-    let packages = measure_packages(env, &entries, &piece_zips)?;
+    let mut packages = measure_packages(env, &entries, &piece_zips)?;
+    for package in &mut packages {
+        for file in lazy_files.iter().filter(|f| {
+            let archive = &env.archives[f.archive as usize];
+            archive.package_name() == package.package && archive_kind(archive) == package.kind
+        }) {
+            package.lazy_files += 1;
+            package.lazy.add(file.sizes);
+        }
+    }
     let outputs: Vec<OutputFile> = [
         (BUNDLE_ZIP, bundle_bytes.as_slice()),
         (STDLIB_ZIP, stdlib_bytes.as_slice()),
@@ -284,7 +311,13 @@ pub fn pack(
     for o in outputs.iter().filter(|o| o.name != LOADER) {
         after.add(o.sizes);
     }
+    let mut lazy_total = Sizes::default();
+    for file in &lazy_files {
+        lazy_total.add(file.sizes);
+    }
     let totals = Totals {
+        lazy: lazy_total,
+        lazy_files: lazy_files.len(),
         files_before: packages.iter().map(|p| p.files_before).sum(),
         files_after: packages.iter().map(|p| p.files_after).sum(),
         reduction_gzip: reduction(before.gzip, after.gzip),
@@ -298,9 +331,18 @@ pub fn pack(
         packages,
         totals,
         dynlibs: plan.dynlibs,
+        lazy_files,
         reducers,
         warnings,
     })
+}
+
+fn archive_kind(archive: &pyodide_pack_env::Archive) -> &'static str {
+    match archive.kind {
+        ArchiveKind::Stdlib => "stdlib",
+        ArchiveKind::Wheel { .. } => "wheel",
+        ArchiveKind::App => "app",
+    }
 }
 
 /// The content of every planned file, after the reducers the options ask for.
@@ -402,6 +444,7 @@ fn reduce_entries(
             file: f.file,
             name: f.name.clone(),
             content,
+            destination: f.destination,
         });
     }
     if !pyc_jobs.is_empty() {
@@ -462,6 +505,7 @@ fn measure_packages(
                         },
                         name: archive.entries[*e].path.clone(),
                         content: Content::Bytes(archive.read(*e).unwrap_or_default()),
+                        destination: Destination::Bundle,
                     })
                     .collect();
                 let refs: Vec<&PackedEntry> = owned.iter().collect();
@@ -492,11 +536,7 @@ fn measure_packages(
                         ArchiveKind::Stdlib => Some(env.runtime.python.clone()),
                         ArchiveKind::App => None,
                     },
-                    kind: match archive.kind {
-                        ArchiveKind::Stdlib => "stdlib",
-                        ArchiveKind::Wheel { .. } => "wheel",
-                        ArchiveKind::App => "app",
-                    },
+                    kind: archive_kind(archive),
                     files_before: all.len(),
                     files_after: packed.len(),
                     py_before: count(FileKind::Python, &mut before_kinds()),
@@ -507,6 +547,8 @@ fn measure_packages(
                     unpacked_after,
                     before,
                     after,
+                    lazy_files: 0,
+                    lazy: Sizes::default(),
                 },
             ))
         })
@@ -546,6 +588,7 @@ fn floor_sizes(
                 .trim_start_matches('/')
                 .to_string(),
             content: Content::Raw(*f),
+            destination: Destination::Bundle,
         })
         .collect();
     let (stdlib, wheels): (Vec<&PackedEntry>, Vec<&PackedEntry>) = entries

@@ -2,11 +2,15 @@
 
 use pyodide_pack_env::Environment;
 
+use crate::plan::{lazy_stdlib_dir, PackPlan};
+use crate::LazyFile;
+
 const TEMPLATE: &str = include_str!("../../../harness/loader.mjs");
 const PLACEHOLDER: &str = "/*@MANIFEST@*/null";
 
-/// The loader for a bundle whose extension modules preload in `dynlibs` order.
-pub fn render_loader(env: &Environment, dynlibs: &[String]) -> String {
+/// The loader for a bundle: its extension modules preload in `plan.dynlibs` order; the lazy files
+/// are listed with their sizes.
+pub fn render_loader(env: &Environment, plan: &PackPlan, lazy: &[LazyFile]) -> String {
     let version = env
         .runtime
         .version
@@ -18,7 +22,13 @@ pub fn render_loader(env: &Environment, dynlibs: &[String]) -> String {
         "cdn": format!("https://cdn.jsdelivr.net/pyodide/v{version}/full/"),
         "bundle": crate::BUNDLE_ZIP,
         "stdlib": crate::STDLIB_ZIP,
-        "dynlibs": dynlibs,
+        "dynlibs": plan.dynlibs,
+        "lazy": {
+            "dir": crate::LAZY_DIR,
+            "files": lazy.iter().map(|f| (f.install_path.as_str(), f.size)).collect::<Vec<_>>(),
+            "stdlib_dir": lazy_stdlib_dir(env),
+            "stdlib_packages": plan.lazy_stdlib_packages,
+        },
     });
     TEMPLATE.replacen(PLACEHOLDER, &manifest.to_string(), 1)
 }

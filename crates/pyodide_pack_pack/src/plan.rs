@@ -1,8 +1,11 @@
-//! What goes where: the kept files of the wheels and the app's folder into `bundle.zip`, the kept
-//! stdlib files into the pruned `python_stdlib.zip`, and the extension modules to preload.
+//! What goes where: the eager files of the wheels and the app's folder into `bundle.zip`, the eager
+//! stdlib files into the pruned `python_stdlib.zip`, the lazy files into `lazy/` one by one, and
+//! the extension modules to preload.
+
+use std::collections::BTreeSet;
 
 use pyodide_pack_env::{ArchiveKind, Environment, FileKind, FileRef};
-use pyodide_pack_graph::{Analysis, EdgeKind};
+use pyodide_pack_graph::{Analysis, EdgeKind, Tier};
 use pyodide_pack_trace::Trace;
 
 /// Which output zip a file goes into.
@@ -12,6 +15,15 @@ pub enum Destination {
     Bundle,
     /// The pruned `python_stdlib.zip`, at the file's path inside the original stdlib zip.
     Stdlib,
+    /// `lazy/`, one file each at its install path without the leading `/`: fetched on first
+    /// read. Lazy stdlib files install below [`lazy_stdlib_dir`], a folder on `sys.path`.
+    Lazy,
+}
+
+/// Where lazy stdlib modules live in Pyodide's file system: `/lib/python3.14`, the folder CPython
+/// would use for a stdlib that is not zipped. The loader puts it on `sys.path` after the zip.
+pub fn lazy_stdlib_dir(env: &Environment) -> String {
+    format!("/lib/python{}", env.runtime.python_minor())
 }
 
 #[derive(Debug, Clone)]
@@ -27,6 +39,9 @@ pub struct PackPlan {
     pub files: Vec<PlannedFile>,
     /// Install paths of the extension modules the loader preloads, in order.
     pub dynlibs: Vec<String>,
+    /// Stdlib packages in the zip with lazy files below them (`encodings`): the loader adds their
+    /// folder under [`lazy_stdlib_dir`] to their `__path__`.
+    pub lazy_stdlib_packages: Vec<String>,
 }
 
 /// Plans the output from the kept set. The entry script is not packed: the page runs it.
@@ -39,10 +54,23 @@ pub fn plan_pack(env: &Environment, analysis: &Analysis, traces: &[Trace]) -> Pa
             continue;
         }
         let entry = env.entry(file);
+        let lazy = analysis.tiers.tier(file) == Tier::Lazy;
         let (destination, name) = match env.archive(file).kind {
+            ArchiveKind::Stdlib if lazy => (
+                Destination::Lazy,
+                format!(
+                    "{}/{}",
+                    lazy_stdlib_dir(env).trim_start_matches('/'),
+                    entry.path
+                ),
+            ),
             ArchiveKind::Stdlib => (Destination::Stdlib, entry.path.clone()),
             ArchiveKind::Wheel { .. } | ArchiveKind::App => (
-                Destination::Bundle,
+                if lazy {
+                    Destination::Lazy
+                } else {
+                    Destination::Bundle
+                },
                 entry.install_path.trim_start_matches('/').to_string(),
             ),
         };
@@ -54,18 +82,48 @@ pub fn plan_pack(env: &Environment, analysis: &Analysis, traces: &[Trace]) -> Pa
     }
     PackPlan {
         dynlibs: dynlib_order(env, analysis, traces),
+        lazy_stdlib_packages: lazy_stdlib_packages(env, &files),
         files,
     }
+}
+
+/// The stdlib packages whose `__init__` is in the zip and that have lazy files below them.
+fn lazy_stdlib_packages(
+    env: &Environment,
+    analysis: &Analysis,
+    files: &[PlannedFile],
+) -> Vec<String> {
+    let eager_inits: BTreeSet<&str> = files
+        .iter()
+        .filter(|f| f.destination == Destination::Stdlib)
+        .filter_map(|f| f.name.strip_suffix("/__init__.py"))
+        .collect();
+    let mut packages = BTreeSet::new();
+    for f in files.iter().filter(|f| f.destination == Destination::Lazy) {
+        if env.archive(f.file).kind != ArchiveKind::Stdlib {
+            continue;
+        }
+        let mut dir = env.entry(f.file).path.as_str();
+        while let Some((parent, _)) = dir.rsplit_once('/') {
+            dir = parent;
+            if eager_inits.contains(dir) {
+                packages.insert(dir.replace('/', "."));
+            }
+        }
+    }
+    packages.into_iter().collect()
 }
 
 /// The extension modules to preload: the ones traced runs loaded, in the order they loaded them;
 /// without a trace, every kept one, libraries other modules need (`dylink.0`) first.
 fn dynlib_order(env: &Environment, analysis: &Analysis, traces: &[Trace]) -> Vec<String> {
     let kept_libs: Vec<FileRef> = {
+        // Lazy extension modules load when imported, through Pyodide's own path.
         let mut libs: Vec<FileRef> = analysis
             .kept
             .iter()
             .filter(|f| env.entry(*f).kind == FileKind::Extension)
+            .filter(|f| analysis.tiers.tier(*f) == Tier::Eager)
             .collect();
         libs.sort();
         libs
@@ -79,6 +137,13 @@ fn dynlib_order(env: &Environment, analysis: &Analysis, traces: &[Trace]) -> Vec
                 if kept_paths.contains(lib) && !order.contains(lib) {
                     order.push(lib.clone());
                 }
+            }
+        }
+        // Eager without a run loading them (over the synchronous-compile limit, an eager
+        // glob): preloaded after the traced ones.
+        for path in kept_paths {
+            if !order.contains(&path) {
+                order.push(path);
             }
         }
         return order;

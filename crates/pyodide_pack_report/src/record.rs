@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 
 use pyodide_pack_env::{ArchiveKind, Environment, FileKind, FileRef};
-use pyodide_pack_graph::{Analysis, EdgeKind, RootKind};
+use pyodide_pack_graph::{Analysis, EagerReason, EdgeKind, RootKind, Tier};
 use serde::Serialize;
 
-pub const RECORD_SCHEMA: &str = "pyodide-pack/analyze-1";
+pub const RECORD_SCHEMA: &str = "pyodide-pack/analyze-2";
 
 /// Dense ids for files: their position in the record's `files` array.
 #[derive(Debug, Clone)]
@@ -125,6 +125,12 @@ pub struct FileRecord {
     pub size: u64,
     pub compressed_size: u64,
     pub kept: bool,
+    /// For a kept file: downloaded up front (`eager`) or fetched on first read (`lazy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<Tier>,
+    /// For an eager file: why it is eager.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eager_reason: Option<EagerReason>,
     /// The exclude glob that dropped it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub excluded_by: Option<String>,
@@ -190,6 +196,11 @@ pub struct PackageSummary {
     /// The zip entries' own compressed sizes.
     pub compressed_bytes: u64,
     pub kept_compressed_bytes: u64,
+    /// Of the kept files: eager and lazy.
+    pub eager_files: usize,
+    pub lazy_files: usize,
+    pub eager_compressed_bytes: u64,
+    pub lazy_compressed_bytes: u64,
 }
 
 impl PackageSummary {
@@ -213,6 +224,10 @@ impl PackageSummary {
         self.kept_bytes += other.kept_bytes;
         self.compressed_bytes += other.compressed_bytes;
         self.kept_compressed_bytes += other.kept_compressed_bytes;
+        self.eager_files += other.eager_files;
+        self.lazy_files += other.lazy_files;
+        self.eager_compressed_bytes += other.eager_compressed_bytes;
+        self.lazy_compressed_bytes += other.lazy_compressed_bytes;
     }
 }
 
@@ -282,6 +297,8 @@ impl AnalyzeRecord {
                     size: entry.size,
                     compressed_size: entry.compressed_size,
                     kept: analysis.kept.contains(f),
+                    tier: analysis.kept.contains(f).then(|| analysis.tiers.tier(f)),
+                    eager_reason: analysis.tiers.eager_reason(f).cloned(),
                     excluded_by: graph.excluded.get(&f).cloned(),
                 }
             })
@@ -456,6 +473,16 @@ fn summarize(files: &[FileRecord], archives: &[ArchiveRecord]) -> Vec<PackageSum
             row.kept_compressed_bytes += file.compressed_size;
             row.kept_py_files += is_py as usize;
             row.kept_so_files += is_so as usize;
+            match file.tier {
+                Some(Tier::Lazy) => {
+                    row.lazy_files += 1;
+                    row.lazy_compressed_bytes += file.compressed_size;
+                }
+                _ => {
+                    row.eager_files += 1;
+                    row.eager_compressed_bytes += file.compressed_size;
+                }
+            }
         }
     }
     let mut rows: Vec<(usize, PackageSummary)> = by_archive.into_iter().collect();

@@ -1,0 +1,56 @@
+//! The lazy tier on disk: `OUTDIR/lazy/`, one plain file per lazy file at its install path
+//! (without the leading `/`), so any static server can serve it and compress it on its own. The
+//! loader lists them in Pyodide's file system from the start and fetches each on first read.
+
+use std::path::Path;
+
+use pyodide_pack_env::Environment;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::sizes::Sizes;
+use crate::{Content, PackError, PackedEntry};
+
+/// The folder of the lazy tier inside the output folder.
+pub const LAZY_DIR: &str = "lazy";
+
+/// One lazy file as deployed.
+#[derive(Debug, Clone, Serialize)]
+pub struct LazyFile {
+    /// Where it appears in Pyodide's file system.
+    pub install_path: String,
+    /// Its bytes, what `os.stat` reports before the fetch.
+    pub size: u64,
+    /// As a server sends it on its own.
+    pub sizes: Sizes,
+    #[serde(skip)]
+    pub archive: u32,
+}
+
+/// Writes each lazy entry to `out_dir/lazy/<name>` and measures it.
+pub(crate) fn write_lazy(
+    env: &Environment,
+    entries: &[&PackedEntry],
+    out_dir: &Path,
+) -> Result<Vec<LazyFile>, PackError> {
+    entries
+        .par_iter()
+        .map(|entry| {
+            let bytes = match &entry.content {
+                Content::Raw(file) => env.read(*file)?,
+                Content::Bytes(bytes) => bytes.clone(),
+            };
+            let path = out_dir.join(LAZY_DIR).join(&entry.name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| PackError::io(parent, e))?;
+            }
+            std::fs::write(&path, &bytes).map_err(|e| PackError::io(&path, e))?;
+            Ok(LazyFile {
+                install_path: format!("/{}", entry.name),
+                size: bytes.len() as u64,
+                sizes: Sizes::of(&bytes),
+                archive: entry.file.archive,
+            })
+        })
+        .collect()
+}
