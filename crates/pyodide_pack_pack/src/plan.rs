@@ -88,11 +88,7 @@ pub fn plan_pack(env: &Environment, analysis: &Analysis, traces: &[Trace]) -> Pa
 }
 
 /// The stdlib packages whose `__init__` is in the zip and that have lazy files below them.
-fn lazy_stdlib_packages(
-    env: &Environment,
-    analysis: &Analysis,
-    files: &[PlannedFile],
-) -> Vec<String> {
+fn lazy_stdlib_packages(env: &Environment, files: &[PlannedFile]) -> Vec<String> {
     let eager_inits: BTreeSet<&str> = files
         .iter()
         .filter(|f| f.destination == Destination::Stdlib)
