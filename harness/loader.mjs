@@ -100,7 +100,11 @@ def _pp_lazy_stdlib(root, packages):
             sys.modules[name].__path__.append(folder(name))
     if packages:
         sys.meta_path.insert(0, LazyStdlibPath())
-    importlib.invalidate_caches()
+    # The folders' listings may be cached from before the files existed. (Not
+    # importlib.invalidate_caches(): it imports importlib.metadata.)
+    for finder in list(sys.path_importer_cache.values()):
+        if hasattr(finder, "invalidate_caches"):
+            finder.invalidate_caches()
 _pp_lazy_stdlib(${JSON.stringify(lazy.stdlib_dir)}, set(${JSON.stringify(lazy.stdlib_packages)}))
 del _pp_lazy_stdlib
 `);

@@ -344,6 +344,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 choice.as_ref(),
                 // With --browser, `validate` is the browser's proof; `pack --browser` does both.
                 choice.is_none(),
+                &pipeline::traced_runs_of(&outdir),
             )?;
             print!("{}", pyodide_pack_report::render_validation(&validation));
             Ok(ExitCode::SUCCESS)

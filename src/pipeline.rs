@@ -15,7 +15,7 @@ use pyodide_pack_graph::{
 };
 use pyodide_pack_pack::{
     expected_output, reference_outputs, validate, validate_in_browser, BrowserModes,
-    BrowserRequest, PackOptions, StagedOutput, Validation, ValidationRequest,
+    BrowserRequest, PackOptions, StagedOutput, TracedRuns, Validation, ValidationRequest,
 };
 use pyodide_pack_report::{AnalyzeRecord, PackReport};
 use pyodide_pack_trace::{
@@ -357,6 +357,7 @@ pub fn pack(
             cache,
             browser.as_ref(),
             true,
+            &traced_runs(&loaded.traces),
         )?)
     } else {
         None
@@ -375,6 +376,27 @@ pub fn pack(
     Ok((report, out_dir))
 }
 
+/// The runs the traces merged into a pack came from, by input.
+fn traced_runs(traces: &[Trace]) -> TracedRuns {
+    TracedRuns::new(traces.iter().flat_map(|t| &t.runs).map(|r| r.input.clone()))
+}
+
+/// The runs a packed folder was traced with, from its `report.json` (none if it has no report or
+/// was packed without a trace).
+pub fn traced_runs_of(dir: &Path) -> TracedRuns {
+    let Ok(bytes) = std::fs::read(dir.join("report.json")) else {
+        return TracedRuns::default();
+    };
+    let Ok(report) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return TracedRuns::default();
+    };
+    let runs = report["analysis"]["trace"]["runs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    TracedRuns::new(runs.iter().map(|r| r["input"].as_str().map(PathBuf::from)))
+}
+
 /// Runs the app from the bundle in `dir` against the full environment, for each input: in Node
 /// (`node`), then, if asked, in headless Chromium against the same reference output. Without the
 /// Node runs, the reference comes from runs of the full environment alone.
@@ -385,6 +407,7 @@ pub fn validate_bundle(
     cache: &CacheRoot,
     browser: Option<&BrowserChoice>,
     node: bool,
+    traced: &TracedRuns,
 ) -> Result<Validation> {
     for name in [
         pyodide_pack_pack::LOADER,
@@ -406,6 +429,7 @@ pub fn validate_bundle(
         timeout: settings.timeout,
         cache,
         expected: expected_output(&app)?,
+        traced: traced.clone(),
     };
     let runs = request.inputs.len() + 1;
     let (mut validation, references) = if node || browser.is_none() {
@@ -428,6 +452,7 @@ pub fn validate_bundle(
             modes: choice.modes,
             isolate: choice.isolate,
             references: &references,
+            traced,
         };
         let spinner = Spinner::new(
             "validating in Chromium",

@@ -459,7 +459,7 @@ fn record_has_typed_edges_with_reasons_and_optional_flags() {
     let (output, record) = analyze(dir.path(), &app, &corpus_wheels("pydantic_model"));
     assert!(output.status.success(), "{}", stderr(&output));
     let record = record.unwrap();
-    assert_eq!(record["schema"], "pyodide-pack/analyze-1");
+    assert_eq!(record["schema"], "pyodide-pack/analyze-2");
     let from_app = edges_from(&record, "app.py");
     let first = from_app
         .iter()

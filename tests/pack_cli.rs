@@ -57,8 +57,8 @@ fn pack_corpus(app: &str) -> Value {
         assert!(out.join(name).is_file(), "{app}: no {name}");
     }
     let report = report(&out);
-    assert_eq!(report["schema"], "pyodide-pack/pack-1");
-    assert_eq!(report["analysis"]["schema"], "pyodide-pack/analyze-1");
+    assert_eq!(report["schema"], "pyodide-pack/pack-2");
+    assert_eq!(report["analysis"]["schema"], "pyodide-pack/analyze-2");
     let runs = report["validation"]["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0]["checked_against_expected"], true);

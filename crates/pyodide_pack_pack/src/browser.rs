@@ -13,7 +13,7 @@ use pyodide_pack_env::{install_npm_package, CacheRoot, Environment};
 use pyodide_pack_trace::{install_harness, run_node_script, RunPlan, TraceProgress, TraceRequest};
 use serde::{Deserialize, Serialize};
 
-use crate::validate::{bundle_run_files, Reference};
+use crate::validate::{bundle_run_files, check_lazy_fetches, LazyFetch, Reference, TracedRuns};
 use crate::PackError;
 
 /// The browser driver: npm's puppeteer-core, which drives an installed Chromium and downloads none.
@@ -94,6 +94,8 @@ pub struct BrowserRequest<'a> {
     pub isolate: bool,
     /// The full environment's output of each run, by label.
     pub references: &'a [Reference],
+    /// The runs the pack traced: they must fetch no lazy file.
+    pub traced: &'a TracedRuns,
 }
 
 /// The browser's load-time breakdown of a run, in milliseconds since navigation started where
@@ -135,6 +137,8 @@ pub struct ConsoleMessage {
 pub struct BrowserRun {
     pub label: String,
     pub thread: BrowserThread,
+    /// The lazy files the page fetched, in order.
+    pub lazy_fetched: Vec<LazyFetch>,
     pub isolated: bool,
     /// The output, identical to the full environment's (or validation failed).
     pub stdout: String,
@@ -171,6 +175,8 @@ struct BrowserRecord {
     failed_requests: Vec<String>,
     #[serde(default)]
     isolated: Option<bool>,
+    #[serde(default)]
+    lazy_fetched: Vec<LazyFetch>,
 }
 
 #[derive(Deserialize)]
@@ -345,9 +351,16 @@ fn run_in_browser(
     if !record.stderr.is_empty() {
         eprint!("{}", record.stderr);
     }
+    check_lazy_fetches(
+        request.traced,
+        plan,
+        &record.lazy_fetched,
+        &format!("Chromium, {where_}"),
+    )?;
     Ok(BrowserRun {
         label: plan.label.clone(),
         thread,
+        lazy_fetched: record.lazy_fetched,
         isolated: record.isolated.unwrap_or(false),
         stdout: record.stdout,
         stderr: record.stderr,

@@ -34,6 +34,12 @@ pub enum PackError {
         bundle_name: String,
         bundle: String,
     },
+    #[error("validation: run {run} was traced, yet from the bundle ({place}) it fetched lazy file(s) {files}: the eager tier must hold everything a traced run touched")]
+    LazyFetchInTracedRun {
+        run: String,
+        place: String,
+        files: String,
+    },
     #[error("browser validation: {what}; install Chromium (Debian: `apt-get install chromium`) or set PYODIDE_PACK_CHROMIUM to a Chromium or Chrome binary")]
     BrowserMissing { what: String },
     #[error(

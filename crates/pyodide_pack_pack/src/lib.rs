@@ -42,8 +42,8 @@ pub use plan::{plan_pack, Destination, PackPlan, PlannedFile};
 pub use reduce::{strip_docstrings, DocstringsKept};
 pub use sizes::Sizes;
 pub use validate::{
-    expected_output, reference_outputs, validate, Reference, Validation, ValidationRequest,
-    ValidationRun,
+    expected_output, reference_outputs, validate, LazyFetch, Reference, TracedRuns, Validation,
+    ValidationRequest, ValidationRun,
 };
 
 pub const BUNDLE_ZIP: &str = "bundle.zip";

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use crate::PackError;
 
 /// What marks a folder as ours: its report names this schema.
-pub const PACK_SCHEMA: &str = "pyodide-pack/pack-1";
+pub const PACK_SCHEMA: &str = "pyodide-pack/pack-2";
+/// Any version of the pack report: a folder an older version wrote is ours too.
+const PACK_SCHEMA_FAMILY: &str = "pyodide-pack/pack-";
 
 pub struct StagedOutput {
     target: PathBuf,
@@ -20,7 +22,7 @@ impl StagedOutput {
     pub fn new(target: &Path) -> Result<StagedOutput, PackError> {
         if target.exists() {
             let ours = std::fs::read_to_string(target.join("report.json"))
-                .is_ok_and(|text| text.contains(PACK_SCHEMA));
+                .is_ok_and(|text| text.contains(PACK_SCHEMA_FAMILY));
             let empty = std::fs::read_dir(target)
                 .map(|mut d| d.next().is_none())
                 .unwrap_or(false);

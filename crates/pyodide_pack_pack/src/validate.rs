@@ -23,6 +23,66 @@ pub struct ValidationRequest<'a> {
     pub cache: &'a CacheRoot,
     /// `expected.txt` beside the app, if there is one: the app alone must print exactly this.
     pub expected: Option<(PathBuf, String)>,
+    /// The runs the pack was traced with (each by its input; `None` is the app alone): the eager
+    /// tier must cover them, so a lazy fetch in one of them fails the validation.
+    pub traced: TracedRuns,
+}
+
+/// Which runs the pack under validation traced.
+#[derive(Debug, Clone, Default)]
+pub struct TracedRuns {
+    inputs: Vec<Option<PathBuf>>,
+}
+
+impl TracedRuns {
+    pub fn new(inputs: impl IntoIterator<Item = Option<PathBuf>>) -> TracedRuns {
+        TracedRuns {
+            inputs: inputs
+                .into_iter()
+                .map(|i| i.map(|p| canonical(&p)))
+                .collect(),
+        }
+    }
+
+    /// Whether a run with this input was traced.
+    pub fn contains(&self, input: Option<&Path>) -> bool {
+        let input = input.map(canonical);
+        self.inputs.contains(&input)
+    }
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// A lazy file a run fetched.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LazyFetch {
+    pub path: String,
+    pub bytes: u64,
+    #[serde(default)]
+    pub ms: f64,
+}
+
+/// Fails a traced run that fetched lazy files: what a traced run touched must be eager.
+pub(crate) fn check_lazy_fetches(
+    traced: &TracedRuns,
+    plan: &RunPlan,
+    fetched: &[LazyFetch],
+    place: &str,
+) -> Result<(), PackError> {
+    if fetched.is_empty() || !traced.contains(plan.input.as_deref()) {
+        return Ok(());
+    }
+    Err(PackError::LazyFetchInTracedRun {
+        run: plan.label.clone(),
+        place: place.to_string(),
+        files: fetched
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
 }
 
 /// The load-time breakdown of a run from the bundle, in milliseconds.
@@ -45,6 +105,10 @@ pub struct BundleTimings {
 #[derive(Debug, Clone, Serialize)]
 pub struct ValidationRun {
     pub label: String,
+    /// The pack traced this run: it must fetch no lazy file.
+    pub traced: bool,
+    /// The lazy files the run from the bundle fetched, in order.
+    pub lazy_fetched: Vec<LazyFetch>,
     /// The output both runs printed (identical, or validation failed).
     pub stdout: String,
     pub checked_against_expected: bool,
@@ -69,6 +133,8 @@ struct BundleRecord {
     error: Option<BundleError>,
     #[serde(default)]
     timings: BundleTimings,
+    #[serde(default)]
+    lazy_fetched: Vec<LazyFetch>,
 }
 
 #[derive(Deserialize)]
@@ -205,11 +271,14 @@ pub fn validate(
                 bundle: record.stdout,
             });
         }
+        check_lazy_fetches(&request.traced, &plan, &record.lazy_fetched, "Node")?;
         let mut bundle = record.timings;
         bundle.wall_ms = outcome.wall_ms;
         progress.run_finished(&plan, (full.wall_ms + bundle.wall_ms) / 1000.0, true);
         runs.push(ValidationRun {
             label: plan.label.clone(),
+            traced: request.traced.contains(plan.input.as_deref()),
+            lazy_fetched: record.lazy_fetched,
             stdout: record.stdout,
             checked_against_expected: reference.checked_against_expected,
             full,

@@ -1,9 +1,9 @@
-//! The pack report (`report.json`, schema `pyodide-pack/pack-1`) and its table.
+//! The pack report (`report.json`, schema `pyodide-pack/pack-2`) and its table.
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
 use pyodide_pack_pack::{
-    BrowserValidation, PackSummary, PackageSizes, Sizes, Validation, PACK_SCHEMA,
+    BrowserValidation, LazyFetch, PackSummary, PackageSizes, Sizes, Validation, PACK_SCHEMA,
 };
 use serde::Serialize;
 
@@ -62,7 +62,16 @@ fn package_row(p: &PackageSizes) -> Vec<String> {
         ),
         sizes_cell(p.before, p.after),
         format!("{:.1}%", p.reduction() * 100.0),
+        lazy_cell(p.lazy_files, p.lazy),
     ]
+}
+
+fn lazy_cell(files: usize, sizes: Sizes) -> String {
+    if files == 0 {
+        "-".into()
+    } else {
+        format!("{files} / {}", format_size(sizes.brotli))
+    }
 }
 
 fn ms(v: f64) -> String {
@@ -79,8 +88,9 @@ pub fn render_pack(report: &PackReport, out_dir: &str) -> String {
         ".py",
         ".so",
         "unpacked",
-        "download (brotli)",
+        "eager download (brotli)",
         "reduction",
+        "lazy files / brotli",
     ]);
     for p in &pack.packages {
         table.add_row(package_row(p));
@@ -94,15 +104,16 @@ pub fn render_pack(report: &PackReport, out_dir: &str) -> String {
         String::new(),
         sizes_cell(t.before, t.after),
         format!("{:.1}%", t.reduction_brotli * 100.0),
+        lazy_cell(t.lazy_files, t.lazy),
     ]);
-    for i in 1..7 {
+    for i in 1..8 {
         if let Some(column) = table.column_mut(i) {
             column.set_cell_alignment(CellAlignment::Right);
         }
     }
     let mut out = format!("{table}\n");
     out.push_str(&format!(
-        "download: {} gzip / {} brotli, was {} gzip / {} brotli (all wheels + full stdlib): {:+.1}% gzip, {:+.1}% brotli\n",
+        "eager download: {} gzip / {} brotli, was {} gzip / {} brotli (all wheels + full stdlib): {:+.1}% gzip, {:+.1}% brotli\n",
         format_size(t.after.gzip),
         format_size(t.after.brotli),
         format_size(t.before.gzip),
@@ -112,10 +123,19 @@ pub fn render_pack(report: &PackReport, out_dir: &str) -> String {
     ));
     if let Some(floor) = t.floor {
         out.push_str(&format!(
-            "floor (only the files a traced run touched): {} gzip / {} brotli; the bundle is {:.2}x the floor (gzip)\n",
+            "floor (only the files a traced run touched): {} gzip / {} brotli; the eager download is {:.2}x the floor (gzip)\n",
             format_size(floor.gzip),
             format_size(floor.brotli),
             t.after.gzip as f64 / floor.gzip.max(1) as f64
+        ));
+    }
+    if t.lazy_files > 0 {
+        out.push_str(&format!(
+            "lazy tier: {} file(s), {} gzip / {} brotli, each fetched only if the app reads it (deployed in total: {} brotli)\n",
+            t.lazy_files,
+            format_size(t.lazy.gzip),
+            format_size(t.lazy.brotli),
+            format_size(t.after.brotli + t.lazy.brotli),
         ));
     }
     if let Some(trace) = &report.analysis.trace {
@@ -233,10 +253,39 @@ pub fn render_validation(validation: &Validation) -> String {
             bundle / full
         ));
     }
+    for run in &validation.runs {
+        out.push_str(&lazy_line(
+            &run.label,
+            "Node",
+            run.traced,
+            &run.lazy_fetched,
+        ));
+    }
     if let Some(browser) = &validation.browser {
         out.push_str(&render_browser_validation(browser));
     }
     out
+}
+
+/// What a run fetched from the lazy tier, if anything.
+fn lazy_line(label: &str, place: &str, traced: bool, fetched: &[LazyFetch]) -> String {
+    if fetched.is_empty() {
+        return String::new();
+    }
+    let bytes: u64 = fetched.iter().map(|f| f.bytes).sum();
+    let shown: Vec<&str> = fetched.iter().take(8).map(|f| f.path.as_str()).collect();
+    let more = if fetched.len() > shown.len() {
+        format!(" (+{} more)", fetched.len() - shown.len())
+    } else {
+        String::new()
+    };
+    format!(
+        "  {label} ({place}{}): fetched {} lazy file(s), {}: {}{more}\n",
+        if traced { ", traced" } else { ", not traced" },
+        fetched.len(),
+        format_size(bytes),
+        shown.join(", ")
+    )
 }
 
 /// The browser runs: the verdict, the breakdown from navigation to the end of the run, and what
@@ -305,6 +354,10 @@ fn render_browser_validation(browser: &BrowserValidation) -> String {
                     .join(", ")
             ));
         }
+        let place = format!("Chromium, {}", run.thread.describe());
+        out.push_str(
+            &lazy_line(&run.label, &place, false, &run.lazy_fetched).replace(", not traced", ""),
+        );
         for note in notes {
             out.push_str(&format!(
                 "  {} ({}): {note}\n",
