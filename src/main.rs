@@ -199,6 +199,10 @@ enum Command {
         runs: RunArgs,
         #[command(flatten)]
         browser: BrowserArgs,
+        /// Also write the validation record (outputs, timings, lazy files fetched) here (`-` for
+        /// stdout).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
     },
 }
 
@@ -328,6 +332,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             env,
             runs,
             browser,
+            json,
         } => {
             let args = TraceArgs {
                 runs,
@@ -346,7 +351,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 choice.is_none(),
                 &pipeline::traced_runs_of(&outdir),
             )?;
-            print!("{}", pyodide_pack_report::render_validation(&validation));
+            let text = pyodide_pack_report::render_validation(&validation);
+            emit(&text, json.as_deref(), &validation)?;
             Ok(ExitCode::SUCCESS)
         }
     }

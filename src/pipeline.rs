@@ -70,8 +70,11 @@ impl Settings {
             globs(&config.config.exclude, &args.exclude, "--exclude"),
         )?
         .with_eager(globs(&config.config.eager, &args.eager, "--eager"))?;
+        let stdlib_from_trace =
+            args.stdlib_from_trace || config.config.stdlib_from_trace.unwrap_or(false);
         let tiers = TierOptions {
             no_lazy: args.no_lazy || config.config.lazy == Some(false),
+            stdlib_eager: stdlib_from_trace,
         };
         let timeout = Duration::from_secs(
             args.runs
@@ -79,8 +82,6 @@ impl Settings {
                 .or(config.config.timeout)
                 .unwrap_or(DEFAULT_TIMEOUT_SECONDS),
         );
-        let stdlib_from_trace =
-            args.stdlib_from_trace || config.config.stdlib_from_trace.unwrap_or(false);
         Ok(Settings {
             config,
             inputs,

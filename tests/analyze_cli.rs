@@ -486,6 +486,11 @@ fn record_has_typed_edges_with_reasons_and_optional_flags() {
         "symbol",
         "runtime",
         "rule",
+        "dynamic-family",
+        "name-literal",
+        "entry-point",
+        "data-family",
+        "stdlib-rule",
     ];
     for edge in record["edges"].as_array().unwrap() {
         assert!(kinds.contains(&edge["kind"].as_str().unwrap()), "{edge}");
@@ -588,11 +593,13 @@ fn json_to_stdout_is_pure_json() {
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let record: Value = serde_json::from_slice(&output.stdout).expect("stdout is the JSON record");
-    assert!(record["unresolved_dynamic_imports"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|s| s["path"] == "python_stdlib.zip:encodings/__init__.py"));
+    // encodings imports each codec by a computed name with a literal prefix: a family, not an
+    // unresolved site.
+    assert!(record["edges"].as_array().unwrap().iter().any(|e| {
+        e["kind"] == "dynamic-family"
+            && e["reason"]["path"] == "python_stdlib.zip:encodings/__init__.py"
+            && e["name"] == "encodings.cp1252"
+    }));
     assert!(
         stderr(&output).contains("reduction"),
         "the table goes to stderr"

@@ -30,6 +30,23 @@ fn pack(app: &Path, wheels: &Path, out: &Path, extra: &[&str]) -> Output {
     pyodide_pack(&args)
 }
 
+/// Every file below `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
 fn report(out: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
 }
@@ -74,24 +91,36 @@ fn pack_corpus(app: &str) -> Value {
         assert!(totals["floor"][kind].as_u64() <= totals["after"][kind].as_u64());
     }
     // The table people read: one row per package, the totals, the validation verdict.
-    assert!(text.contains("download (brotli)"), "{text}");
+    assert!(text.contains("eager download (brotli)"), "{text}");
     assert!(text.contains("validated: 1 run(s)"), "{text}");
-    // Every kept stdlib file is in the pruned stdlib, and nothing else.
-    let kept_stdlib: Vec<String> = report["analysis"]["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["kept"] == true && f["archive"] == 1)
-        .map(|f| f["path"].as_str().unwrap().to_string())
-        .collect();
+    // Every eager stdlib file is in the pruned stdlib and nothing else; every lazy one is in the
+    // lazy folder, below the lazy stdlib folder.
+    let stdlib_files = |tier: &str| -> Vec<String> {
+        let mut files: Vec<String> = report["analysis"]["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kept"] == true && f["archive"] == 1 && f["tier"] == tier)
+            .map(|f| f["path"].as_str().unwrap().to_string())
+            .collect();
+        files.sort();
+        files
+    };
     let mut names = zip_names(&out.join("python_stdlib.zip"));
     names.sort();
-    let mut kept_sorted = kept_stdlib.clone();
-    kept_sorted.sort();
     assert_eq!(
-        names, kept_sorted,
-        "{app}: python_stdlib.zip holds the kept stdlib files"
+        names,
+        stdlib_files("eager"),
+        "{app}: python_stdlib.zip holds the eager stdlib files"
     );
+    for path in stdlib_files("lazy") {
+        assert!(
+            out.join("lazy/lib/python3.14").join(&path).is_file(),
+            "{app}: lazy {path} is not in lazy/"
+        );
+    }
+    // A traced run fetches nothing lazily.
+    assert!(runs[0]["lazy_fetched"].as_array().unwrap().is_empty());
     report
 }
 
@@ -326,6 +355,10 @@ fn reducers_strip_docstrings_and_compile_pyc() {
     let stdlib = zip_names(&out.join("python_stdlib.zip"));
     assert!(stdlib.contains(&"encodings/__init__.pyc".to_string()));
     assert!(!stdlib.iter().any(|n| n.ends_with(".py")));
+    let lazy_pyc = walk(&out.join("lazy"))
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "pyc"))
+        .count();
     assert_eq!(
         reducers["pyc_files"].as_u64().unwrap() as usize,
         bundle
@@ -333,6 +366,7 @@ fn reducers_strip_docstrings_and_compile_pyc() {
             .chain(&stdlib)
             .filter(|n| n.ends_with(".pyc"))
             .count()
+            + lazy_pyc
     );
 }
 
@@ -399,14 +433,19 @@ fn a_failed_pack_leaves_the_previous_output_and_a_foreign_folder_is_refused() {
 
 #[test]
 fn different_output_fails_validation_with_both_outputs() {
-    // The app checks for a data file it never opens: the traced data rule drops it, the bundle's
+    // The app checks for a data file it never opens; an exclude glob drops it, so the bundle's
     // output differs from the full environment's.
     let (dir, app, _) = scratch_app(
         "app.py",
         "import os, certifi\nprint(os.path.exists(os.path.join(os.path.dirname(certifi.__file__), 'py.typed')))\n",
     );
     let out = dir.path().join("dist");
-    let output = pack(&app, &corpus_wheels("certifi_data"), &out, &[]);
+    let output = pack(
+        &app,
+        &corpus_wheels("certifi_data"),
+        &out,
+        &["--exclude", "certifi/py.typed"],
+    );
     assert!(!output.status.success());
     let err = stderr(&output);
     assert!(
@@ -417,13 +456,9 @@ fn different_output_fails_validation_with_both_outputs() {
     );
     assert!(!out.exists());
 
-    // An include glob fixes it; `validate` then checks the folder on its own.
-    let output = pack(
-        &app,
-        &corpus_wheels("certifi_data"),
-        &out,
-        &["--include", "certifi/py.typed"],
-    );
+    // Without the glob the file is in the lazy tier: it exists, unread. `validate` then checks
+    // the folder on its own.
+    let output = pack(&app, &corpus_wheels("certifi_data"), &out, &[]);
     assert!(output.status.success(), "{}", stderr(&output));
     let mut args = vec!["validate".to_string(), out.display().to_string()];
     args.extend(env_flags(&app, &corpus_wheels("certifi_data")));

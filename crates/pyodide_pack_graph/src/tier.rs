@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use pyodide_pack_env::{Environment, FileKind, FileRef};
+use pyodide_pack_env::{ArchiveKind, Environment, FileKind, FileRef};
 use serde::Serialize;
 
 use crate::model::{DependencyGraph, RootKind};
@@ -52,6 +52,8 @@ pub enum EagerReason {
     Static,
     /// `--no-lazy`.
     NoLazy,
+    /// `--stdlib-from-trace`: what is kept of the stdlib is eager.
+    StdlibFromTrace,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -93,6 +95,9 @@ impl Tiers {
 pub struct TierOptions {
     /// `--no-lazy`: one self-contained download.
     pub no_lazy: bool,
+    /// `--stdlib-from-trace`: the stdlib has no lazy tier; what is kept of it (what runs touched,
+    /// include globs) is eager.
+    pub stdlib_eager: bool,
 }
 
 /// What the roots reach through edges that are not families: the static download of an app with
@@ -158,6 +163,9 @@ pub fn assign_tiers(
         }
     }
     for file in kept.iter() {
+        if options.stdlib_eager && env.archive(file).kind == ArchiveKind::Stdlib {
+            eager.entry(file).or_insert(EagerReason::StdlibFromTrace);
+        }
         if let Some(glob) = rules.forced_eager(env, file) {
             eager.insert(
                 file,

@@ -38,32 +38,37 @@ fn ordered_edges(graph: &DependencyGraph, node: NodeIndex) -> Vec<(EdgeIndex, No
 }
 
 /// The shortest chain to every file, preferring what the source says: a first pass follows only
-/// static edges (imports, package inits, wasm links, rules); a second pass continues from every
-/// file the first reached along runtime edges too, so a traced file shows its import chain when it
-/// has one and the run that touched it when it has not.
+/// import-like edges (imports, package inits, wasm links, rules); a second continues from every
+/// file reached along family edges too (computed names, name literals, entry points, data); a
+/// third along runtime edges. A file shows its import chain when it has one, the family that makes
+/// it available when it has not, and the run that touched it last.
 pub fn shortest_chains(graph: &DependencyGraph) -> Chains {
     let n = graph.graph.node_count();
     let mut predecessor = vec![None; n];
     let mut reached = vec![false; n];
     let mut order = Vec::new();
-    let is_runtime = |edge: EdgeIndex| {
-        graph.graph[edge]
-            .as_ref()
-            .is_some_and(|e| e.kind == EdgeKind::Runtime)
+    let mut ordered = vec![false; n];
+    // Imports first, then families (what a computed name can reach), then runs: a file shows the
+    // most telling chain it has.
+    let rank = |edge: EdgeIndex| match graph.graph[edge].as_ref().map(|e| e.kind) {
+        Some(EdgeKind::Runtime) => 2,
+        Some(kind) if kind.is_family() => 1,
+        _ => 0,
     };
     reached[graph.roots_node.index()] = true;
-    for with_runtime in [false, true] {
-        let mut queue: VecDeque<NodeIndex> = if with_runtime {
-            order.iter().copied().collect()
-        } else {
+    for pass in 0..3 {
+        let mut queue: VecDeque<NodeIndex> = if pass == 0 {
             VecDeque::from([graph.roots_node])
+        } else {
+            order.iter().copied().collect()
         };
         while let Some(node) = queue.pop_front() {
-            if !with_runtime {
+            if !ordered[node.index()] {
+                ordered[node.index()] = true;
                 order.push(node);
             }
             for (edge, target) in ordered_edges(graph, node) {
-                if reached[target.index()] || (!with_runtime && is_runtime(edge)) {
+                if reached[target.index()] || rank(edge) > pass {
                     continue;
                 }
                 reached[target.index()] = true;
@@ -136,7 +141,8 @@ pub fn kept_importers<'g>(
         })
         .filter(|(from, _, _)| kept.contains(*from) || graph.frozen_sources.contains(from))
         .collect();
-    incoming.sort_by_key(|(from, line, _)| (*from, *line));
+    // One link per importer: its import statement before a family edge, then the first line.
+    incoming.sort_by_key(|(from, line, edge)| (*from, edge.kind.is_family(), *line));
     let mut seen = HashSet::new();
     incoming
         .into_iter()

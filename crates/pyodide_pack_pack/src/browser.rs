@@ -317,7 +317,7 @@ fn run_in_browser(
             "python" => PackError::BrowserRaised {
                 run: plan.label.clone(),
                 thread: where_,
-                traceback: error.message,
+                traceback: crate::validate::with_stderr(error.message, &record.stderr),
             },
             "timeout" => PackError::BrowserTimeout {
                 run: plan.label.clone(),

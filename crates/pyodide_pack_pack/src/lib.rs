@@ -578,15 +578,19 @@ fn floor_sizes(
         .filter(|f| env.archive(*f).kind != ArchiveKind::App)
         .collect();
     files.sort();
+    // Named as in the outputs: stdlib files by their path in the zip, the rest by install path.
     let entries: Vec<PackedEntry> = files
         .iter()
         .map(|f| PackedEntry {
             file: *f,
-            name: env
-                .entry(*f)
-                .install_path
-                .trim_start_matches('/')
-                .to_string(),
+            name: if Some(f.archive) == stdlib_index {
+                env.entry(*f).path.clone()
+            } else {
+                env.entry(*f)
+                    .install_path
+                    .trim_start_matches('/')
+                    .to_string()
+            },
             content: Content::Raw(*f),
             destination: Destination::Bundle,
         })

@@ -254,7 +254,7 @@ pub fn validate(
                 },
                 "python" => PackError::BundleRaised {
                     run: plan.label.clone(),
-                    traceback: error.message,
+                    traceback: with_stderr(error.message, &record.stderr),
                 },
                 kind => PackError::Trace(harness_error(&app, &plan.label, kind, error.message)),
             });
@@ -289,6 +289,20 @@ pub fn validate(
         runs,
         browser: None,
     })
+}
+
+/// A traceback with what the run wrote to stderr before it (the loader says there which lazy file
+/// it could not fetch, and from where).
+pub(crate) fn with_stderr(traceback: String, stderr: &str) -> String {
+    let before: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !traceback.contains(l.trim()))
+        .collect();
+    if before.is_empty() {
+        traceback
+    } else {
+        format!("{}\n{traceback}", before.join("\n"))
+    }
 }
 
 /// What a run from the bundle gets of the app: the entry script and the input only; everything

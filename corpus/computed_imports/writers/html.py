@@ -1,0 +1,2 @@
+def render(text):
+    return f"<p>{text}</p>"

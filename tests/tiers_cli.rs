@@ -1,0 +1,346 @@
+//! The tiered bundle on real corpus apps under real Pyodide: each app is packed from a trace of the
+//! app alone, then run from the bundle with a second input the pack never traced. What that input
+//! needs (codecs by name, plugins by a mapping-table string, modules by prefix + name, data by a
+//! computed path, sysconfig's data module, an entry point) comes from the lazy tier; each test
+//! asserts the output and the exact lazy files fetched. Also: a traced run must fetch nothing
+//! lazily, a missing lazy file is a clear error, `preload`, `--no-lazy`, and the browser.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::*;
+use serde_json::Value;
+
+fn env_flags(app: &Path, wheels: &Path) -> Vec<String> {
+    vec![
+        app.display().to_string(),
+        "--wheels".into(),
+        wheels.display().to_string(),
+        "--runtime".into(),
+        runtime_dir().display().to_string(),
+    ]
+}
+
+fn cli(args: Vec<String>) -> Output {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    pyodide_pack(&args)
+}
+
+/// Packs `app` (traced alone, validated) into a new folder.
+fn pack(app: &Path, wheels: &Path, extra: &[&str]) -> (tempfile::TempDir, PathBuf, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("dist");
+    let mut args = vec!["pack".to_string()];
+    args.extend(env_flags(app, wheels));
+    args.extend(["-o".into(), out.display().to_string()]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let output = cli(args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    (dir, out, report)
+}
+
+/// `validate OUTDIR APP --input INPUT --json`: the validation record.
+fn validate_with_input(
+    out: &Path,
+    app: &Path,
+    wheels: &Path,
+    input: &Path,
+    extra: &[&str],
+) -> (Output, Option<Value>) {
+    let record = out.parent().unwrap().join("validation.json");
+    let mut args = vec!["validate".to_string(), out.display().to_string()];
+    args.extend(env_flags(app, wheels));
+    args.extend([
+        "--input".into(),
+        input.display().to_string(),
+        "--json".into(),
+        record.display().to_string(),
+    ]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let output = cli(args);
+    let value = std::fs::read(&record)
+        .ok()
+        .map(|b| serde_json::from_slice(&b).unwrap());
+    (output, value)
+}
+
+fn lazy_paths(run: &Value) -> Vec<String> {
+    run["lazy_fetched"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Packs a corpus app from a trace of the app alone, then runs `untraced.py` from the bundle:
+/// the traced run fetches nothing lazily, the untraced one prints what the full environment
+/// prints and fetches exactly `lazy`.
+fn untraced_input_comes_from_the_lazy_tier(app: &str, expected_stdout: &str, lazy: &[&str]) {
+    let (_dir, out, report) = pack(&corpus_app(app), &corpus_wheels(app), &[]);
+    assert_eq!(report["schema"], "pyodide-pack/pack-2");
+    assert!(report["pack"]["totals"]["lazy_files"].as_u64().unwrap() > 0);
+    let input = repo().join("corpus").join(app).join("untraced.py");
+    let (output, record) =
+        validate_with_input(&out, &corpus_app(app), &corpus_wheels(app), &input, &[]);
+    assert!(output.status.success(), "{app}: {}", stderr(&output));
+    let runs = record.unwrap()["runs"].as_array().unwrap().clone();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["traced"], true);
+    assert!(
+        lazy_paths(&runs[0]).is_empty(),
+        "{:?}",
+        lazy_paths(&runs[0])
+    );
+    assert_eq!(runs[1]["traced"], false);
+    let stdout = runs[1]["stdout"].as_str().unwrap();
+    assert!(
+        stdout.ends_with(expected_stdout),
+        "{app}: {stdout:?} does not end with {expected_stdout:?}"
+    );
+    assert_eq!(lazy_paths(&runs[1]), lazy, "{app}");
+    // People see it too.
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains(&format!("fetched {} lazy file(s)", lazy.len())),
+        "{text}"
+    );
+}
+
+#[test]
+fn codecs_by_name_and_sysconfig_data_come_from_the_lazy_tier() {
+    untraced_input_comes_from_the_lazy_tier(
+        "stdlib_codecs",
+        "b'fa\\x87ade' b'\\xd7mega'\nemscripten\n",
+        &[
+            "/lib/python3.14/encodings/cp850.py",
+            "/lib/python3.14/encodings/mac_greek.py",
+            "/lib/python3.14/sysconfig/__init__.py",
+            "/lib/python3.14/_sysconfigdata__emscripten_wasm32-emscripten.py",
+        ],
+    );
+}
+
+#[test]
+fn plugins_by_mapping_table_strings_come_from_the_lazy_tier() {
+    untraced_input_comes_from_the_lazy_tier(
+        "pygments_highlight",
+        "RustLexer MonokaiStyle 8\n",
+        &[
+            "/lib/python3.14/site-packages/pygments/styles/monokai.py",
+            "/lib/python3.14/site-packages/pygments/lexers/rust.py",
+            "/lib/python3.14/site-packages/pygments/formatters/terminal256.py",
+            "/lib/python3.14/site-packages/pygments/console.py",
+        ],
+    );
+}
+
+#[test]
+fn zone_files_by_a_computed_path_come_from_the_lazy_tier() {
+    untraced_input_comes_from_the_lazy_tier(
+        "pytz_zones",
+        "2026-01-15T08:30:00-03:00\n2026-01-15T08:30:00+10:30\n",
+        &[
+            "/lib/python3.14/site-packages/pytz/zoneinfo/America/Sao_Paulo",
+            "/lib/python3.14/site-packages/pytz/zoneinfo/Australia/Adelaide",
+        ],
+    );
+}
+
+#[test]
+fn modules_by_prefix_and_locale_data_by_path_come_from_the_lazy_tier() {
+    untraced_input_comes_from_the_lazy_tier(
+        "computed_imports",
+        "\\paragraph{hello}\nBonjour\n",
+        &[
+            "/home/pyodide/writers/latex.py",
+            "/home/pyodide/i18n/locale/fr.json",
+        ],
+    );
+}
+
+#[test]
+fn a_plugin_found_through_an_entry_point_comes_from_the_lazy_tier() {
+    // A distribution that declares its plugins in entry_points.txt (no real Pyodide wheel at hand
+    // shows the case offline): the app loads one, the untraced input another.
+    let (dir, app, wheels) = scratch_app(
+        "app.py",
+        "from importlib.metadata import entry_points\ndef plugin(name):\n    return entry_points(group='textkit.filters')[name].load()\nprint(plugin('upper')('hello'))\n",
+    );
+    write_wheel(
+        &wheels.join("textkit-1.0-py3-none-any.whl"),
+        &[
+            ("textkit/__init__.py", b""),
+            ("textkit/upper.py", b"def apply(s):\n    return s.upper()\n"),
+            ("textkit/reverse.py", b"def apply(s):\n    return s[::-1]\n"),
+            (
+                "textkit-1.0.dist-info/METADATA",
+                b"Metadata-Version: 2.1\nName: textkit\nVersion: 1.0\n",
+            ),
+            (
+                "textkit-1.0.dist-info/WHEEL",
+                b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+            ),
+            (
+                "textkit-1.0.dist-info/entry_points.txt",
+                b"[textkit.filters]\nupper = textkit.upper:apply\nreverse = textkit.reverse:apply\n",
+            ),
+            ("textkit-1.0.dist-info/RECORD", b""),
+        ],
+    );
+    let (_out_dir, out, report) = pack(&app, &wheels, &[]);
+    let edges = report["analysis"]["edges"].as_array().unwrap();
+    assert!(
+        edges.iter().any(|e| e["kind"] == "entry-point"
+            && e["name"] == "textkit.reverse"
+            && e["reason"]["text"] == "reverse = textkit.reverse:apply"
+            && e["reason"]["line"] == 3),
+        "no entry-point edge to textkit.reverse"
+    );
+    let input = dir.path().join("more.py");
+    std::fs::write(&input, "print(plugin('reverse')('hello'))\n").unwrap();
+    let (output, record) = validate_with_input(&out, &app, &wheels, &input, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let runs = record.unwrap()["runs"].as_array().unwrap().clone();
+    assert_eq!(runs[1]["stdout"], "HELLO\nolleh\n");
+    assert_eq!(
+        lazy_paths(&runs[1]),
+        ["/lib/python3.14/site-packages/textkit/reverse.py"]
+    );
+}
+
+#[test]
+fn a_missing_lazy_file_is_a_clear_error_naming_the_file_and_its_url() {
+    let app = "computed_imports";
+    let (_dir, out, _) = pack(&corpus_app(app), &corpus_wheels(app), &[]);
+    let missing = out.join("lazy/home/pyodide/writers/latex.py");
+    std::fs::remove_file(&missing).unwrap();
+    let input = repo().join("corpus").join(app).join("untraced.py");
+    let (output, _) = validate_with_input(&out, &corpus_app(app), &corpus_wheels(app), &input, &[]);
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains(&format!(
+            "loadBundle: lazy file /home/pyodide/writers/latex.py could not be fetched from {}",
+            missing.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("OSError: [Errno 29] I/O error: '/home/pyodide/writers/latex.py'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn no_lazy_makes_one_self_contained_download() {
+    let app = "computed_imports";
+    let (_dir, out, report) = pack(&corpus_app(app), &corpus_wheels(app), &["--no-lazy"]);
+    assert_eq!(report["pack"]["totals"]["lazy_files"], 0);
+    assert!(!out.join("lazy").exists());
+    let input = repo().join("corpus").join(app).join("untraced.py");
+    let (output, record) =
+        validate_with_input(&out, &corpus_app(app), &corpus_wheels(app), &input, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let runs = record.unwrap()["runs"].as_array().unwrap().clone();
+    assert!(lazy_paths(&runs[1]).is_empty());
+}
+
+#[test]
+fn preload_fetches_the_whole_lazy_tier_in_the_background() {
+    let app = "computed_imports";
+    let (dir, out, report) = pack(&corpus_app(app), &corpus_wheels(app), &[]);
+    let lazy_count = report["pack"]["totals"]["lazy_files"].as_u64().unwrap();
+    // Once preloaded, the lazy folder can go: the untraced input still runs.
+    let script = dir.path().join("preload.mjs");
+    std::fs::write(
+        &script,
+        format!(
+            r#"import {{ loadBundle }} from {loader};
+import fs from "node:fs";
+const fetched = [];
+let done;
+const preloaded = new Promise((r) => {{ done = r; }});
+const pyodide = await loadBundle({{
+  indexURL: {runtime},
+  lazyFetch: "preload",
+  onLazyFetch: (f) => fetched.push(f),
+  onLazyPreloaded: () => done(),
+}});
+await preloaded;
+fs.rmSync({lazy}, {{ recursive: true }});
+pyodide.FS.mkdirTree("/home/pyodide");
+pyodide.FS.writeFile("/home/pyodide/app.py", fs.readFileSync({app}));
+pyodide.runPython(`import os, sys; os.chdir("/home/pyodide"); sys.path.insert(0, "/home/pyodide")`);
+pyodide.runPython(fs.readFileSync({app}, "utf8") + "\n" + fs.readFileSync({input}, "utf8"));
+console.log(JSON.stringify({{ count: fetched.length, preload: fetched.every((f) => f.preload) }}));
+"#,
+            loader = serde_json::to_string(&format!("file://{}", out.join("loader.mjs").display()))
+                .unwrap(),
+            runtime = serde_json::to_string(&runtime_dir()).unwrap(),
+            lazy = serde_json::to_string(&out.join("lazy")).unwrap(),
+            app = serde_json::to_string(&corpus_app(app)).unwrap(),
+            input = serde_json::to_string(&repo().join("corpus").join(app).join("untraced.py"))
+                .unwrap(),
+        ),
+    )
+    .unwrap();
+    let output = std::process::Command::new("node")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        text,
+        format!(
+            "<p>hello</p>\nHello\n\\paragraph{{hello}}\nBonjour\n{{\"count\":{lazy_count},\"preload\":true}}\n"
+        )
+    );
+}
+
+#[test]
+fn the_lazy_tier_loads_in_chromium_on_the_main_thread_and_in_a_worker() {
+    let app = "pygments_highlight";
+    let (_dir, out, _) = pack(&corpus_app(app), &corpus_wheels(app), &[]);
+    let input = repo().join("corpus").join(app).join("untraced.py");
+    let (output, record) = validate_with_input(
+        &out,
+        &corpus_app(app),
+        &corpus_wheels(app),
+        &input,
+        &["--browser=both"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let runs = record.unwrap()["browser"]["runs"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(runs.len(), 4);
+    for run in &runs {
+        let fetched = lazy_paths(run);
+        if run["label"] == "app.py" {
+            assert!(fetched.is_empty(), "{fetched:?}");
+        } else {
+            assert_eq!(
+                fetched,
+                [
+                    "/lib/python3.14/site-packages/pygments/styles/monokai.py",
+                    "/lib/python3.14/site-packages/pygments/lexers/rust.py",
+                    "/lib/python3.14/site-packages/pygments/formatters/terminal256.py",
+                    "/lib/python3.14/site-packages/pygments/console.py",
+                ],
+                "{}",
+                run["thread"]
+            );
+            assert!(run["stdout"]
+                .as_str()
+                .unwrap()
+                .ends_with("RustLexer MonokaiStyle 8\n"));
+        }
+    }
+}
