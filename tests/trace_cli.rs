@@ -289,6 +289,7 @@ fn merged_codec_trace_adds_runtime_edges_and_why_shows_them() {
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
         "python_stdlib.zip:encodings/cp1252.py is kept (/lib/python314.zip/encodings/cp1252.py)\n\
+         eager (downloaded up front): a traced run touched it\n\
          root: python_stdlib.zip:encodings/__init__.py (boot set: imported by CPython while it starts)\n  \
          python_stdlib.zip:encodings/__init__.py:99: __import__('encodings.' + modname, fromlist=_import_tail, level=0)  [dynamic-family, optional, nested] -> python_stdlib.zip:encodings/cp1252.py\n\n\
          no single file's removal would drop it (several roads lead there)\n"

@@ -39,6 +39,7 @@ fn chain_to_a_wasm_side_module() {
     let out = stdout_of(&why("pydantic_model", so, &[]));
     let expected = format!(
         "{CORE}:{so} is kept (/lib/python3.14/site-packages/{so})
+eager (downloaded up front): imports reach it (without a trace, what imports reach is eager)
 root: app.py (entry: the entry script)
   app.py:2: from pydantic import BaseModel, Field, ValidationError  [import] -> {PYDANTIC}:pydantic/__init__.py
   {PYDANTIC}:pydantic/__init__.py:6: from .version import VERSION, _ensure_pydantic_core_version  [import] -> {PYDANTIC}:pydantic/version.py
@@ -55,6 +56,7 @@ dropping any one of these would drop it too:
 fn chain_to_a_stdlib_module_from_the_boot_set() {
     let out = stdout_of(&why("tabulate_table", "json/decoder.py", &[]));
     let expected = "python_stdlib.zip:json/decoder.py is kept (/lib/python314.zip/json/decoder.py)
+eager (downloaded up front): imports reach it (without a trace, what imports reach is eager)
 root: python_stdlib.zip:_pyodide/_core_docs.py (boot set: imported by Pyodide's C core (pyodide.asm.wasm))
   python_stdlib.zip:_pyodide/_core_docs.py:1745: from json import encoder  [import] -> python_stdlib.zip:json/__init__.py
   python_stdlib.zip:json/__init__.py:106: from .decoder import JSONDecoder, JSONDecodeError  [import] -> python_stdlib.zip:json/decoder.py
@@ -71,6 +73,7 @@ fn chain_through_an_optional_import_to_a_package() {
     let expected = format!(
         "package wcwidth: 53 of 55 files kept
 {WCWIDTH}:wcwidth/__init__.py is kept (/lib/python3.14/site-packages/wcwidth/__init__.py)
+eager (downloaded up front): imports reach it (without a trace, what imports reach is eager)
 root: app.py (entry: the entry script)
   app.py:2: from tabulate import tabulate  [import] -> {TABULATE}:tabulate/__init__.py
   {TABULATE}:tabulate/__init__.py:27: import wcwidth  [import, optional] -> {WCWIDTH}:wcwidth/__init__.py
@@ -87,6 +90,7 @@ fn module_kept_only_through_its_package_init_with_all_importers() {
     let out = stdout_of(&why("tabulate_table", "wcwidth.textwrap", &["--all"]));
     let expected = format!(
         "{WCWIDTH}:wcwidth/textwrap.py is kept (/lib/python3.14/site-packages/wcwidth/textwrap.py)
+eager (downloaded up front): imports reach it (without a trace, what imports reach is eager)
 root: app.py (entry: the entry script)
   app.py:2: from tabulate import tabulate  [import] -> {TABULATE}:tabulate/__init__.py
   {TABULATE}:tabulate/__init__.py:27: import wcwidth  [import, optional] -> {WCWIDTH}:wcwidth/__init__.py

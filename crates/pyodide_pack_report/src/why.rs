@@ -2,7 +2,8 @@
 
 use pyodide_pack_env::{Environment, FileRef};
 use pyodide_pack_graph::{
-    cut_points, kept_importers, Analysis, ChainLink, Chains, EdgeKind, RootKind, Target,
+    cut_points, kept_importers, Analysis, ChainLink, Chains, EagerReason, EdgeKind, RootKind,
+    Target, Tier,
 };
 use serde::Serialize;
 
@@ -63,10 +64,20 @@ pub struct WhyRecord {
     pub not_kept_because: Option<String>,
     pub root: Option<RootOfChain>,
     pub chain: Vec<LinkRecord>,
+    /// For a kept file: its tier and what put it there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<TierAnswer>,
     /// With `--all`: every kept importer with its own chain.
     pub importers: Vec<ImporterRecord>,
     /// Drop any of these and the target drops too (nearest the roots first).
     pub cut_points: Vec<CutPoint>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TierAnswer {
+    pub tier: Tier,
+    /// Why: the eager reason, or for a lazy file the family edge on its chain.
+    pub because: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -218,6 +229,23 @@ impl WhyRecord {
         } else {
             Vec::new()
         };
+        let tier = (kept && analysis.tiers.lazy_enabled).then(|| {
+            let tier = analysis.tiers.tier(file);
+            let because = match analysis.tiers.eager_reason(file) {
+                Some(reason) => describe_eager(reason),
+                None => match chain.iter().find(|l| l.kind.is_family()) {
+                    Some(l) => format!(
+                        "{} from {}{}: {}",
+                        l.kind,
+                        l.from_path,
+                        l.line.map(|n| format!(":{n}")).unwrap_or_default(),
+                        l.text
+                    ),
+                    None => "no traced run touched it; static analysis keeps it available".into(),
+                },
+            };
+            TierAnswer { tier, because }
+        });
         let entry = env.entry(file);
         WhyRecord {
             schema: WHY_SCHEMA,
@@ -231,9 +259,25 @@ impl WhyRecord {
             not_kept_because,
             root,
             chain,
+            tier,
             importers,
             cut_points,
         }
+    }
+}
+
+fn describe_eager(reason: &EagerReason) -> String {
+    match reason {
+        EagerReason::Touched => "a traced run touched it".into(),
+        EagerReason::Boot => "the interpreter or Pyodide imports it while booting".into(),
+        EagerReason::PackageOf => "a package whose module a traced run touched".into(),
+        EagerReason::EagerGlob(glob) => format!("eager glob {glob}"),
+        EagerReason::LargeExtension => {
+            "a .so over the browser's 8 MiB synchronous-compile limit: preloaded".into()
+        }
+        EagerReason::Static => "imports reach it (without a trace, what imports reach is eager)".into(),
+        EagerReason::NoLazy => "--no-lazy".into(),
+        EagerReason::StdlibFromTrace => "--stdlib-from-trace keeps the stdlib eager".into(),
     }
 }
 
@@ -288,6 +332,13 @@ pub fn render_why(record: &WhyRecord) -> String {
         "{} is kept ({})\n",
         record.path, record.install_path
     ));
+    if let Some(tier) = &record.tier {
+        let what = match tier.tier {
+            Tier::Eager => "eager (downloaded up front)",
+            Tier::Lazy => "lazy (fetched on first read)",
+        };
+        out.push_str(&format!("{what}: {}\n", tier.because));
+    }
     render_root(&mut out, &record.root, "");
     if record.chain.is_empty() {
         out.push_str("  it is a root itself\n");
