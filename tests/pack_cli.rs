@@ -132,12 +132,19 @@ fn pack_tabulate_table() {
 #[test]
 fn pack_pygments_highlight() {
     let report = pack_corpus("pygments_highlight");
+    // The lexer found by name is reached statically (a name in the mapping table): the trace
+    // finds nothing static analysis missed, and makes the lexer the run used eager.
     let found = report["analysis"]["trace"]["found_by_trace"]
         .as_array()
         .unwrap();
-    assert!(found
+    assert!(found.is_empty(), "{found:?}");
+    let lexer = report["analysis"]["files"]
+        .as_array()
+        .unwrap()
         .iter()
-        .any(|f| f["path"] == "pygments-2.21.0-py3-none-any.whl:pygments/lexers/python.py"));
+        .find(|f| f["path"] == "pygments/lexers/python.py")
+        .unwrap();
+    assert_eq!(lexer["tier"], "eager");
 }
 
 #[test]
@@ -188,8 +195,20 @@ fn pack_jiter_parse() {
 #[test]
 fn pack_stdlib_codecs() {
     let report = pack_corpus("stdlib_codecs");
+    // The stdlib, and the app folder's other files (its untraced input), none of them packed.
     let packages = report["pack"]["packages"].as_array().unwrap();
-    assert_eq!(packages.len(), 1, "only the stdlib");
+    let rows: Vec<(&str, u64)> = packages
+        .iter()
+        .map(|p| {
+            (
+                p["kind"].as_str().unwrap(),
+                p["files_after"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0], ("app", 0));
+    assert_eq!(rows[1].0, "stdlib");
 }
 
 #[test]

@@ -213,7 +213,8 @@ impl Archive {
         Ok(archive)
     }
 
-    /// The app's folder: the entry script, sibling `.py` files and package folders below it.
+    /// The app's folder: the entry script, sibling `.py` files and package folders below it (with
+    /// every file in them, data folders included).
     pub fn read_app_folder(
         dir: &Path,
         entry: &Path,
@@ -237,8 +238,9 @@ impl Archive {
                 let full = item.path();
                 let Ok(meta) = item.metadata() else { continue };
                 if meta.is_dir() {
-                    // Only package folders hold importable code; other folders (dist/, docs/) are not the app.
-                    if full.join("__init__.py").is_file() {
+                    // At the top only package folders hold the app (dist/, docs/ are not it);
+                    // inside a package every folder is its data (`pkg/locale/fr.json`).
+                    if !prefix.is_empty() || full.join("__init__.py").is_file() {
                         stack.push((full, format!("{rel}/")));
                     }
                     continue;

@@ -114,6 +114,10 @@ pub struct PythonFacts {
     pub name_literals: Vec<NameLiteral>,
     #[serde(default)]
     pub data_access: DataAccess,
+    /// The first call that asks `importlib.metadata` (or `pkg_resources`) for entry points: any
+    /// distribution's plugins can load from here.
+    #[serde(default)]
+    pub entry_points_call: Option<Site>,
     /// A literal module-level `__all__`, which `from pkg import *` follows into submodules.
     pub all_names: Option<Vec<String>>,
     pub lazy: LazyMarkers,
@@ -658,6 +662,16 @@ impl<'a> Visitor<'a> for Collector<'_> {
             Expr::Call(call) => {
                 self.dynamic_call(call);
                 self.data_call(call);
+                let name = match &*call.func {
+                    Expr::Name(n) => Some(n.id.as_str()),
+                    Expr::Attribute(a) => Some(a.attr.as_str()),
+                    _ => None,
+                };
+                if matches!(name, Some("entry_points" | "iter_entry_points"))
+                    && self.facts.entry_points_call.is_none()
+                {
+                    self.facts.entry_points_call = Some(self.site(call.range()));
+                }
             }
             Expr::Name(n) if n.id.as_str() == "__file__" => {
                 let site = self.site(expr.range());

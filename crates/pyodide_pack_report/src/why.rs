@@ -275,7 +275,9 @@ fn describe_eager(reason: &EagerReason) -> String {
         EagerReason::LargeExtension => {
             "a .so over the browser's 8 MiB synchronous-compile limit: preloaded".into()
         }
-        EagerReason::Static => "imports reach it (without a trace, what imports reach is eager)".into(),
+        EagerReason::Static => {
+            "imports reach it (without a trace, what imports reach is eager)".into()
+        }
         EagerReason::NoLazy => "--no-lazy".into(),
         EagerReason::StdlibFromTrace => "--stdlib-from-trace keeps the stdlib eager".into(),
     }

@@ -60,6 +60,7 @@ impl Builder<'_> {
     /// The families of one Python file: computed imports, name literals, data access, stdlib
     /// rules.
     pub(super) fn expand_families(&mut self, file: FileRef, facts: &PythonFacts) {
+        self.expand_entry_points_call(file, facts);
         for family in &facts.dynamic_families {
             let prefix = if family.relative_to_self {
                 let Some(package) = self.own_package(file) else {
@@ -135,37 +136,59 @@ impl Builder<'_> {
     }
 
     /// The first time a file of a wheel is reached: its distribution's `entry_points.txt`, and
-    /// every target it names (plugins found through `importlib.metadata.entry_points`).
+    /// every target it names.
     pub(super) fn expand_entry_points(&mut self, file: FileRef) {
-        if !matches!(self.env.archive(file).kind, ArchiveKind::Wheel { .. })
-            || !self.entry_points_seen.insert(file.archive)
-        {
+        if !matches!(self.env.archive(file).kind, ArchiveKind::Wheel { .. }) {
             return;
         }
-        let archive = self.env.archive(file);
+        let distribution = self.env.archive(file).package_name();
+        let site = Site {
+            line: 0,
+            text: format!("entry points of distribution {distribution}"),
+        };
+        self.link_entry_points(file, file.archive, &site);
+    }
+
+    /// A module that asks for entry points can load any distribution's plugins: every wheel's
+    /// `entry_points.txt` and the targets it names.
+    pub(super) fn expand_entry_points_call(&mut self, file: FileRef, facts: &PythonFacts) {
+        let Some(site) = &facts.entry_points_call else {
+            return;
+        };
+        for archive in 0..self.env.archives.len() as u32 {
+            if matches!(
+                self.env.archives[archive as usize].kind,
+                ArchiveKind::Wheel { .. }
+            ) {
+                self.link_entry_points(file, archive, site);
+            }
+        }
+    }
+
+    /// Links `from` to `entry_points.txt` of `archive` (once per archive, its targets too).
+    fn link_entry_points(&mut self, from: FileRef, archive_index: u32, site: &Site) {
+        let archive = &self.env.archives[archive_index as usize];
         let Some(index) = archive.entries.iter().position(|e| {
             e.kind == FileKind::Metadata && e.path.ends_with(".dist-info/entry_points.txt")
         }) else {
             return;
         };
         let listing = FileRef {
-            archive: file.archive,
+            archive: archive_index,
             entry: index as u32,
         };
+        let flags = family_flags(EdgeKind::EntryPoint, true, true);
+        let name = self.env.entry(listing).path.clone();
+        if listing != from {
+            self.edge(from, listing, &name, site, flags);
+        }
+        if !self.entry_points_seen.insert(archive_index) {
+            return;
+        }
         let Ok(bytes) = archive.read(index) else {
             return;
         };
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        let distribution = archive.package_name();
-        let site = Site {
-            line: 0,
-            text: format!("entry points of distribution {distribution}"),
-        };
-        let flags = family_flags(EdgeKind::EntryPoint, true, true);
-        let name = self.env.entry(listing).path.clone();
-        if listing != file {
-            self.edge(file, listing, &name, &site, flags);
-        }
         for (number, line) in text.lines().enumerate() {
             // `name = module.path:attr [extras]`; section headers and comments name no module.
             let Some((_, target)) = line.split_once('=') else {
