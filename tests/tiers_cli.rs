@@ -360,3 +360,129 @@ fn the_lazy_tier_loads_in_chromium_on_the_main_thread_and_in_a_worker() {
         }
     }
 }
+
+#[test]
+fn a_lazy_extension_module_loads_when_imported_in_chromium() {
+    // msgpack's wasm extension, imported only inside a function the traced run never calls: the
+    // whole package is lazy, and the untraced input loads the extension through Pyodide's own
+    // path (a synchronous compile, under Chromium's 8 MiB limit for a page's main thread).
+    let (dir, app, wheels) = scratch_app(
+        "app.py",
+        "def roundtrip(x):\n    import msgpack\n    return msgpack.unpackb(msgpack.packb(x))\nprint('ready')\n",
+    );
+    for wheel in wheels_in(&corpus_wheels("msgpack_roundtrip")) {
+        std::fs::copy(&wheel, wheels.join(wheel.file_name().unwrap())).unwrap();
+    }
+    let (_out_dir, out, report) = pack(&app, &wheels, &[]);
+    let so = report["analysis"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "extension")
+        .unwrap()
+        .clone();
+    assert_eq!(so["tier"], "lazy");
+    assert!(report["pack"]["dynlibs"].as_array().unwrap().is_empty());
+    let input = dir.path().join("more.py");
+    std::fs::write(
+        &input,
+        "import sys\nprint(roundtrip([1, 'two']), sys.modules['msgpack'].Packer.__module__)\n",
+    )
+    .unwrap();
+    let (output, record) = validate_with_input(&out, &app, &wheels, &input, &["--browser=both"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let record = record.unwrap();
+    let runs = record["browser"]["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 4);
+    for run in runs.iter().filter(|r| r["label"] != "app.py") {
+        // The extension itself, not msgpack's pure-Python fallback.
+        assert_eq!(run["stdout"], "ready\n[1, 'two'] msgpack._cmsgpack\n");
+        assert!(
+            lazy_paths(run).contains(&so["install_path"].as_str().unwrap().to_string()),
+            "{:?}",
+            lazy_paths(run)
+        );
+    }
+}
+
+#[test]
+fn an_extension_over_the_sync_compile_limit_stays_eager() {
+    // A kept side module of 9 MiB that no run loads: a page could not compile it synchronously
+    // on its main thread, so it is eager and preloaded.
+    let (_dir, app, wheels) = scratch_app("app.py", "import bigext\nprint(bigext.NAME)\n");
+    let mut big = side_module(&[], &[], &["f"]);
+    // A custom section pads the module past the limit.
+    let payload = 9 * 1024 * 1024;
+    let mut section = vec![0u8];
+    let mut size = payload + 2;
+    loop {
+        let byte = (size & 0x7f) as u8;
+        size >>= 7;
+        section.push(if size == 0 { byte } else { byte | 0x80 });
+        if size == 0 {
+            break;
+        }
+    }
+    section.extend([1, b'x']);
+    section.resize(section.len() + payload, 0);
+    big.extend(section);
+    write_wheel(
+        &wheels.join("bigext-1.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl"),
+        &[
+            (
+                "bigext/__init__.py",
+                b"NAME = 'big'\ndef load():\n    from . import _big\n    return _big\n",
+            ),
+            ("bigext/_big.cpython-314-wasm32-emscripten.so", &big),
+            (
+                "bigext-1.0.dist-info/METADATA",
+                b"Metadata-Version: 2.1\nName: bigext\nVersion: 1.0\n",
+            ),
+            ("bigext-1.0.dist-info/RECORD", b""),
+        ],
+    );
+    let (_out_dir, out, report) = pack(&app, &wheels, &["--no-validate"]);
+    let so = report["analysis"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "extension")
+        .unwrap()
+        .clone();
+    assert_eq!(so["tier"], "eager");
+    assert_eq!(so["eager_reason"], "large-extension");
+    assert_eq!(
+        report["pack"]["dynlibs"],
+        serde_json::json!([so["install_path"]])
+    );
+    let loader = std::fs::read_to_string(out.join("loader.mjs")).unwrap();
+    assert!(loader.contains("bigext/_big.cpython-314-wasm32-emscripten.so"));
+}
+
+#[test]
+fn an_eager_glob_puts_a_file_in_the_download() {
+    let app = "computed_imports";
+    let (_dir, out, report) = pack(
+        &corpus_app(app),
+        &corpus_wheels(app),
+        &["--eager", "writers/latex.py"],
+    );
+    let latex = report["analysis"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "writers/latex.py")
+        .unwrap()
+        .clone();
+    assert_eq!(latex["tier"], "eager");
+    assert_eq!(
+        latex["eager_reason"]["eager-glob"],
+        "writers/latex.py (--eager)"
+    );
+    let input = repo().join("corpus").join(app).join("untraced.py");
+    let (output, record) =
+        validate_with_input(&out, &corpus_app(app), &corpus_wheels(app), &input, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let runs = record.unwrap()["runs"].as_array().unwrap().clone();
+    assert_eq!(lazy_paths(&runs[1]), ["/home/pyodide/i18n/locale/fr.json"]);
+}

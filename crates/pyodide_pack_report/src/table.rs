@@ -87,15 +87,18 @@ pub fn render_analysis(record: &AnalyzeRecord) -> String {
         record.stats.seconds
     ));
 
-    let sites = &record.unresolved_dynamic_imports;
+    // The app's and its wheels' sites and missing modules are listed: those are the ones a user
+    // can act on. The stdlib's own are summed up in one line; all of it is in the --json record.
+    let in_stdlib = |path: &str| path.starts_with("python_stdlib.zip:");
+    let (stdlib_sites, sites): (Vec<_>, Vec<_>) = record
+        .unresolved_dynamic_imports
+        .iter()
+        .partition(|s| in_stdlib(&s.path));
     if !sites.is_empty() {
         out.push_str(&format!(
-            "\nunresolved dynamic imports ({}): computed module names no parser can follow; `trace` records them\n",
+            "\nunresolved dynamic imports ({}): computed module names with no literal part to go on; `trace` records what they import\n",
             sites.len()
         ));
-        // The app's and its wheels' sites first: those are the ones a user can act on.
-        let mut sites: Vec<_> = sites.iter().collect();
-        sites.sort_by_key(|s| s.path.starts_with("python_stdlib.zip:"));
         for s in sites.iter().take(LIST_LIMIT) {
             out.push_str(&format!("  {}:{}: {}\n", s.path, s.line, s.text));
         }
@@ -106,12 +109,12 @@ pub fn render_analysis(record: &AnalyzeRecord) -> String {
             ));
         }
     }
-    let required: Vec<_> = record
+    let (stdlib_missing, missing): (Vec<&MissingRecord>, Vec<&MissingRecord>) = record
         .missing_modules
         .iter()
-        .filter(|m| !m.optional)
-        .collect();
-    let optional = record.missing_modules.len() - required.len();
+        .partition(|m| in_stdlib(&m.reason.path));
+    let required: Vec<_> = missing.iter().filter(|m| !m.optional).copied().collect();
+    let optional = missing.len() - required.len();
     if !required.is_empty() || optional > 0 {
         // One line per module, modules of other platforms (Windows, macOS) last: they sit in
         // branches Pyodide never takes.
@@ -157,6 +160,13 @@ pub fn render_analysis(record: &AnalyzeRecord) -> String {
                 by_module.len() - LIST_LIMIT
             ));
         }
+    }
+    if !stdlib_sites.is_empty() || !stdlib_missing.is_empty() {
+        out.push_str(&format!(
+            "\nthe stdlib's own: {} unresolved dynamic import site(s), {} import(s) of modules Pyodide lacks (in the --json record)\n",
+            stdlib_sites.len(),
+            stdlib_missing.len()
+        ));
     }
     if let Some(trace) = &record.trace {
         render_trace(record, trace, &mut out);
