@@ -144,6 +144,10 @@ enum Command {
         /// Also every kept file that imports TARGET directly, each with its own chain.
         #[arg(long)]
         all: bool,
+        /// Answer from a pack's record (OUTDIR/report.json): the tiers and chains that pack
+        /// decided, without loading the environment.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
         /// Write the machine-readable answer here (`-` for stdout).
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
@@ -273,8 +277,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
             trace,
             target,
             all,
+            report,
             json,
         } => {
+            if let Some(report) = report {
+                let bytes = std::fs::read(&report)
+                    .with_context(|| format!("{}: cannot read the report", report.display()))?;
+                let record = pyodide_pack_report::why_from_report(
+                    &bytes,
+                    &report.display().to_string(),
+                    &target,
+                    all,
+                )
+                .map_err(|e| anyhow::anyhow!("{}: {e}", report.display()))?;
+                emit(&render_why(&record), json.as_deref(), &record)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let loaded = analysis_for(&env, &trace, &cache)?;
             let (environment, analysis) = (&loaded.env, &loaded.analysis);
             let found = pyodide_pack_graph::find_target(environment, &analysis.graph, &target)

@@ -486,3 +486,42 @@ fn an_eager_glob_puts_a_file_in_the_download() {
     let runs = record.unwrap()["runs"].as_array().unwrap().clone();
     assert_eq!(lazy_paths(&runs[1]), ["/home/pyodide/i18n/locale/fr.json"]);
 }
+
+#[test]
+fn why_from_a_pack_record_names_the_tier_and_the_edge() {
+    let app = "stdlib_codecs";
+    let (_dir, out, _) = pack(&corpus_app(app), &corpus_wheels(app), &[]);
+    let report = out.join("report.json");
+    let why = |target: &str| {
+        let mut args = vec!["why".to_string()];
+        args.extend(env_flags(&corpus_app(app), &corpus_wheels(app)));
+        args.extend([
+            "--report".into(),
+            report.display().to_string(),
+            target.to_string(),
+        ]);
+        let output = cli(args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let family = "python_stdlib.zip:encodings/__init__.py:99: __import__('encodings.' + modname, fromlist=_import_tail, level=0)";
+    assert_eq!(
+        why("encodings.cp850"),
+        format!(
+            "python_stdlib.zip:encodings/cp850.py is kept (/lib/python3.14/encodings/cp850.py)\n\
+             lazy (fetched on first read): dynamic-family from {family}\n\
+             root: python_stdlib.zip:encodings/__init__.py (boot set: imported by CPython while it starts)\n  \
+             {family}  [dynamic-family, optional, nested] -> python_stdlib.zip:encodings/cp850.py\n\n\
+             (answered from {})\n",
+            report.display()
+        )
+    );
+    let text = why("encodings.cp1252");
+    assert!(
+        text.starts_with(
+            "python_stdlib.zip:encodings/cp1252.py is kept (/lib/python314.zip/encodings/cp1252.py)\n\
+             eager (downloaded up front): a traced run touched it\n"
+        ),
+        "{text}"
+    );
+}

@@ -5,10 +5,10 @@ use std::fmt;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use pyodide_pack_env::FileRef;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why one file needs another. The names are the ones every report and `why` print.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EdgeKind {
     /// An `import` / `from ... import` statement.
@@ -144,7 +144,7 @@ pub enum GraphNode {
     File(FileRef),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RootKind {
     /// The app's entry script.

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use pyodide_pack_env::{ArchiveKind, Environment, FileKind, FileRef};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{DependencyGraph, RootKind};
 use crate::prune::KeptSet;
@@ -16,7 +16,7 @@ use crate::rules::UserRules;
 /// this stays eager: the loader preloads it asynchronously.
 pub const SYNC_COMPILE_LIMIT: u64 = 8 * 1024 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Tier {
     /// Downloaded before the app runs.
@@ -35,7 +35,7 @@ impl Tier {
 }
 
 /// Why a kept file is eager.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EagerReason {
     /// A traced run touched it (imported, opened or loaded).

@@ -5,8 +5,10 @@ pub mod pack;
 pub mod record;
 pub mod table;
 pub mod why;
+mod why_report;
 
 pub use pack::{render_pack, render_validation, PackReport};
 pub use record::{AnalyzeRecord, FileIds, RECORD_SCHEMA};
 pub use table::{format_size, render_analysis};
 pub use why::{render_why, WhyRecord, WHY_SCHEMA};
+pub use why_report::why_from_report;

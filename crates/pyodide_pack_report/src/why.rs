@@ -69,8 +69,12 @@ pub struct WhyRecord {
     pub tier: Option<TierAnswer>,
     /// With `--all`: every kept importer with its own chain.
     pub importers: Vec<ImporterRecord>,
-    /// Drop any of these and the target drops too (nearest the roots first).
+    /// Drop any of these and the target drops too (nearest the roots first). Not computed for an
+    /// answer from a pack's record.
     pub cut_points: Vec<CutPoint>,
+    /// The pack record the answer comes from (`--report`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_report: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -247,6 +251,13 @@ impl WhyRecord {
             TierAnswer { tier, because }
         });
         let entry = env.entry(file);
+        // A lazy stdlib module is not in the zip: it lives in the lazy stdlib folder.
+        let install_path = match tier.as_ref().map(|t| t.tier) {
+            Some(Tier::Lazy) if env.archive(file).kind == pyodide_pack_env::ArchiveKind::Stdlib => {
+                format!("/lib/python{}/{}", env.runtime.python_minor(), entry.path)
+            }
+            _ => entry.install_path.clone(),
+        };
         WhyRecord {
             schema: WHY_SCHEMA,
             entry: env.display(env.entry),
@@ -254,7 +265,7 @@ impl WhyRecord {
             package,
             file: ctx.ids.id(file),
             path: env.display(file),
-            install_path: entry.install_path.clone(),
+            install_path,
             kept,
             not_kept_because,
             root,
@@ -262,11 +273,12 @@ impl WhyRecord {
             tier,
             importers,
             cut_points,
+            from_report: None,
         }
     }
 }
 
-fn describe_eager(reason: &EagerReason) -> String {
+pub(crate) fn describe_eager(reason: &EagerReason) -> String {
     match reason {
         EagerReason::Touched => "a traced run touched it".into(),
         EagerReason::Boot => "the interpreter or Pyodide imports it while booting".into(),
@@ -358,7 +370,9 @@ pub fn render_why(record: &WhyRecord) -> String {
             }
         }
     }
-    if record.cut_points.is_empty() {
+    if let Some(report) = &record.from_report {
+        out.push_str(&format!("\n(answered from {report})\n"));
+    } else if record.cut_points.is_empty() {
         out.push_str("\nno single file's removal would drop it (several roads lead there)\n");
     } else {
         out.push_str("\ndropping any one of these would drop it too:\n");
