@@ -525,3 +525,108 @@ fn why_from_a_pack_record_names_the_tier_and_the_edge() {
         "{text}"
     );
 }
+
+#[test]
+fn lazy_files_behave_like_files_and_are_fetched_once_on_first_read() {
+    // The MEMFS-internals part of loader.mjs on its own: stat and listdir cost no fetch, a
+    // seek-then-read works, a second read fetches nothing, importlib.resources finds the file.
+    let app = "computed_imports";
+    let (dir, out, _) = pack(&corpus_app(app), &corpus_wheels(app), &[]);
+    let script = dir.path().join("lazy_fs.mjs");
+    let python = r#"
+import os
+p = "/home/pyodide/i18n/locale/de.json"
+print(os.stat(p).st_size, sorted(os.listdir("/home/pyodide/i18n/locale")))
+print(repr(fetched()))
+with open(p, "rb") as f:
+    f.seek(3)
+    print(f.read(8))
+print(open(p, encoding="utf-8").read().strip())
+print(fetched())
+import importlib.resources
+print((importlib.resources.files("writers") / "markdown.py").read_text().splitlines()[0])
+print(fetched().split(",")[-1])
+"#;
+    std::fs::write(
+        &script,
+        format!(
+            r#"import {{ loadBundle }} from {loader};
+const fetched = [];
+const pyodide = await loadBundle({{ indexURL: {runtime}, onLazyFetch: (f) => fetched.push(f.path) }});
+pyodide.globals.set("fetched", () => fetched.join(","));
+pyodide.runPython({python});
+"#,
+            loader = serde_json::to_string(&format!("file://{}", out.join("loader.mjs").display()))
+                .unwrap(),
+            runtime = serde_json::to_string(&runtime_dir()).unwrap(),
+            python = serde_json::to_string(python).unwrap(),
+        ),
+    )
+    .unwrap();
+    let output = std::process::Command::new("node")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "22 ['de.json', 'en.json', 'fr.json']\n''\n\
+         b'reeting\"'\n\
+         {\"greeting\": \"Hallo\"}\n\
+         /home/pyodide/i18n/locale/de.json\n\
+         def render(text):\n\
+         /home/pyodide/writers/markdown.py\n"
+    );
+}
+
+#[test]
+fn a_traced_run_that_fetches_a_lazy_file_fails_validation() {
+    // The record says the input was traced, but the pack's eager tier does not hold what it
+    // needs: the eager tier must cover every traced run.
+    let app = "computed_imports";
+    let (_dir, out, _) = pack(&corpus_app(app), &corpus_wheels(app), &[]);
+    let input = repo().join("corpus").join(app).join("untraced.py");
+    let report_path = out.join("report.json");
+    let mut report: Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    report["analysis"]["trace"]["runs"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"label": "app.py + untraced.py", "input": input}));
+    std::fs::write(&report_path, serde_json::to_vec(&report).unwrap()).unwrap();
+    let (output, _) = validate_with_input(&out, &corpus_app(app), &corpus_wheels(app), &input, &[]);
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains("validation: run app.py + untraced.py was traced, yet from the bundle (Node) it fetched lazy file(s) /home/pyodide/writers/latex.py, /home/pyodide/i18n/locale/fr.json"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_lazy_file_the_server_answers_404_for_is_a_clear_error_in_chromium() {
+    let app = "computed_imports";
+    let (_dir, out, _) = pack(&corpus_app(app), &corpus_wheels(app), &[]);
+    std::fs::remove_file(out.join("lazy/home/pyodide/writers/latex.py")).unwrap();
+    let input = repo().join("corpus").join(app).join("untraced.py");
+    let (output, _) = validate_with_input(
+        &out,
+        &corpus_app(app),
+        &corpus_wheels(app),
+        &input,
+        &["--browser=worker"],
+    );
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains("loadBundle: lazy file /home/pyodide/writers/latex.py could not be fetched from http://127.0.0.1:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("/bundle/lazy/home/pyodide/writers/latex.py: HTTP 404"),
+        "{err}"
+    );
+    assert!(
+        err.contains("OSError: [Errno 29] I/O error: '/home/pyodide/writers/latex.py'"),
+        "{err}"
+    );
+}
