@@ -11,16 +11,6 @@ use std::process::{Command, Output};
 use common::*;
 use serde_json::Value;
 
-fn env_flags(app: &Path, wheels: &Path) -> Vec<String> {
-    vec![
-        app.display().to_string(),
-        "--wheels".into(),
-        wheels.display().to_string(),
-        "--runtime".into(),
-        runtime_dir().display().to_string(),
-    ]
-}
-
 fn run(command: &str, out: &Path, app: &Path, wheels: &Path, extra: &[&str]) -> Output {
     run_with_env(command, out, app, wheels, extra, &[])
 }

@@ -11,16 +11,6 @@ use std::process::{Command, Output};
 use common::*;
 use serde_json::Value;
 
-fn env_flags(app: &Path, wheels: &Path) -> Vec<String> {
-    vec![
-        app.display().to_string(),
-        "--wheels".into(),
-        wheels.display().to_string(),
-        "--runtime".into(),
-        runtime_dir().display().to_string(),
-    ]
-}
-
 fn pack(app: &Path, wheels: &Path, out: &Path, extra: &[&str]) -> Output {
     let mut args = vec!["pack".to_string()];
     args.extend(env_flags(app, wheels));

@@ -13,16 +13,6 @@ use std::process::Output;
 use common::*;
 use serde_json::Value;
 
-fn env_flags(app: &Path, wheels: &Path) -> Vec<String> {
-    vec![
-        app.display().to_string(),
-        "--wheels".into(),
-        wheels.display().to_string(),
-        "--runtime".into(),
-        runtime_dir().display().to_string(),
-    ]
-}
-
 fn cli(args: Vec<String>) -> Output {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     pyodide_pack(&args)

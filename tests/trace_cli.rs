@@ -14,16 +14,6 @@ use serde_json::Value;
 
 const SITE: &str = "/lib/python3.14/site-packages/";
 
-fn env_flags(app: &Path, wheels: &Path) -> Vec<String> {
-    vec![
-        app.display().to_string(),
-        "--wheels".into(),
-        wheels.display().to_string(),
-        "--runtime".into(),
-        runtime_dir().display().to_string(),
-    ]
-}
-
 fn run(args: &[String]) -> Output {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     pyodide_pack(&args)

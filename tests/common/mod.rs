@@ -45,6 +45,17 @@ pub fn wheels_in(dir: &Path) -> Vec<PathBuf> {
     pyodide_pack_env::wheels_in(dir).unwrap()
 }
 
+/// The flags that name a corpus-like environment: the app, its wheels, the fetched runtime.
+pub fn env_flags(app: &Path, wheels: &Path) -> Vec<String> {
+    vec![
+        app.display().to_string(),
+        "--wheels".into(),
+        wheels.display().to_string(),
+        "--runtime".into(),
+        runtime_dir().display().to_string(),
+    ]
+}
+
 /// Runs the built CLI.
 pub fn pyodide_pack(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pyodide-pack"))

@@ -37,6 +37,19 @@ impl KeptSet {
 /// interpreter carries those compiled in and never reads the files). An excluded file is a wall:
 /// neither it nor what only it reaches is kept.
 pub fn prune_from(graph: &DependencyGraph) -> KeptSet {
+    let files = reachable(graph, |_| true)
+        .into_iter()
+        .filter(|f| !graph.frozen_sources.contains(f))
+        .collect();
+    KeptSet { files }
+}
+
+/// The files the roots reach along the edges `follow` accepts; excluded files are walls.
+pub(crate) fn reachable(
+    graph: &DependencyGraph,
+    follow: impl Fn(&ImportEdge) -> bool,
+) -> HashSet<FileRef> {
+    use petgraph::visit::EdgeRef;
     let mut files = HashSet::new();
     let mut seen = vec![false; graph.graph.node_count()];
     let mut queue = VecDeque::from([graph.roots_node]);
@@ -46,18 +59,20 @@ pub fn prune_from(graph: &DependencyGraph) -> KeptSet {
             if graph.excluded.contains_key(&file) {
                 continue;
             }
-            if !graph.frozen_sources.contains(&file) {
-                files.insert(file);
-            }
+            files.insert(file);
         }
-        for next in graph.graph.neighbors(node) {
+        for edge in graph.graph.edges(node) {
+            if edge.weight().as_ref().is_some_and(|e| !follow(e)) {
+                continue;
+            }
+            let next = edge.target();
             if !seen[next.index()] {
                 seen[next.index()] = true;
                 queue.push_back(next);
             }
         }
     }
-    KeptSet { files }
+    files
 }
 
 /// Which data files (files no import names) the default rule keeps.

@@ -2,7 +2,7 @@
 //! the first time the app reads it (lazy). Static analysis decides what must be available; the
 //! traced runs decide what is eager.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 
 use pyodide_pack_env::{ArchiveKind, Environment, FileKind, FileRef};
 use serde::{Deserialize, Serialize};
@@ -103,30 +103,7 @@ pub struct TierOptions {
 /// What the roots reach through edges that are not families: the static download of an app with
 /// no trace (families only make files available).
 pub fn prune_core(graph: &DependencyGraph) -> HashSet<FileRef> {
-    let mut files = HashSet::new();
-    let mut seen = vec![false; graph.graph.node_count()];
-    let mut queue = VecDeque::from([graph.roots_node]);
-    seen[graph.roots_node.index()] = true;
-    while let Some(node) = queue.pop_front() {
-        if let Some(file) = graph.file(node) {
-            if graph.excluded.contains_key(&file) {
-                continue;
-            }
-            files.insert(file);
-        }
-        use petgraph::visit::EdgeRef;
-        for edge in graph.graph.edges(node) {
-            if edge.weight().as_ref().is_some_and(|e| e.kind.is_family()) {
-                continue;
-            }
-            let next = edge.target();
-            if !seen[next.index()] {
-                seen[next.index()] = true;
-                queue.push_back(next);
-            }
-        }
-    }
-    files
+    crate::prune::reachable(graph, |edge| !edge.kind.is_family())
 }
 
 /// Cuts the kept files into tiers. `touched`: the files traced runs touched (`None` without a

@@ -237,16 +237,7 @@ impl WhyRecord {
             let tier = analysis.tiers.tier(file);
             let because = match analysis.tiers.eager_reason(file) {
                 Some(reason) => describe_eager(reason),
-                None => match chain.iter().find(|l| l.kind.is_family()) {
-                    Some(l) => format!(
-                        "{} from {}{}: {}",
-                        l.kind,
-                        l.from_path,
-                        l.line.map(|n| format!(":{n}")).unwrap_or_default(),
-                        l.text
-                    ),
-                    None => "no traced run touched it; static analysis keeps it available".into(),
-                },
+                None => describe_lazy(&chain),
             };
             TierAnswer { tier, because }
         });
@@ -275,6 +266,20 @@ impl WhyRecord {
             cut_points,
             from_report: None,
         }
+    }
+}
+
+/// What made a lazy file available: the family edge on its chain.
+pub(crate) fn describe_lazy(chain: &[LinkRecord]) -> String {
+    match chain.iter().find(|l| l.kind.is_family()) {
+        Some(l) => format!(
+            "{} from {}{}: {}",
+            l.kind,
+            l.from_path,
+            l.line.map(|n| format!(":{n}")).unwrap_or_default(),
+            l.text
+        ),
+        None => "no traced run touched it; static analysis keeps it available".into(),
     }
 }
 

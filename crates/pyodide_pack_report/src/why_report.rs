@@ -7,7 +7,9 @@ use std::collections::VecDeque;
 use pyodide_pack_graph::{EdgeKind, RootKind, Tier};
 use serde::Deserialize;
 
-use crate::why::{describe_eager, LinkRecord, RootOfChain, TierAnswer, WhyRecord, WHY_SCHEMA};
+use crate::why::{
+    describe_eager, describe_lazy, LinkRecord, RootOfChain, TierAnswer, WhyRecord, WHY_SCHEMA,
+};
 
 #[derive(Deserialize)]
 struct PackRecord {
@@ -199,16 +201,7 @@ pub fn why_from_report(
         tier,
         because: match &row.eager_reason {
             Some(reason) if tier == Tier::Eager => describe_eager(reason),
-            _ => match chain.iter().find(|l| l.kind.is_family()) {
-                Some(l) => format!(
-                    "{} from {}{}: {}",
-                    l.kind,
-                    l.from_path,
-                    l.line.map(|n| format!(":{n}")).unwrap_or_default(),
-                    l.text
-                ),
-                None => "no traced run touched it; static analysis keeps it available".into(),
-            },
+            _ => describe_lazy(&chain),
         },
     });
     let importers = if all && row.kept {
