@@ -8,8 +8,9 @@ use pyodide_pack_env::Environment;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::entries::{Content, PackedEntry};
 use crate::sizes::Sizes;
-use crate::{Content, PackError, PackedEntry};
+use crate::PackError;
 
 /// The folder of the lazy tier inside the output folder.
 pub const LAZY_DIR: &str = "lazy";

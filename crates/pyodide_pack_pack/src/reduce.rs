@@ -1,6 +1,16 @@
 //! Optional size reducers applied to the kept `.py` files: stripping docstrings (here, with ruff's
-//! parser) and compiling to `.pyc` (in [`crate::pyc`], with the runtime's own interpreter).
+//! parser) and compiling to `.pyc` (in [`crate::pyc`], with the runtime's own interpreter), and
+//! [`reduce_entries`], which turns the plan into the packed entries with the reducers applied.
 
+use globset::{GlobBuilder, GlobSetBuilder};
+use pyodide_pack_env::{ArchiveKind, CacheRoot, Environment, FileKind};
+use pyodide_pack_graph::Analysis;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::entries::{Content, PackedEntry};
+use crate::plan::{PackPlan, PlannedFile};
+use crate::{pyc, PackError, PackOptions};
 use ruff_python_ast::visitor::{walk_stmt, Visitor};
 use ruff_python_ast::{Expr, PythonVersion, Stmt};
 use ruff_python_parser::{parse, Mode, ParseOptions};
@@ -93,6 +103,141 @@ impl<'a> Visitor<'a> for DocstringFinder {
         }
         walk_stmt(self, stmt);
     }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReducerStats {
+    pub strip_docstrings: bool,
+    /// Files whose docstrings were stripped.
+    pub docstrings_stripped: usize,
+    /// Files that kept them because they read `__doc__` or are excluded in the config.
+    pub docstrings_kept: Vec<String>,
+    pub compile_pyc: bool,
+    pub pyc_files: usize,
+}
+
+/// The content of every planned file, after the reducers the options ask for.
+pub(crate) fn reduce_entries(
+    env: &Environment,
+    analysis: &Analysis,
+    plan: &PackPlan,
+    options: &PackOptions,
+    cache: &CacheRoot,
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<PackedEntry>, ReducerStats), PackError> {
+    let mut stats = ReducerStats {
+        strip_docstrings: options.strip_docstrings,
+        compile_pyc: options.compile_pyc,
+        ..Default::default()
+    };
+    let keep_docs = {
+        let mut builder = GlobSetBuilder::new();
+        for pattern in &options.docstring_exclude {
+            let glob = GlobBuilder::new(pattern)
+                .build()
+                .map_err(|e| PackError::Compile {
+                    message: format!("docstring-exclude: bad glob {pattern:?}: {}", e.kind()),
+                })?;
+            builder.add(glob);
+        }
+        builder.build().map_err(|e| PackError::Compile {
+            message: format!("docstring-exclude: {e}"),
+        })?
+    };
+    // Reducers touch the stdlib's and the wheels' Python sources; the app's own files ship as
+    // they are.
+    let reducible = |f: &PlannedFile| {
+        env.entry(f.file).kind == FileKind::Python && env.archive(f.file).kind != ArchiveKind::App
+    };
+    let reduce_any = options.strip_docstrings || options.compile_pyc;
+
+    enum Step {
+        Raw,
+        Source(Vec<u8>, Option<String>),
+    }
+    let steps: Vec<Step> = plan
+        .files
+        .par_iter()
+        .map(|f| -> Result<Step, PackError> {
+            if env.archive(f.file).kind == ArchiveKind::App {
+                return Ok(Step::Source(env.read(f.file)?, None));
+            }
+            if !(reduce_any && reducible(f)) {
+                return Ok(Step::Raw);
+            }
+            let bytes = env.read(f.file)?;
+            if !options.strip_docstrings {
+                return Ok(Step::Source(bytes, None));
+            }
+            let module = analysis.graph.module_of.get(&f.file);
+            if module.is_some_and(|m| keep_docs.is_match(m)) {
+                return Ok(Step::Source(
+                    bytes,
+                    Some("excluded in docstring-exclude".into()),
+                ));
+            }
+            let Ok(text) = std::str::from_utf8(&bytes) else {
+                return Ok(Step::Source(bytes, Some("not UTF-8".into())));
+            };
+            Ok(match strip_docstrings(text) {
+                Ok(stripped) => Step::Source(stripped.into_bytes(), None),
+                Err(DocstringsKept::NoneFound) => Step::Source(bytes, None),
+                Err(DocstringsKept::ReadsDoc) => Step::Source(bytes, Some("reads __doc__".into())),
+                Err(DocstringsKept::DoesNotParse(e)) => {
+                    Step::Source(bytes, Some(format!("does not parse ({e})")))
+                }
+            })
+        })
+        .collect::<Result<_, _>>()?;
+
+    let mut entries = Vec::with_capacity(plan.files.len());
+    let mut pyc_jobs = Vec::new();
+    for (f, step) in plan.files.iter().zip(steps) {
+        let content = match step {
+            Step::Raw => Content::Raw(f.file),
+            Step::Source(bytes, kept_because) => {
+                let app_file = env.archive(f.file).kind == ArchiveKind::App;
+                if options.strip_docstrings && !app_file {
+                    match kept_because {
+                        Some(why) => stats
+                            .docstrings_kept
+                            .push(format!("{}: {why}", env.display(f.file))),
+                        None => stats.docstrings_stripped += 1,
+                    }
+                }
+                if options.compile_pyc && !app_file {
+                    pyc_jobs.push((entries.len(), bytes.clone()));
+                }
+                Content::Bytes(bytes)
+            }
+        };
+        entries.push(PackedEntry {
+            file: f.file,
+            name: f.name.clone(),
+            content,
+            destination: f.destination,
+        });
+    }
+    if !pyc_jobs.is_empty() {
+        let jobs: Vec<pyc::PycJob> = pyc_jobs
+            .iter()
+            .map(|(i, source)| pyc::PycJob {
+                source: source.clone(),
+                dfile: env.entry(entries[*i].file).install_path.clone(),
+            })
+            .collect();
+        let compiled = pyc::compile_pyc(env, cache, &jobs, options.timeout)?;
+        warnings.extend(compiled.warnings);
+        for ((i, _), pyc) in pyc_jobs.iter().zip(compiled.pycs) {
+            if let Some(bytes) = pyc {
+                let entry = &mut entries[*i];
+                entry.name = format!("{}c", entry.name);
+                entry.content = Content::Bytes(bytes);
+                stats.pyc_files += 1;
+            }
+        }
+    }
+    Ok((entries, stats))
 }
 
 #[cfg(test)]

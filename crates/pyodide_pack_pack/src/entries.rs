@@ -1,0 +1,78 @@
+//! The output zips: entries copied compressed from their archive (no recompression), or new bytes
+//! deflated here, written deterministically.
+
+use std::collections::BTreeMap;
+use std::io::{Cursor, Write};
+
+use pyodide_pack_env::{Environment, FileRef};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipArchive, ZipWriter};
+
+use crate::plan::Destination;
+use crate::PackError;
+
+/// A packed entry's bytes: copied compressed from its archive, or new bytes (reduced, or from the
+/// app's folder) deflated here.
+pub(crate) enum Content {
+    Raw(FileRef),
+    Bytes(Vec<u8>),
+}
+
+pub(crate) struct PackedEntry {
+    pub(crate) file: FileRef,
+    pub(crate) name: String,
+    pub(crate) content: Content,
+    pub(crate) destination: Destination,
+}
+
+pub(crate) fn zip_error(path: &str, e: impl std::fmt::Display) -> PackError {
+    PackError::Zip {
+        path: path.to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// Writes entries into a new in-memory zip. Deterministic: fixed timestamps, input order.
+pub(crate) fn write_zip(
+    env: &Environment,
+    entries: &[&PackedEntry],
+    label: &str,
+) -> Result<Vec<u8>, PackError> {
+    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+    let options = SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default());
+    let mut sources: BTreeMap<u32, ZipArchive<Cursor<std::sync::Arc<[u8]>>>> = BTreeMap::new();
+    for entry in entries {
+        match &entry.content {
+            Content::Raw(file) => {
+                let zip = match sources.entry(file.archive) {
+                    std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(v) => match env.archive(*file).zip()
+                    {
+                        Some(zip) => v.insert(zip),
+                        None => return Err(zip_error(label, "a raw entry from a folder")),
+                    },
+                };
+                let source_name = &env.entry(*file).path;
+                let index = zip
+                    .index_for_name(source_name)
+                    .ok_or_else(|| zip_error(label, format!("{source_name} vanished")))?;
+                let raw = zip.by_index_raw(index).map_err(|e| zip_error(label, e))?;
+                writer
+                    .raw_copy_file_rename(raw, &entry.name)
+                    .map_err(|e| zip_error(label, e))?;
+            }
+            Content::Bytes(bytes) => {
+                writer
+                    .start_file(&entry.name, options)
+                    .map_err(|e| zip_error(label, e))?;
+                writer.write_all(bytes).map_err(|e| zip_error(label, e))?;
+            }
+        }
+    }
+    Ok(writer
+        .finish()
+        .map_err(|e| zip_error(label, e))?
+        .into_inner())
+}
