@@ -27,7 +27,8 @@ const APPS: &[&str] = &[
 ];
 
 fn kb(bytes: f64) -> String {
-    format!("{:.0} kB", bytes / 1000.0)
+    // `+ 0.0` turns the -0.0 an empty float sum gives into 0.
+    format!("{:.0} kB", bytes / 1000.0 + 0.0)
 }
 
 fn run(args: &[String]) -> std::process::Output {

@@ -168,8 +168,13 @@ pub fn render_pack(report: &PackReport, out_dir: &str) -> String {
         .iter()
         .map(|o| format!("{} {}", o.name, format_size(o.sizes.raw)))
         .collect();
+    let lazy = if t.lazy_files > 0 {
+        format!(", lazy/ ({} files)", t.lazy_files)
+    } else {
+        String::new()
+    };
     out.push_str(&format!(
-        "wrote {out_dir}/: {}, report.json\n",
+        "wrote {out_dir}/: {}{lazy}, report.json\n",
         files.join(", ")
     ));
     if let Some(validation) = &report.validation {
