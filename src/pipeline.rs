@@ -10,8 +10,8 @@ use pyodide_pack_config::{find_config, BrowserSetting, LoadedConfig};
 use pyodide_pack_env::{CacheRoot, Environment, EnvironmentRequest, FileRef};
 use pyodide_pack_facts::FactsStore;
 use pyodide_pack_graph::{
-    assign_tiers, build_graph, finish, Analysis, BuildOptions, DataRule, KeptSet, RuleGlob,
-    TierOptions, UserRules,
+    assign_tiers, build_graph, finish, Analysis, BuildOptions, KeptSet, RuleGlob, TierOptions,
+    UserRules,
 };
 use pyodide_pack_pack::{
     expected_output, reference_outputs, validate, validate_in_browser, BrowserModes,
@@ -189,7 +189,7 @@ pub fn load_analysis(
                 "--stdlib-from-trace needs a trace (drop --no-trace, or give --trace / --trace-file)"
             );
         }
-        let mut analysis = finish(graph, &env, &settings.rules, DataRule::PackageData);
+        let mut analysis = finish(graph, &env, &settings.rules);
         analysis.tiers = assign_tiers(
             &analysis.graph,
             &env,
@@ -206,14 +206,14 @@ pub fn load_analysis(
             static_kept: None,
         });
     }
-    let static_only = finish(graph.clone(), &env, &settings.rules, DataRule::PackageData);
+    let static_only = finish(graph.clone(), &env, &settings.rules);
     let mut graph = graph;
     let summary = merge_traces(&mut graph, &env, &traces, &static_only.kept);
     if settings.stdlib_from_trace {
         restrict_stdlib_to_touched(&mut graph, &env, &summary, &settings.rules);
     }
     // Data files no run opened stay available (lazy); the trace decides what is eager.
-    let mut analysis = finish(graph, &env, &settings.rules, DataRule::PackageData);
+    let mut analysis = finish(graph, &env, &settings.rules);
     let touched: HashSet<FileRef> = summary.touched.iter().map(|f| f.file).collect();
     analysis.tiers = assign_tiers(
         &analysis.graph,

@@ -18,7 +18,7 @@ pub use model::{
     DependencyGraph, EdgeKind, GraphNode, ImportEdge, MissingModule, Reason, Root, RootKind,
     UnresolvedSite,
 };
-pub use prune::{apply_default_rules, apply_user_rules, prune_from, DataRule, KeptSet};
+pub use prune::{apply_default_rules, apply_user_rules, prune_from, KeptSet};
 pub use rules::{RuleError, RuleGlob, UserRules};
 pub use tier::{
     assign_tiers, prune_core, EagerReason, Tier, TierOptions, Tiers, SYNC_COMPILE_LIMIT,
@@ -42,25 +42,15 @@ pub struct Analysis {
 /// Builds the graph from the roots, prunes it, and applies the default rules (static only).
 pub fn analyze(env: &Environment, store: &mut FactsStore) -> Result<Analysis, EnvError> {
     let graph = build_graph(env, store, &BuildOptions::default())?;
-    Ok(finish(
-        graph,
-        env,
-        &UserRules::default(),
-        DataRule::PackageData,
-    ))
+    Ok(finish(graph, env, &UserRules::default()))
 }
 
 /// The last step of every analysis, after any runtime edges were merged: the user's globs, the
 /// default rules for what no import names, and the final prune.
-pub fn finish(
-    mut graph: DependencyGraph,
-    env: &Environment,
-    rules: &UserRules,
-    data_rule: DataRule,
-) -> Analysis {
+pub fn finish(mut graph: DependencyGraph, env: &Environment, rules: &UserRules) -> Analysis {
     apply_user_rules(&mut graph, env, rules);
     let reached = prune_from(&graph);
-    apply_default_rules(&mut graph, env, &reached, data_rule);
+    apply_default_rules(&mut graph, env, &reached);
     let kept = prune_from(&graph);
     let tiers = Tiers::all_eager(&kept);
     Analysis { graph, kept, tiers }

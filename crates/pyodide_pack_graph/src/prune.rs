@@ -75,16 +75,6 @@ pub(crate) fn reachable(
     files
 }
 
-/// Which data files (files no import names) the default rule keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DataRule {
-    /// Without a trace: every data file of a kept package (nothing says which ones are read).
-    PackageData,
-    /// With a trace: only the data files a run opened (they arrive as runtime edges), plus
-    /// include globs. Other data files of kept packages are dropped.
-    Opened,
-}
-
 /// The user's globs: includes become rule edges from the entry script, excludes mark files
 /// [`prune_from`] will not keep.
 pub fn apply_user_rules(graph: &mut DependencyGraph, env: &Environment, rules: &UserRules) {
@@ -110,17 +100,12 @@ pub fn apply_user_rules(graph: &mut DependencyGraph, env: &Environment, rules: &
 }
 
 /// The default rules for files that no import names (documented in the README):
-/// - without a trace ([`DataRule::PackageData`]), a data file is kept when the nearest package
-///   folder above it is a kept package (so `certifi/cacert.pem` and `pkg/data/table.json` come
-///   with `certifi` and `pkg`); with a trace, only opened data files are kept;
+/// - a data file is kept when the nearest package folder above it is a kept package (so
+///   `certifi/cacert.pem` and `pkg/data/table.json` come with `certifi` and `pkg`); with a trace
+///   the ones no run opened are lazy (the tiers decide that, not this rule);
 /// - the `.dist-info` of every distribution with a kept file is kept (`importlib.metadata` reads
 ///   versions and entry points from it), except `RECORD`, which lists files the bundle drops.
-pub fn apply_default_rules(
-    graph: &mut DependencyGraph,
-    env: &Environment,
-    kept: &KeptSet,
-    data_rule: DataRule,
-) {
+pub fn apply_default_rules(graph: &mut DependencyGraph, env: &Environment, kept: &KeptSet) {
     // (archive, package folder) -> that package's __init__.py
     let mut package_dirs: HashMap<(u32, &str), FileRef> = HashMap::new();
     for file in env.files() {
@@ -149,7 +134,7 @@ pub fn apply_default_rules(
         }
         let entry = env.entry(file);
         match entry.kind {
-            FileKind::Data if data_rule == DataRule::PackageData => {
+            FileKind::Data => {
                 let Some(path) = entry.import_path.as_deref() else {
                     continue;
                 };
