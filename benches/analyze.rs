@@ -37,6 +37,7 @@ fn main() {
         wheels_dir: Some(wheels),
         requirements: None,
         runtime_dir: Some(runtime),
+        index_url: None,
     };
 
     let analyze_once = |facts_dir: &std::path::Path| {

@@ -44,6 +44,10 @@ struct EnvArgs {
     /// the cache, installed with npm on first use).
     #[arg(long, value_name = "DIR")]
     runtime: Option<PathBuf>,
+    /// Where packages of the runtime's pyodide-lock.json are fetched from when the runtime folder
+    /// does not hold them (default: the CDN folder of the runtime's version).
+    #[arg(long, value_name = "URL")]
+    index_url: Option<String>,
 }
 
 impl EnvArgs {
@@ -53,6 +57,7 @@ impl EnvArgs {
             wheels_dir: self.wheels.clone(),
             requirements: self.requirements.clone(),
             runtime_dir: self.runtime.clone(),
+            index_url: self.index_url.clone(),
         }
     }
 }

@@ -42,6 +42,7 @@ fn check_app(app: &str, exceptions: &[Exception]) {
         wheels_dir: Some(wheels_dir.clone()),
         requirements: None,
         runtime_dir: Some(runtime_dir()),
+        index_url: None,
     };
     let env = Environment::load(&request, &cache()).expect("the environment loads");
     let mut store = FactsStore::open(None);

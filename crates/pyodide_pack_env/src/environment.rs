@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::archive::parse_wheel_name;
-use crate::requirements::resolve_requirements;
+use crate::requirements::{resolve_requirements, ResolvedWheel, WheelSource};
 use crate::{Archive, ArchiveEntry, ArchiveKind, CacheRoot, EnvError, Runtime, RuntimeFacts};
 
 /// A file of the environment: an entry of one archive.
@@ -23,6 +23,9 @@ pub struct EnvironmentRequest {
     pub wheels_dir: Option<PathBuf>,
     pub requirements: Option<PathBuf>,
     pub runtime_dir: Option<PathBuf>,
+    /// Where lock packages the runtime folder lacks are fetched from (default: the CDN folder of
+    /// the runtime's version).
+    pub index_url: Option<String>,
 }
 
 #[derive(Debug)]
@@ -36,6 +39,8 @@ pub struct Environment {
     pub entry: FileRef,
     /// The requirements file that was resolved, if any.
     pub requirements: Option<PathBuf>,
+    /// Where each archive's wheel came from (`None` for the app folder and the stdlib).
+    pub sources: Vec<Option<WheelSource>>,
 }
 
 /// The folder Pyodide runs scripts from.
@@ -60,11 +65,26 @@ impl Environment {
             (None, Some(_)) => None,
             (None, None) => Some(app_dir.join("requirements.txt")).filter(|p| p.is_file()),
         };
-        let wheel_paths = match (&requirements, &request.wheels_dir) {
-            (Some(req), links) => resolve_requirements(req, links.as_deref(), &runtime, cache)?,
-            (None, Some(dir)) => wheels_in(dir)?,
+        let resolved: Vec<ResolvedWheel> = match (&requirements, &request.wheels_dir) {
+            (Some(req), links) => resolve_requirements(
+                req,
+                links.as_deref(),
+                &runtime,
+                request.index_url.as_deref(),
+                cache,
+            )?,
+            (None, Some(dir)) => wheels_in(dir)?
+                .into_iter()
+                .map(|path| ResolvedWheel {
+                    path,
+                    source: WheelSource::Folder,
+                })
+                .collect(),
             (None, None) => Vec::new(),
         };
+        let mut sources = vec![None, None];
+        sources.extend(resolved.iter().map(|w| Some(w.source)));
+        let wheel_paths: Vec<PathBuf> = resolved.into_iter().map(|w| w.path).collect();
 
         let site_packages = runtime.site_packages();
         let stdlib_mount = runtime.stdlib_mount();
@@ -111,6 +131,7 @@ impl Environment {
                 entry: entry_index as u32,
             },
             requirements,
+            sources,
         })
     }
 

@@ -47,6 +47,21 @@ pub enum EnvError {
     },
     #[error("{path}: {reason}")]
     App { path: PathBuf, reason: String },
+    #[error("{requirements}: {name} {requested} is not in the runtime's pyodide-lock.json (it has {name} {lock_version}), and the package index has no Pyodide wheel for it")]
+    PinNotInLock {
+        requirements: PathBuf,
+        name: String,
+        requested: String,
+        lock_version: String,
+    },
+    #[error("{path}: sha256 is {actual}, but pyodide-lock.json says {expected}")]
+    DigestMismatch {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+    #[error("cannot fetch {url}: {message}")]
+    Fetch { url: String, message: String },
 }
 
 impl EnvError {

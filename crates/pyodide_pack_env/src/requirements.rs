@@ -1,13 +1,187 @@
-//! Resolving a requirements file into Pyodide wheels with pip (pip's resolver; we don't write one).
+//! Resolving a requirements file into Pyodide wheels: a requirement that names a package of the
+//! runtime's `pyodide-lock.json` comes from the lock with its `depends` closure (as a page's
+//! `loadPackage` and micropip do); the rest goes to pip (pip's resolver; we don't write one).
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::str::FromStr;
 
+use pep508_rs::pep440_rs::Version;
+use pep508_rs::{Requirement, VersionOrUrl};
 use serde::{Deserialize, Serialize};
 
 use crate::archive::sha256_hex;
 use crate::cache::write_atomically;
+use crate::lock::{default_index_url, fetch_lock_package, normalize, PyodideLock};
 use crate::{CacheRoot, EnvError, Runtime};
+
+/// Where a wheel of the environment came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WheelSource {
+    /// The runtime's `pyodide-lock.json` (beside the lock, or fetched from the index URL).
+    Lock,
+    /// The package index, through pip.
+    Index,
+    /// A `--wheels` folder given alone.
+    Folder,
+}
+
+/// A wheel a requirements file resolved to.
+#[derive(Debug, Clone)]
+pub struct ResolvedWheel {
+    pub path: PathBuf,
+    pub source: WheelSource,
+}
+
+/// A requirement the lock has under another version than the one asked for.
+struct PinnedElsewhere {
+    name: String,
+    requested: String,
+    lock_version: String,
+}
+
+/// Resolves `requirements`: lock packages from the lock (fetched beside it or from `index_url`,
+/// default the runtime version's CDN folder), the rest with pip.
+pub fn resolve_requirements(
+    requirements: &Path,
+    find_links: Option<&Path>,
+    runtime: &Runtime,
+    index_url: Option<&str>,
+    cache: &CacheRoot,
+) -> Result<Vec<ResolvedWheel>, EnvError> {
+    let text = std::fs::read_to_string(requirements).map_err(|e| EnvError::io(requirements, e))?;
+    let lock = PyodideLock::read(runtime)?;
+    let mut from_lock: Vec<String> = Vec::new();
+    let mut pinned_elsewhere: Vec<PinnedElsewhere> = Vec::new();
+    let mut pip_lines: Vec<&str> = Vec::new();
+    for line in text.lines() {
+        let bare = line.split(" #").next().unwrap_or("").trim();
+        if bare.is_empty() || bare.starts_with('#') || bare.starts_with('-') {
+            pip_lines.push(line);
+            continue;
+        }
+        let Ok(requirement) = Requirement::<pep508_rs::VerbatimUrl>::from_str(bare) else {
+            // pip says what is wrong with it.
+            pip_lines.push(line);
+            continue;
+        };
+        let Some(package) = lock.get(requirement.name.as_ref()) else {
+            pip_lines.push(line);
+            continue;
+        };
+        match &requirement.version_or_url {
+            Some(VersionOrUrl::Url(_)) => pip_lines.push(line),
+            Some(VersionOrUrl::VersionSpecifier(specifiers)) => {
+                let fits = Version::from_str(&package.version)
+                    .map(|v| specifiers.contains(&v))
+                    .unwrap_or(false);
+                if fits {
+                    from_lock.push(package.name.clone());
+                } else {
+                    pinned_elsewhere.push(PinnedElsewhere {
+                        name: package.name.clone(),
+                        requested: specifiers.to_string(),
+                        lock_version: package.version.clone(),
+                    });
+                    pip_lines.push(line);
+                }
+            }
+            None => from_lock.push(package.name.clone()),
+        }
+    }
+
+    let closure = lock
+        .closure(&from_lock)
+        .map_err(|reason| EnvError::Runtime {
+            dir: runtime.dir.clone(),
+            reason: format!("pyodide-lock.json: {reason}"),
+        })?;
+    if let Some(library) = closure.iter().find(|p| p.is_shared_library()) {
+        return Err(EnvError::Resolve {
+            requirements: requirements.to_path_buf(),
+            message: format!(
+                "the lock package {} needs the shared library {}, and shared libraries from the lock are not packed yet",
+                from_lock.join(", "),
+                library.name
+            ),
+        });
+    }
+    let index_url = index_url
+        .map(str::to_string)
+        .unwrap_or_else(|| default_index_url(runtime));
+    let mut wheels = Vec::new();
+    let mut lock_names = BTreeSet::new();
+    for package in &closure {
+        lock_names.insert(normalize(&package.name));
+        wheels.push(ResolvedWheel {
+            path: fetch_lock_package(package, runtime, &index_url, cache)?,
+            source: WheelSource::Lock,
+        });
+    }
+
+    let pip_text: String = if from_lock.is_empty() && pinned_elsewhere.is_empty() {
+        text.clone()
+    } else {
+        pip_lines.iter().map(|l| format!("{l}\n")).collect()
+    };
+    let wants_pip = pip_lines.iter().any(|l| {
+        let bare = l.trim();
+        !bare.is_empty() && !bare.starts_with('#')
+    });
+    if wants_pip {
+        let base = requirements
+            .canonicalize()
+            .map_err(|e| EnvError::io(requirements, e))?;
+        let pip_wheels =
+            match pip_download(&pip_text, &base, requirements, find_links, runtime, cache) {
+                Err(EnvError::NoPyodideWheel { requirement, .. })
+                    if pinned_elsewhere
+                        .iter()
+                        .any(|p| requirement.to_lowercase().contains(&p.name.to_lowercase())) =>
+                {
+                    let pin = pinned_elsewhere
+                        .iter()
+                        .find(|p| requirement.to_lowercase().contains(&p.name.to_lowercase()))
+                        .expect("found above");
+                    return Err(EnvError::PinNotInLock {
+                        requirements: requirements.to_path_buf(),
+                        name: pin.name.clone(),
+                        requested: pin.requested.clone(),
+                        lock_version: pin.lock_version.clone(),
+                    });
+                }
+                other => other?,
+            };
+        for pin in &pinned_elsewhere {
+            eprintln!(
+                "{}: {} {} comes from the package index (the lock has {})",
+                requirements.display(),
+                pin.name,
+                pin.requested,
+                pin.lock_version
+            );
+        }
+        for path in pip_wheels {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.split('-').next())
+                .map(normalize)
+                .unwrap_or_default();
+            if lock_names.contains(&name) {
+                // A pip package's dependency the lock provides: the lock's copy wins, as in a page.
+                continue;
+            }
+            wheels.push(ResolvedWheel {
+                path,
+                source: WheelSource::Index,
+            });
+        }
+    }
+    Ok(wheels)
+}
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Resolution {
@@ -22,16 +196,18 @@ fn python() -> String {
         .unwrap_or_else(|| "python3".into())
 }
 
-/// Resolves `requirements` for the runtime's platform into a folder of wheels in the cache. The
-/// resolution is keyed by the file's content (and `find_links`), so only the first run pays pip.
-/// With `find_links`, pip resolves offline from that folder only.
-pub fn resolve_requirements(
+/// Resolves the requirements `text` (of the file `absolute`, named `requirements` in messages)
+/// for the runtime's platform into a folder of wheels in the cache. The resolution is keyed by the
+/// text (and `find_links`), so only the first run pays pip. With `find_links`, pip resolves
+/// offline from that folder only.
+fn pip_download(
+    text: &str,
+    absolute: &Path,
     requirements: &Path,
     find_links: Option<&Path>,
     runtime: &Runtime,
     cache: &CacheRoot,
 ) -> Result<Vec<PathBuf>, EnvError> {
-    let text = std::fs::read_to_string(requirements).map_err(|e| EnvError::io(requirements, e))?;
     let platform = runtime.wheel_platform();
     let key_source = format!(
         "{text}\n--platform={platform}\n--python={}\n--find-links={}",
@@ -54,10 +230,17 @@ pub fn resolve_requirements(
     std::fs::create_dir_all(&dir).map_err(|e| EnvError::io(&dir, e))?;
     let python_version = runtime.python_minor();
     let abi = format!("cp{}", python_version.replace('.', ""));
-    // pip reads `-r other.txt` and local paths relative to its working folder: run it beside the file.
-    let absolute = requirements
-        .canonicalize()
-        .map_err(|e| EnvError::io(requirements, e))?;
+    // What pip resolves: the user's file as it is when the lock provides none of it (so its
+    // `-r other.txt` lines resolve as they always do), else the requirements the lock does not
+    // provide, written beside the resolution.
+    let original = std::fs::read_to_string(absolute).unwrap_or_default();
+    let pip_file = if original == text {
+        absolute.to_path_buf()
+    } else {
+        let file = dir.join("requirements.txt");
+        std::fs::write(&file, text).map_err(|e| EnvError::io(&file, e))?;
+        file
+    };
     let mut command = Command::new(python());
     command
         .args([
@@ -73,7 +256,9 @@ pub fn resolve_requirements(
         .arg("-d")
         .arg(&dir)
         .arg("-r")
-        .arg(&absolute);
+        .arg(&pip_file);
+    // pip reads `-r other.txt` and local paths relative to its working folder: run it beside the
+    // user's file.
     if let Some(parent) = absolute.parent() {
         command.current_dir(parent);
     }

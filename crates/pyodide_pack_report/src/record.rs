@@ -111,6 +111,9 @@ pub struct ArchiveRecord {
     pub version: Option<String>,
     pub sha256: String,
     pub path: String,
+    /// Where a wheel came from: `lock` (the runtime's pyodide-lock.json), `index` (pip), `folder`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<pyodide_pack_env::WheelSource>,
 }
 
 #[derive(Debug, Serialize)]
@@ -281,6 +284,7 @@ impl AnalyzeRecord {
                 },
                 sha256: a.sha256.clone(),
                 path: a.path.display().to_string(),
+                source: env.sources.get(i).copied().flatten(),
             })
             .collect::<Vec<_>>();
         let files: Vec<FileRecord> = env

@@ -1,0 +1,346 @@
+//! Pyodide's own packages, from the runtime's `pyodide-lock.json`. The CDN is out of reach here,
+//! so the tests build the release they need: a folder laid out like a full release (the npm
+//! runtime's files, plus real Pyodide wheels from the index re-listed in a `pyodide-lock.json`
+//! with their real sha256 and `depends` between them), used as `--runtime DIR` and, served by a
+//! loopback HTTP server, as `--index-url`.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use common::*;
+use serde_json::Value;
+
+/// A release folder: the runtime's files (linked) and a lock listing `wheels` (name, version,
+/// depends) with their real digests. With `beside`, the wheel files sit beside the lock; else
+/// they are only in `cdn` (the returned second folder).
+struct Release {
+    _dir: tempfile::TempDir,
+    runtime: PathBuf,
+    cdn: PathBuf,
+}
+
+fn sha256(path: &Path) -> String {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(std::fs::read(path).unwrap());
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn wheel_of(app: &str, prefix: &str) -> PathBuf {
+    wheels_in(&corpus_wheels(app))
+        .into_iter()
+        .find(|w| w.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .unwrap()
+}
+
+fn release(beside: bool, corrupt: Option<&str>) -> Release {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = dir.path().join("full");
+    let cdn = dir.path().join("cdn");
+    std::fs::create_dir_all(&runtime).unwrap();
+    std::fs::create_dir_all(&cdn).unwrap();
+    for entry in std::fs::read_dir(runtime_dir()).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() != "pyodide-lock.json" {
+            std::os::unix::fs::symlink(entry.path(), runtime.join(entry.file_name())).unwrap();
+        }
+    }
+    let mut lock: Value =
+        serde_json::from_slice(&std::fs::read(runtime_dir().join("pyodide-lock.json")).unwrap())
+            .unwrap();
+    let mut packages = serde_json::Map::new();
+    for (key, name, wheel, depends) in [
+        (
+            "msgpack",
+            "msgpack",
+            wheel_of("msgpack_roundtrip", "msgpack-"),
+            vec!["typing-extensions"],
+        ),
+        (
+            "typing-extensions",
+            "typing_extensions",
+            wheel_of("pydantic_model", "typing_extensions-"),
+            vec![],
+        ),
+    ] {
+        let file_name = wheel.file_name().unwrap().to_string_lossy().into_owned();
+        let version = file_name.split('-').nth(1).unwrap().to_string();
+        std::fs::copy(
+            &wheel,
+            if beside { &runtime } else { &cdn }.join(&file_name),
+        )
+        .unwrap();
+        let digest = if corrupt == Some(key) {
+            "0".repeat(64)
+        } else {
+            sha256(&wheel)
+        };
+        packages.insert(
+            key.to_string(),
+            serde_json::json!({
+                "name": name, "version": version, "file_name": file_name,
+                "install_dir": "site", "package_type": "package", "sha256": digest,
+                "depends": depends, "imports": [name], "unvendored_tests": false,
+            }),
+        );
+    }
+    lock["packages"] = Value::Object(packages);
+    std::fs::write(
+        runtime.join("pyodide-lock.json"),
+        serde_json::to_vec(&lock).unwrap(),
+    )
+    .unwrap();
+    Release {
+        _dir: dir,
+        runtime,
+        cdn,
+    }
+}
+
+/// An app that needs a lock package (msgpack, whose lock entry depends on typing-extensions) and a
+/// package only the index has (tabulate).
+fn app(requirements: &str) -> (tempfile::TempDir, PathBuf) {
+    let (dir, app, _) = scratch_app(
+        "app.py",
+        "import msgpack, tabulate\nprint(msgpack.unpackb(msgpack.packb([1, 2])), tabulate.tabulate([[1, 2]]).split())\n",
+    );
+    std::fs::write(dir.path().join("requirements.txt"), requirements).unwrap();
+    (dir, app)
+}
+
+fn run(args: &[String], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pyodide-pack"))
+        .args(args)
+        .env("PYODIDE_PACK_CACHE", cache)
+        .output()
+        .expect("the CLI runs")
+}
+
+fn analyze_args(app: &Path, runtime: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "analyze".to_string(),
+        app.display().to_string(),
+        "--runtime".into(),
+        runtime.display().to_string(),
+        // pip resolves the rest offline from the corpus wheels.
+        "--wheels".into(),
+        corpus_wheels("tabulate_table").display().to_string(),
+        "--requirements".into(),
+        app.parent()
+            .unwrap()
+            .join("requirements.txt")
+            .display()
+            .to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+fn sources(record: &Value) -> Vec<(String, String)> {
+    record["archives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "wheel")
+        .map(|a| {
+            (
+                a["package"].as_str().unwrap().to_string(),
+                a["source"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// `python3 -m http.server` on a free loopback port, serving `dir`.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(dir: &Path) -> Server {
+    let script = "import http.server, functools, sys\n\
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])\n\
+        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)\n\
+        print(server.server_address[1], flush=True)\n\
+        server.serve_forever()\n";
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    Server {
+        child,
+        url: format!("http://127.0.0.1:{}/", line.trim()),
+    }
+}
+
+#[test]
+fn a_lock_package_and_its_depends_come_from_the_lock_the_rest_from_pip() {
+    let release = release(true, None);
+    let (dir, app) = app("msgpack\ntabulate\n");
+    let cache = dir.path().join("cache");
+    let record = dir.path().join("record.json");
+    let mut args = analyze_args(&app, &release.runtime, &[]);
+    args.extend(["--json".into(), record.display().to_string()]);
+    let output = run(&args, &cache);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let record: Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    assert_eq!(
+        sources(&record),
+        [
+            ("msgpack".to_string(), "lock".to_string()),
+            ("typing_extensions".to_string(), "lock".to_string()),
+            ("tabulate".to_string(), "index".to_string()),
+        ]
+    );
+    // Beside the lock: used in place, nothing copied into the cache.
+    assert!(!cache.join("lock-packages").exists());
+}
+
+#[test]
+fn a_digest_that_does_not_match_the_lock_is_an_error_naming_the_file_and_both_digests() {
+    let release = release(true, Some("msgpack"));
+    let (dir, app) = app("msgpack\n");
+    let output = run(
+        &analyze_args(&app, &release.runtime, &[]),
+        &dir.path().join("cache"),
+    );
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    let wheel = wheel_of("msgpack_roundtrip", "msgpack-");
+    let name = wheel.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        err.contains(&format!(
+            "{}: sha256 is {}, but pyodide-lock.json says {}",
+            release.runtime.join(&name).display(),
+            sha256(&wheel),
+            "0".repeat(64)
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_pin_the_lock_does_not_have_is_an_error_naming_both_versions() {
+    let release = release(true, None);
+    let (dir, app) = app("msgpack==0.0.1\n");
+    let output = run(
+        &analyze_args(&app, &release.runtime, &[]),
+        &dir.path().join("cache"),
+    );
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains(
+            "msgpack ==0.0.1 is not in the runtime's pyodide-lock.json (it has msgpack 1."
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("and the package index has no Pyodide wheel for it"),
+        "{err}"
+    );
+}
+
+#[test]
+fn lock_packages_come_from_the_index_url_into_the_cache_then_offline() {
+    let release = release(false, None);
+    let (dir, app) = app("msgpack\ntabulate\n");
+    let cache = dir.path().join("cache");
+    let server = serve(&release.cdn);
+    let output = run(
+        &analyze_args(&app, &release.runtime, &["--index-url", &server.url]),
+        &cache,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let cached: Vec<String> = walk_names(&cache.join("lock-packages"));
+    assert_eq!(cached.len(), 2, "{cached:?}");
+    drop(server);
+    // Everything cached: no network (the server is gone).
+    let output = run(
+        &analyze_args(
+            &app,
+            &release.runtime,
+            &["--index-url", "http://127.0.0.1:9/"],
+        ),
+        &cache,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    // A clean cache and no server: a clear error naming the URL.
+    let output = run(
+        &analyze_args(
+            &app,
+            &release.runtime,
+            &["--index-url", "http://127.0.0.1:9/"],
+        ),
+        &dir.path().join("empty-cache"),
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("cannot fetch http://127.0.0.1:9/msgpack-"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn an_app_with_a_lock_package_packs_end_to_end_from_the_loopback_cdn() {
+    let release = release(false, None);
+    let (dir, app) = app("msgpack\ntabulate\n");
+    let cache = dir.path().join("cache");
+    let server = serve(&release.cdn);
+    let out = dir.path().join("dist");
+    let mut args = analyze_args(&app, &release.runtime, &["--index-url", &server.url]);
+    args[0] = "pack".into();
+    args.extend(["-o".into(), out.display().to_string()]);
+    let output = run(&args, &cache);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(
+        report["validation"]["runs"][0]["stdout"],
+        "[1, 2] ['-', '-', '1', '2', '-', '-']\n"
+    );
+    assert_eq!(
+        sources(&report["analysis"]),
+        [
+            ("msgpack".to_string(), "lock".to_string()),
+            ("typing_extensions".to_string(), "lock".to_string()),
+            ("tabulate".to_string(), "index".to_string()),
+        ]
+    );
+}
+
+fn walk_names(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.path().is_dir() {
+                out.extend(walk_names(&entry.path()));
+            } else {
+                out.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+    }
+    out
+}
