@@ -5,6 +5,8 @@
 // SPEC: {
 //   runtime: DIR,                      the Pyodide distribution (pyodide.mjs, pyodide.asm.wasm, ...)
 //   wheels: [PATH...],                 installed into site-packages, in order
+//   shared_libraries: [PATH...],       the lock's shared-library zips, unpacked into dso_dir
+//   dso_dir: DIR,                      Pyodide's library folder (/usr/lib, on LD_LIBRARY_PATH)
 //   files: [[SOURCE, DEST]...],        the app's folder, copied into the Emscripten FS
 //   entry: DEST,                       the script run as __main__
 //   input: DEST | null,                a file exec'd after the entry, in the entry's globals
@@ -56,11 +58,17 @@ ldso.loadedLibsByName = new Proxy(ldso.loadedLibsByName, {
 
 const t1 = performance.now();
 const sitePackages = pyodide.runPython("import site; site.getsitepackages()[0]");
-for (const wheel of spec.wheels ?? []) {
+// Shared libraries first, where Pyodide's installer puts them; a side module that names one in
+// its dylink.0 section finds it there when it is loaded.
+const installs = [
+  ...(spec.shared_libraries ?? []).map((file) => [file, "zip", spec.dso_dir]),
+  ...(spec.wheels ?? []).map((file) => [file, "wheel", sitePackages]),
+];
+for (const [file, format, extractDir] of installs) {
   try {
-    pyodide.unpackArchive(new Uint8Array(fs.readFileSync(wheel)), "wheel", { extractDir: sitePackages });
+    pyodide.unpackArchive(new Uint8Array(fs.readFileSync(file)), format, { extractDir });
   } catch (err) {
-    record.error = { kind: "install", message: `${path.basename(wheel)}: ${errorLine(err)}` };
+    record.error = { kind: "install", message: `${path.basename(file)}: ${errorLine(err)}` };
     finish(1);
   }
 }

@@ -14,6 +14,7 @@ import { errorLine, reportCrashes, runApp, start, writeFiles } from "./common.mj
 
 const record = {
   stdout: "", stderr: "", error: null, timings: {}, imports: [], modules: [], lazy_fetched: [],
+  dynlibs_loaded: [],
 };
 const { spec, finish } = start(record);
 reportCrashes(record, "load", finish);
@@ -35,6 +36,9 @@ try {
   finish(1);
 }
 record.timings.loader_ms = performance.now() - t0;
+// What loader.mjs preloaded, in the order the dynamic loader registered it, the main module left
+// out (a private table of Emscripten's loader: no public API lists loaded libraries).
+record.dynlibs_loaded = Object.keys(pyodide._module.LDSO.loadedLibsByName).filter((n) => n !== "__main__");
 
 writeFiles(pyodide, spec.files);
 runApp(pyodide, spec, record);

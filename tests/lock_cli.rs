@@ -344,3 +344,186 @@ fn walk_names(dir: &Path) -> Vec<String> {
     }
     out
 }
+
+/// A side module with a `dylink.0` section: `needed` libraries, functions `() -> i32` imported
+/// from `env`, and exported functions `() -> i32` whose bodies are `body`.
+fn side_module_i32(
+    needed: &[&str],
+    imports: &[&str],
+    exports: &[(&str, Vec<wasm_encoder::Instruction<'static>>)],
+) -> Vec<u8> {
+    use wasm_encoder::{
+        CodeSection, CustomSection, EntityType, ExportKind, ExportSection, Function,
+        FunctionSection, ImportSection, Module, TypeSection, ValType,
+    };
+    let leb = |mut v: u32, out: &mut Vec<u8>| loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            break;
+        }
+        out.push(byte | 0x80);
+    };
+    // WASM_DYLINK_MEM_INFO (nothing), then WASM_DYLINK_NEEDED.
+    let mut dylink = vec![1, 4, 0, 0, 0, 0];
+    if !needed.is_empty() {
+        let mut body = Vec::new();
+        leb(needed.len() as u32, &mut body);
+        for lib in needed {
+            leb(lib.len() as u32, &mut body);
+            body.extend(lib.as_bytes());
+        }
+        dylink.push(2);
+        leb(body.len() as u32, &mut dylink);
+        dylink.extend(body);
+    }
+    let mut module = Module::new();
+    module.section(&CustomSection {
+        name: "dylink.0".into(),
+        data: dylink.into(),
+    });
+    let mut types = TypeSection::new();
+    types.ty().function([], [ValType::I32]);
+    module.section(&types);
+    let mut import_section = ImportSection::new();
+    for name in imports {
+        import_section.import("env", name, EntityType::Function(0));
+    }
+    module.section(&import_section);
+    let mut functions = FunctionSection::new();
+    for _ in exports {
+        functions.function(0);
+    }
+    module.section(&functions);
+    let mut export_section = ExportSection::new();
+    for (i, (name, _)) in exports.iter().enumerate() {
+        export_section.export(name, ExportKind::Func, (imports.len() + i) as u32);
+    }
+    module.section(&export_section);
+    let mut code = CodeSection::new();
+    for (_, body) in exports {
+        let mut f = Function::new([]);
+        for instruction in body {
+            f.instruction(instruction);
+        }
+        code.function(&f);
+    }
+    module.section(&code);
+    module.finish()
+}
+
+#[test]
+fn a_shared_library_of_the_lock_is_kept_through_dylink_needed_and_loaded_before_its_dependent() {
+    use wasm_encoder::Instruction;
+    let release = release(true, None);
+    let libanswer = side_module_i32(
+        &[],
+        &[],
+        &[("answer", vec![Instruction::I32Const(42), Instruction::End])],
+    );
+    let native = side_module_i32(
+        &["libanswer.so"],
+        &["answer"],
+        &[(
+            "twice",
+            vec![
+                Instruction::Call(0),
+                Instruction::I32Const(2),
+                Instruction::I32Mul,
+                Instruction::End,
+            ],
+        )],
+    );
+    // The shared library: a zip of .so files, as the lock's `shared_library` packages are.
+    let zip_path = release.runtime.join("libanswer-1.0.zip");
+    write_wheel(&zip_path, &[("libanswer.so", &libanswer)]);
+    let so = "nativepkg/_native.cpython-314-wasm32-emscripten.so";
+    let wheel_path = release
+        .runtime
+        .join("nativepkg-1.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl");
+    write_wheel(
+        &wheel_path,
+        &[
+            (
+                "nativepkg/__init__.py",
+                b"import ctypes, os\n\ndef twice():\n    here = os.path.dirname(__file__)\n    lib = ctypes.CDLL(os.path.join(here, '_native.cpython-314-wasm32-emscripten.so'))\n    return lib.twice()\n\ndef _static_edge():\n    from . import _native\n",
+            ),
+            (so, &native),
+            (
+                "nativepkg-1.0.dist-info/METADATA",
+                b"Metadata-Version: 2.1\nName: nativepkg\nVersion: 1.0\n",
+            ),
+            ("nativepkg-1.0.dist-info/RECORD", b""),
+        ],
+    );
+    let lock_path = release.runtime.join("pyodide-lock.json");
+    let mut lock: Value = serde_json::from_slice(&std::fs::read(&lock_path).unwrap()).unwrap();
+    lock["packages"]["libanswer"] = serde_json::json!({
+        "name": "libanswer", "version": "1.0", "file_name": "libanswer-1.0.zip",
+        "install_dir": "dynlib", "package_type": "shared_library", "sha256": sha256(&zip_path),
+        "depends": [], "imports": [], "unvendored_tests": false,
+    });
+    lock["packages"]["nativepkg"] = serde_json::json!({
+        "name": "nativepkg", "version": "1.0",
+        "file_name": wheel_path.file_name().unwrap().to_string_lossy(),
+        "install_dir": "site", "package_type": "package", "sha256": sha256(&wheel_path),
+        "depends": ["libanswer"], "imports": ["nativepkg"], "unvendored_tests": false,
+    });
+    std::fs::write(&lock_path, serde_json::to_vec(&lock).unwrap()).unwrap();
+
+    let (dir, app, _) = scratch_app("app.py", "import nativepkg\nprint(nativepkg.twice())\n");
+    std::fs::write(dir.path().join("requirements.txt"), "nativepkg\n").unwrap();
+    let cache = dir.path().join("cache");
+    let out = dir.path().join("dist");
+    let mut args = analyze_args(&app, &release.runtime, &["-o", &out.display().to_string()]);
+    args[0] = "pack".into();
+    let output = run(&args, &cache);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    // Statically: the extension module names the library in dylink.0; no include glob.
+    let analysis = &report["analysis"];
+    let files = analysis["files"].as_array().unwrap();
+    let id = |path: &str| files.iter().position(|f| f["path"] == path).unwrap();
+    assert!(analysis["edges"].as_array().unwrap().iter().any(|e| {
+        e["kind"] == "dylink-needed" && e["from"] == id(so) && e["to"] == id("libanswer.so")
+    }));
+    assert_eq!(
+        files[id("libanswer.so")]["install_path"],
+        "/usr/lib/libanswer.so"
+    );
+    assert_eq!(files[id("libanswer.so")]["kept"], true);
+    // The run loaded the library before its dependent, from Pyodide's library folder, and the
+    // dependent resolved the library's symbol: 2 * 42.
+    assert_eq!(report["validation"]["runs"][0]["stdout"], "84\n");
+    let dynlibs: Vec<&str> = report["pack"]["dynlibs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        dynlibs,
+        [
+            "/usr/lib/libanswer.so",
+            "/lib/python3.14/site-packages/nativepkg/_native.cpython-314-wasm32-emscripten.so"
+        ]
+    );
+    assert!(zip_names(&out.join("bundle.zip")).contains(&"usr/lib/libanswer.so".to_string()));
+    // The loader's own record: it loaded the library before the module that needs it.
+    let loaded: Vec<&str> = report["validation"]["runs"][0]["dynlibs_loaded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert_eq!(loaded, dynlibs);
+}
+
+fn zip_names(path: &Path) -> Vec<String> {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    (0..zip.len())
+        .map(|i| zip.by_index(i).unwrap().name().unwrap().to_string())
+        .collect()
+}

@@ -24,6 +24,9 @@ pub enum ArchiveKind {
     },
     /// The app's own folder: the entry script and its sibling modules.
     App,
+    /// A `shared_library` package of the runtime's lock (a zip of `.so` files), unpacked into
+    /// Pyodide's library folder (`/usr/lib`, on `LD_LIBRARY_PATH`). Nothing in it is a module.
+    SharedLibrary { library: String, version: String },
 }
 
 /// What a file is, by its name. Decides which stage looks at it and which default rule keeps it.
@@ -283,8 +286,19 @@ impl Archive {
     pub fn package_name(&self) -> String {
         match &self.kind {
             ArchiveKind::Wheel { distribution, .. } => distribution.clone(),
+            ArchiveKind::SharedLibrary { library, .. } => library.clone(),
             ArchiveKind::Stdlib => "stdlib".to_string(),
             ArchiveKind::App => "app".to_string(),
+        }
+    }
+
+    /// The version of a wheel or a shared library package.
+    pub fn version(&self) -> Option<&str> {
+        match &self.kind {
+            ArchiveKind::Wheel { version, .. } | ArchiveKind::SharedLibrary { version, .. } => {
+                Some(version)
+            }
+            ArchiveKind::Stdlib | ArchiveKind::App => None,
         }
     }
 

@@ -43,6 +43,11 @@ pub struct Environment {
     pub sources: Vec<Option<WheelSource>>,
 }
 
+/// Where Pyodide installs the shared libraries of its lock (`install_dir = "dynlib"`): its
+/// `DSO_DIR`, first on `LD_LIBRARY_PATH`, where the dynamic loader finds a side module's `needed`
+/// libraries.
+pub const DSO_DIR: &str = "/usr/lib";
+
 /// The folder Pyodide runs scripts from.
 pub const APP_INSTALL_ROOT: &str = "/home/pyodide";
 
@@ -78,24 +83,35 @@ impl Environment {
                 .map(|path| ResolvedWheel {
                     path,
                     source: WheelSource::Folder,
+                    shared_library: None,
                 })
                 .collect(),
             (None, None) => Vec::new(),
         };
         let mut sources = vec![None, None];
         sources.extend(resolved.iter().map(|w| Some(w.source)));
-        let wheel_paths: Vec<PathBuf> = resolved.into_iter().map(|w| w.path).collect();
 
         let site_packages = runtime.site_packages();
         let stdlib_mount = runtime.stdlib_mount();
         let stdlib_path = runtime.stdlib_zip();
-        let mut jobs: Vec<(PathBuf, bool)> = vec![(stdlib_path, true)];
-        jobs.extend(wheel_paths.into_iter().map(|p| (p, false)));
+        let mut jobs: Vec<(PathBuf, bool, Option<(String, String)>)> =
+            vec![(stdlib_path, true, None)];
+        jobs.extend(
+            resolved
+                .into_iter()
+                .map(|w| (w.path, false, w.shared_library)),
+        );
         let loaded: Vec<Archive> = jobs
             .par_iter()
-            .map(|(path, is_stdlib)| {
+            .map(|(path, is_stdlib, shared_library)| {
                 if *is_stdlib {
                     Archive::read_zip(path, ArchiveKind::Stdlib, &stdlib_mount)
+                } else if let Some((library, version)) = shared_library {
+                    let kind = ArchiveKind::SharedLibrary {
+                        library: library.clone(),
+                        version: version.clone(),
+                    };
+                    Archive::read_zip(path, kind, DSO_DIR)
                 } else {
                     let (distribution, version, platform) = parse_wheel_name(path)?;
                     check_wheel_platform(path, &platform, &runtime)?;

@@ -33,6 +33,9 @@ pub enum WheelSource {
 pub struct ResolvedWheel {
     pub path: PathBuf,
     pub source: WheelSource,
+    /// For a `shared_library` package of the lock: its name and version (the file is a zip of
+    /// `.so` files, not a wheel).
+    pub shared_library: Option<(String, String)>,
 }
 
 /// A requirement the lock has under another version than the one asked for.
@@ -98,16 +101,6 @@ pub fn resolve_requirements(
             dir: runtime.dir.clone(),
             reason: format!("pyodide-lock.json: {reason}"),
         })?;
-    if let Some(library) = closure.iter().find(|p| p.is_shared_library()) {
-        return Err(EnvError::Resolve {
-            requirements: requirements.to_path_buf(),
-            message: format!(
-                "the lock package {} needs the shared library {}, and shared libraries from the lock are not packed yet",
-                from_lock.join(", "),
-                library.name
-            ),
-        });
-    }
     let index_url = index_url
         .map(str::to_string)
         .unwrap_or_else(|| default_index_url(runtime));
@@ -118,6 +111,9 @@ pub fn resolve_requirements(
         wheels.push(ResolvedWheel {
             path: fetch_lock_package(package, runtime, &index_url, cache)?,
             source: WheelSource::Lock,
+            shared_library: package
+                .is_shared_library()
+                .then(|| (package.name.clone(), package.version.clone())),
         });
     }
 
@@ -177,6 +173,7 @@ pub fn resolve_requirements(
             wheels.push(ResolvedWheel {
                 path,
                 source: WheelSource::Index,
+                shared_library: None,
             });
         }
     }

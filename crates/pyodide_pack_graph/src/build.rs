@@ -231,7 +231,7 @@ impl Builder<'_> {
         // Whatever gets unpacked (wheels, or a bundle holding the app's own modules) goes through
         // zipfile, which needs the cp437 codec for names without the UTF-8 flag.
         let unpacks_archives = self.env.archives.iter().any(|a| match a.kind {
-            ArchiveKind::Wheel { .. } => true,
+            ArchiveKind::Wheel { .. } | ArchiveKind::SharedLibrary { .. } => true,
             ArchiveKind::App => a.entries.len() > 1,
             ArchiveKind::Stdlib => false,
         });

@@ -146,6 +146,10 @@ impl ModuleIndex {
                     .or_default()
                     .push(file);
             }
+            if matches!(env.archive(file).kind, ArchiveKind::SharedLibrary { .. }) {
+                // A shared library is loaded by name, never imported.
+                continue;
+            }
             let Some((module, is_package)) = module_for_path(import_path, entry.kind) else {
                 continue;
             };

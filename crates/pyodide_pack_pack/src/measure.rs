@@ -79,6 +79,7 @@ pub(crate) fn archive_kind(archive: &pyodide_pack_env::Archive) -> &'static str 
     match archive.kind {
         ArchiveKind::Stdlib => "stdlib",
         ArchiveKind::Wheel { .. } => "wheel",
+        ArchiveKind::SharedLibrary { .. } => "shared-library",
         ArchiveKind::App => "app",
     }
 }
@@ -146,9 +147,8 @@ pub(crate) fn measure_packages(
                 PackageSizes {
                     package: archive.package_name(),
                     version: match &archive.kind {
-                        ArchiveKind::Wheel { version, .. } => Some(version.clone()),
                         ArchiveKind::Stdlib => Some(env.runtime.python.clone()),
-                        ArchiveKind::App => None,
+                        _ => archive.version().map(str::to_string),
                     },
                     kind: archive_kind(archive),
                     files_before: all.len(),

@@ -65,7 +65,7 @@ pub fn plan_pack(env: &Environment, analysis: &Analysis, traces: &[Trace]) -> Pa
                 ),
             ),
             ArchiveKind::Stdlib => (Destination::Stdlib, entry.path.clone()),
-            ArchiveKind::Wheel { .. } | ArchiveKind::App => (
+            ArchiveKind::Wheel { .. } | ArchiveKind::SharedLibrary { .. } | ArchiveKind::App => (
                 if lazy {
                     Destination::Lazy
                 } else {
@@ -81,10 +81,50 @@ pub fn plan_pack(env: &Environment, analysis: &Analysis, traces: &[Trace]) -> Pa
         });
     }
     PackPlan {
-        dynlibs: dynlib_order(env, analysis, traces),
+        dynlibs: needed_first(env, analysis, dynlib_order(env, analysis, traces)),
         lazy_stdlib_packages: lazy_stdlib_packages(env, &files),
         files,
     }
+}
+
+/// `order` with every library before the side modules whose `dylink.0` names it (a stable
+/// topological order: otherwise as given). Pyodide's dynamic loader would load a `needed` library
+/// on its own from `LD_LIBRARY_PATH`, but preloading it first keeps every load asynchronous.
+fn needed_first(env: &Environment, analysis: &Analysis, order: Vec<String>) -> Vec<String> {
+    let needs = |path: &str| -> Vec<String> {
+        let mut needed: Vec<String> = analysis
+            .graph
+            .edges()
+            .filter(|(from, _, e)| {
+                e.kind == EdgeKind::DylinkNeeded && env.entry(*from).install_path == path
+            })
+            .map(|(_, to, _)| env.entry(to).install_path.clone())
+            .filter(|p| order.contains(p))
+            .collect();
+        needed.dedup();
+        needed
+    };
+    fn visit(
+        path: &str,
+        needs: &dyn Fn(&str) -> Vec<String>,
+        done: &mut Vec<String>,
+        active: &mut Vec<String>,
+    ) {
+        if done.iter().any(|d| d == path) || active.iter().any(|a| a == path) {
+            return; // already placed, or a cycle (the loader copes with those)
+        }
+        active.push(path.to_string());
+        for need in needs(path) {
+            visit(&need, needs, done, active);
+        }
+        active.pop();
+        done.push(path.to_string());
+    }
+    let mut done = Vec::new();
+    for path in &order {
+        visit(path, &needs, &mut done, &mut Vec::new());
+    }
+    done
 }
 
 /// The stdlib packages whose `__init__` is in the zip and that have lazy files below them.

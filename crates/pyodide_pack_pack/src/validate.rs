@@ -109,6 +109,8 @@ pub struct ValidationRun {
     pub traced: bool,
     /// The lazy files the run from the bundle fetched, in order.
     pub lazy_fetched: Vec<LazyFetch>,
+    /// The dynamic libraries loaded once `loader.mjs` was done, in load order.
+    pub dynlibs_loaded: Vec<String>,
     /// The output both runs printed (identical, or validation failed).
     pub stdout: String,
     pub checked_against_expected: bool,
@@ -135,6 +137,8 @@ struct BundleRecord {
     timings: BundleTimings,
     #[serde(default)]
     lazy_fetched: Vec<LazyFetch>,
+    #[serde(default)]
+    dynlibs_loaded: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -279,6 +283,7 @@ pub fn validate(
             label: plan.label.clone(),
             traced: request.traced.contains(plan.input.as_deref()),
             lazy_fetched: record.lazy_fetched,
+            dynlibs_loaded: record.dynlibs_loaded,
             stdout: record.stdout,
             checked_against_expected: reference.checked_against_expected,
             full,

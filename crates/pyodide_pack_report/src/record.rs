@@ -254,6 +254,7 @@ fn archive_kind_name(kind: &ArchiveKind) -> &'static str {
     match kind {
         ArchiveKind::Stdlib => "stdlib",
         ArchiveKind::Wheel { .. } => "wheel",
+        ArchiveKind::SharedLibrary { .. } => "shared-library",
         ArchiveKind::App => "app",
     }
 }
@@ -278,9 +279,8 @@ impl AnalyzeRecord {
                 kind: archive_kind_name(&a.kind),
                 package: a.package_name(),
                 version: match &a.kind {
-                    ArchiveKind::Wheel { version, .. } => Some(version.clone()),
                     ArchiveKind::Stdlib => Some(env.runtime.python.clone()),
-                    ArchiveKind::App => None,
+                    _ => a.version().map(str::to_string),
                 },
                 sha256: a.sha256.clone(),
                 path: a.path.display().to_string(),

@@ -369,15 +369,23 @@ pub fn harness_error(app: &Path, run: &str, kind: &str, message: String) -> Trac
 fn run_one(request: &TraceRequest, harness: &Path, plan: &RunPlan) -> Result<TraceRun, TraceError> {
     let env = request.env;
     let (files, input_dest) = app_files(env, plan);
-    let wheels: Vec<&Path> = env
-        .archives
-        .iter()
-        .filter(|a| matches!(a.kind, ArchiveKind::Wheel { .. }))
-        .map(|a| a.path.as_path())
-        .collect();
+    let archives_of = |shared: bool| -> Vec<&Path> {
+        env.archives
+            .iter()
+            .filter(|a| match a.kind {
+                ArchiveKind::Wheel { .. } => !shared,
+                ArchiveKind::SharedLibrary { .. } => shared,
+                _ => false,
+            })
+            .map(|a| a.path.as_path())
+            .collect()
+    };
+    let (wheels, shared_libraries) = (archives_of(false), archives_of(true));
     let spec = serde_json::json!({
         "runtime": env.runtime.dir,
         "wheels": wheels,
+        "shared_libraries": shared_libraries,
+        "dso_dir": pyodide_pack_env::environment::DSO_DIR,
         "files": files,
         "entry": env.entry(env.entry).install_path,
         "input": input_dest,
