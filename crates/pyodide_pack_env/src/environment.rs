@@ -94,25 +94,24 @@ impl Environment {
         let site_packages = runtime.site_packages();
         let stdlib_mount = runtime.stdlib_mount();
         let stdlib_path = runtime.stdlib_zip();
-        let mut jobs: Vec<(PathBuf, bool, Option<(String, String)>)> =
-            vec![(stdlib_path, true, None)];
-        jobs.extend(
-            resolved
-                .into_iter()
-                .map(|w| (w.path, false, w.shared_library)),
-        );
+        // The stdlib zip (`None`), then each resolved wheel or shared library, read in parallel.
+        let mut jobs: Vec<(PathBuf, Option<ResolvedWheel>)> = vec![(stdlib_path, None)];
+        jobs.extend(resolved.into_iter().map(|w| (w.path.clone(), Some(w))));
         let loaded: Vec<Archive> = jobs
             .par_iter()
-            .map(|(path, is_stdlib, shared_library)| {
-                if *is_stdlib {
-                    Archive::read_zip(path, ArchiveKind::Stdlib, &stdlib_mount)
-                } else if let Some((library, version)) = shared_library {
+            .map(|(path, wheel)| match wheel {
+                None => Archive::read_zip(path, ArchiveKind::Stdlib, &stdlib_mount),
+                Some(ResolvedWheel {
+                    shared_library: Some((library, version)),
+                    ..
+                }) => {
                     let kind = ArchiveKind::SharedLibrary {
                         library: library.clone(),
                         version: version.clone(),
                     };
                     Archive::read_zip(path, kind, DSO_DIR)
-                } else {
+                }
+                Some(_) => {
                     let (distribution, version, platform) = parse_wheel_name(path)?;
                     check_wheel_platform(path, &platform, &runtime)?;
                     Archive::read_zip(
