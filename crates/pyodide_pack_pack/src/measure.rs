@@ -18,6 +18,9 @@ use crate::PackError;
 pub struct PackageSizes {
     pub package: String,
     pub version: Option<String>,
+    /// Where its wheel came from (`lock`, `index`, `folder`), for a wheel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<pyodide_pack_env::WheelSource>,
     pub kind: &'static str,
     pub files_before: usize,
     pub files_after: usize,
@@ -146,6 +149,7 @@ pub(crate) fn measure_packages(
                 a,
                 PackageSizes {
                     package: archive.package_name(),
+                    source: env.sources.get(a).copied().flatten(),
                     version: match &archive.kind {
                         ArchiveKind::Stdlib => Some(env.runtime.python.clone()),
                         _ => archive.version().map(str::to_string),

@@ -48,10 +48,7 @@ fn sizes_cell(before: Sizes, after: Sizes) -> String {
 
 fn package_row(p: &PackageSizes) -> Vec<String> {
     vec![
-        match &p.version {
-            Some(v) => format!("{} {v}", p.package),
-            None => p.package.clone(),
-        },
+        crate::table::package_label(&p.package, p.version.as_deref(), p.source),
         format!("{} -> {}", p.files_before, p.files_after),
         format!("{} -> {}", p.py_before, p.py_after),
         format!("{} -> {}", p.so_before, p.so_after),

@@ -188,6 +188,9 @@ pub struct MissingRecord {
 pub struct PackageSummary {
     pub package: String,
     pub version: Option<String>,
+    /// Where its wheel came from (`lock`, `index`, `folder`), for a wheel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<pyodide_pack_env::WheelSource>,
     pub files: usize,
     pub kept_files: usize,
     pub py_files: usize,
@@ -462,6 +465,7 @@ fn summarize(files: &[FileRecord], archives: &[ArchiveRecord]) -> Vec<PackageSum
             .or_insert_with(|| PackageSummary {
                 package: archives[file.archive].package.clone(),
                 version: archives[file.archive].version.clone(),
+                source: archives[file.archive].source,
                 ..Default::default()
             });
         row.files += 1;

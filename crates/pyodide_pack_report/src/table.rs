@@ -37,12 +37,25 @@ pub fn format_size(bytes: u64) -> String {
     }
 }
 
+/// A package's name and version, and `(lock)` for one of the runtime's own packages.
+pub(crate) fn package_label(
+    package: &str,
+    version: Option<&str>,
+    source: Option<pyodide_pack_env::WheelSource>,
+) -> String {
+    let mut label = match version {
+        Some(v) => format!("{package} {v}"),
+        None => package.to_string(),
+    };
+    if source == Some(pyodide_pack_env::WheelSource::Lock) {
+        label.push_str(" (lock)");
+    }
+    label
+}
+
 fn row(p: &PackageSummary) -> Vec<String> {
     vec![
-        match &p.version {
-            Some(v) => format!("{} {v}", p.package),
-            None => p.package.clone(),
-        },
+        package_label(&p.package, p.version.as_deref(), p.source),
         format!("{} / {}", p.kept_files, p.files),
         format!("{} / {}", p.kept_py_files, p.py_files),
         format!("{} / {}", p.kept_so_files, p.so_files),
