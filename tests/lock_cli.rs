@@ -41,6 +41,11 @@ fn wheel_of(app: &str, prefix: &str) -> PathBuf {
 }
 
 fn release(beside: bool, corrupt: Option<&str>) -> Release {
+    release_with(beside, corrupt, None)
+}
+
+/// As [`release`]; `msgpack_version` makes the lock claim another version of msgpack.
+fn release_with(beside: bool, corrupt: Option<&str>, msgpack_version: Option<&str>) -> Release {
     let dir = tempfile::tempdir().unwrap();
     let runtime = dir.path().join("full");
     let cdn = dir.path().join("cdn");
@@ -71,7 +76,10 @@ fn release(beside: bool, corrupt: Option<&str>) -> Release {
         ),
     ] {
         let file_name = wheel.file_name().unwrap().to_string_lossy().into_owned();
-        let version = file_name.split('-').nth(1).unwrap().to_string();
+        let mut version = file_name.split('-').nth(1).unwrap().to_string();
+        if let (Some(claimed), "msgpack") = (msgpack_version, key) {
+            version = claimed.to_string();
+        }
         std::fs::copy(
             &wheel,
             if beside { &runtime } else { &cdn }.join(&file_name),
@@ -259,6 +267,50 @@ fn a_pin_the_lock_does_not_have_is_an_error_naming_both_versions() {
     assert!(
         err.contains("and the package index has no Pyodide wheel for it"),
         "{err}"
+    );
+}
+
+#[test]
+fn a_pin_the_lock_lacks_but_the_index_has_comes_from_the_index_and_says_so() {
+    // The lock claims msgpack 1.0.0; the requirement pins the version pip finds in the corpus.
+    let release = release_with(true, None, Some("1.0.0"));
+    let wheel = wheel_of("msgpack_roundtrip", "msgpack-");
+    let pinned = wheel
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .split('-')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let (dir, app) = app(&format!("msgpack=={pinned}\ntabulate\n"));
+    let cache = dir.path().join("cache");
+    let record = dir.path().join("record.json");
+    let mut args = analyze_args(&app, &release.runtime, &[]);
+    // pip resolves offline from a folder holding both wheels.
+    let links = dir.path().join("links");
+    std::fs::create_dir(&links).unwrap();
+    for wheel in [wheel.clone(), wheel_of("tabulate_table", "tabulate-")] {
+        std::fs::copy(&wheel, links.join(wheel.file_name().unwrap())).unwrap();
+    }
+    args[5] = links.display().to_string();
+    args.extend(["--json".into(), record.display().to_string()]);
+    let output = run(&args, &cache);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!(
+            "msgpack =={pinned} comes from the package index (the lock has 1.0.0)"
+        )),
+        "{}",
+        stderr(&output)
+    );
+    let record: Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    assert_eq!(
+        sources(&record),
+        [
+            ("msgpack".to_string(), "index".to_string()),
+            ("tabulate".to_string(), "index".to_string()),
+        ]
     );
 }
 
