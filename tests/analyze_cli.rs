@@ -255,31 +255,46 @@ fn requirement_without_a_pyodide_wheel_is_named() {
     let wheels = dir.path().join("wheels");
     std::fs::create_dir(&wheels).unwrap();
     let req = dir.path().join("requirements.txt");
-    std::fs::write(&req, "numpy==2.3.0\n").unwrap();
-    let app = app_importing(dir.path(), "import numpy\n");
+    let app = app_importing(dir.path(), "import uvloop\n");
     let cache = tempfile::tempdir().unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pyodide-pack"))
-        .args([
-            "analyze",
-            app.to_str().unwrap(),
-            "--requirements",
-            req.to_str().unwrap(),
-        ])
-        .args([
-            "--wheels",
-            wheels.to_str().unwrap(),
-            "--runtime",
-            runtime_dir().to_str().unwrap(),
-        ])
-        .env("PYODIDE_PACK_CACHE", cache.path())
-        .output()
-        .unwrap();
+    let analyze = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pyodide-pack"))
+            .args([
+                "analyze",
+                app.to_str().unwrap(),
+                "--requirements",
+                req.to_str().unwrap(),
+            ])
+            .args([
+                "--wheels",
+                wheels.to_str().unwrap(),
+                "--runtime",
+                runtime_dir().to_str().unwrap(),
+            ])
+            .env("PYODIDE_PACK_CACHE", cache.path())
+            .output()
+            .unwrap()
+    };
+    // Not in the runtime's lock, and no Pyodide wheel on the index.
+    std::fs::write(&req, "uvloop==0.21.0\n").unwrap();
+    let output = analyze();
     assert!(!output.status.success());
     let err = stderr(&output);
     assert!(
         err.contains("no Pyodide wheel")
-            && err.contains("numpy==2.3.0")
+            && err.contains("uvloop==0.21.0")
             && err.contains("requirements.txt"),
+        "{err}"
+    );
+    // In the lock, but under another version: both versions named.
+    std::fs::write(&req, "numpy==2.3.0\n").unwrap();
+    let output = analyze();
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains(
+            "requirements.txt: numpy ==2.3.0 is not in the runtime's pyodide-lock.json (it has numpy 2.4.6), and the package index has no Pyodide wheel for it"
+        ),
         "{err}"
     );
 }
