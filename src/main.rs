@@ -233,24 +233,58 @@ fn emit(text: &str, json: Option<&Path>, record: &impl serde::Serialize) -> Resu
             eprint!("{text}");
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            serde_json::to_writer(&mut out, record)?;
+            serde_json::to_writer(&mut out, record).map_err(std::io::Error::from)?;
             writeln!(out)?;
         }
         Some(path) => {
-            print!("{text}");
+            out(text)?;
             write_json(path, record)?;
         }
-        None => print!("{text}"),
+        None => out(text)?,
     }
     Ok(())
+}
+
+/// Writes to stdout, returning the error (a closed pipe among them) instead of panicking as
+/// `print!` does.
+fn out(text: &str) -> std::io::Result<()> {
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    lock.write_all(text.as_bytes())?;
+    lock.flush()
+}
+
+/// The error and its causes, each once: a cause whose text the message already holds (a
+/// `"{path}: {source}"` error) is not repeated.
+fn error_message(error: &anyhow::Error) -> String {
+    let mut message = error.to_string();
+    for cause in error.chain().skip(1) {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+    }
+    message
+}
+
+/// Output that stopped because the reader went away (`pyodide-pack analyze --json - | head`) is
+/// a quiet, successful end, as in ripgrep.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", error_message(&error));
             ExitCode::FAILURE
         }
     }
@@ -320,9 +354,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let settings = Settings::new(&env.app, &args)?;
             let environment = pyodide_pack_env::Environment::load(&env.request(), &cache)?;
             let trace = pipeline::run_trace(&environment, &settings, &cache, true)?;
-            print!("{}", pipeline::describe_trace(&trace));
+            out(&pipeline::describe_trace(&trace))?;
             write_json(&output, &trace)?;
-            println!("trace written to {}", output.display());
+            out(&format!("trace written to {}\n", output.display()))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Pack {
@@ -388,10 +422,18 @@ pub(crate) fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(parent)
+    // A temporary file created like any other (so the record honours the umask, where a
+    // NamedTempFile would be 0600), then renamed over the target: never half a record.
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "record".into());
+    let tmp = parent.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, &bytes)
         .with_context(|| format!("{}: cannot write here", parent.display()))?;
-    tmp.write_all(&bytes)?;
-    tmp.persist(path)
-        .with_context(|| format!("{}: cannot write the record", path.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::Error::new(e).context(format!("{}: cannot write the record", path.display()))
+    })?;
     Ok(())
 }

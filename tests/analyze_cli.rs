@@ -690,3 +690,64 @@ fn a_bad_glob_is_named() {
         "{err}"
     );
 }
+
+#[test]
+fn a_closed_pipe_is_a_quiet_successful_end() {
+    // `pyodide-pack analyze --json - | head -c 0`: the reader goes away before the record.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pyodide-pack"))
+        .args([
+            "analyze",
+            corpus_app("stdlib_codecs").to_str().unwrap(),
+            "--runtime",
+            runtime_dir().to_str().unwrap(),
+            "--json",
+            "-",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    assert!(!err.contains("error"), "{err}");
+}
+
+#[test]
+fn a_cause_is_printed_once_and_records_honour_the_umask() {
+    let (dir, app, _) = scratch_app("app.py", "import json\n");
+    std::fs::write(
+        dir.path().join("pyproject.toml"),
+        b"[tool.pyodide-pack]\nx = \"\xff\"\n",
+    )
+    .unwrap();
+    let output = pyodide_pack(&[
+        "analyze",
+        app.to_str().unwrap(),
+        "--runtime",
+        runtime_dir().to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert_eq!(err.matches("valid UTF-8").count(), 1, "{err}");
+    assert!(err.contains("pyproject.toml"), "{err}");
+
+    std::fs::remove_file(dir.path().join("pyproject.toml")).unwrap();
+    let record = dir.path().join("record.json");
+    let output = pyodide_pack(&[
+        "analyze",
+        app.to_str().unwrap(),
+        "--runtime",
+        runtime_dir().to_str().unwrap(),
+        "--json",
+        record.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    // The same mode as any file this process creates: the umask decides, not 0600.
+    use std::os::unix::fs::PermissionsExt;
+    let plain = dir.path().join("plain.txt");
+    std::fs::write(&plain, "x").unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&record), mode(&plain));
+}

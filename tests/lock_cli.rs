@@ -397,84 +397,18 @@ fn walk_names(dir: &Path) -> Vec<String> {
     out
 }
 
-/// A side module with a `dylink.0` section: `needed` libraries, functions `() -> i32` imported
-/// from `env`, and exported functions `() -> i32` whose bodies are `body`.
-fn side_module_i32(
-    needed: &[&str],
-    imports: &[&str],
-    exports: &[(&str, Vec<wasm_encoder::Instruction<'static>>)],
-) -> Vec<u8> {
-    use wasm_encoder::{
-        CodeSection, CustomSection, EntityType, ExportKind, ExportSection, Function,
-        FunctionSection, ImportSection, Module, TypeSection, ValType,
-    };
-    let leb = |mut v: u32, out: &mut Vec<u8>| loop {
-        let byte = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(byte);
-            break;
-        }
-        out.push(byte | 0x80);
-    };
-    // WASM_DYLINK_MEM_INFO (nothing), then WASM_DYLINK_NEEDED.
-    let mut dylink = vec![1, 4, 0, 0, 0, 0];
-    if !needed.is_empty() {
-        let mut body = Vec::new();
-        leb(needed.len() as u32, &mut body);
-        for lib in needed {
-            leb(lib.len() as u32, &mut body);
-            body.extend(lib.as_bytes());
-        }
-        dylink.push(2);
-        leb(body.len() as u32, &mut dylink);
-        dylink.extend(body);
-    }
-    let mut module = Module::new();
-    module.section(&CustomSection {
-        name: "dylink.0".into(),
-        data: dylink.into(),
-    });
-    let mut types = TypeSection::new();
-    types.ty().function([], [ValType::I32]);
-    module.section(&types);
-    let mut import_section = ImportSection::new();
-    for name in imports {
-        import_section.import("env", name, EntityType::Function(0));
-    }
-    module.section(&import_section);
-    let mut functions = FunctionSection::new();
-    for _ in exports {
-        functions.function(0);
-    }
-    module.section(&functions);
-    let mut export_section = ExportSection::new();
-    for (i, (name, _)) in exports.iter().enumerate() {
-        export_section.export(name, ExportKind::Func, (imports.len() + i) as u32);
-    }
-    module.section(&export_section);
-    let mut code = CodeSection::new();
-    for (_, body) in exports {
-        let mut f = Function::new([]);
-        for instruction in body {
-            f.instruction(instruction);
-        }
-        code.function(&f);
-    }
-    module.section(&code);
-    module.finish()
-}
-
 #[test]
 fn a_shared_library_of_the_lock_is_kept_through_dylink_needed_and_loaded_before_its_dependent() {
     use wasm_encoder::Instruction;
     let release = release(true, None);
-    let libanswer = side_module_i32(
+    let i32 = Some(wasm_encoder::ValType::I32);
+    let libanswer = side_module_with(
         &[],
         &[],
         &[("answer", vec![Instruction::I32Const(42), Instruction::End])],
+        i32,
     );
-    let native = side_module_i32(
+    let native = side_module_with(
         &["libanswer.so"],
         &["answer"],
         &[(
@@ -486,6 +420,7 @@ fn a_shared_library_of_the_lock_is_kept_through_dylink_needed_and_loaded_before_
                 Instruction::End,
             ],
         )],
+        i32,
     );
     // The shared library: a zip of .so files, as the lock's `shared_library` packages are.
     let zip_path = release.runtime.join("libanswer-1.0.zip");

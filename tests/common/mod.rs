@@ -140,8 +140,24 @@ pub fn write_wheel(path: &Path, entries: &[(&str, &[u8])]) {
 }
 
 /// A small wasm side module: a `dylink.0` section (needed libraries), imported functions from
-/// `env`, and exported functions.
+/// `env`, and exported functions, all `() -> ()` with empty bodies.
 pub fn side_module(needed: &[&str], imports: &[&str], exports: &[&str]) -> Vec<u8> {
+    let exports: Vec<(&str, Vec<wasm_encoder::Instruction<'static>>)> = exports
+        .iter()
+        .map(|name| (*name, vec![wasm_encoder::Instruction::End]))
+        .collect();
+    side_module_with(needed, imports, &exports, None)
+}
+
+/// A side module with a `dylink.0` section (`needed` libraries, no memory), functions imported
+/// from `env`, and exported functions with the given bodies; every function takes nothing and
+/// returns `result`.
+pub fn side_module_with(
+    needed: &[&str],
+    imports: &[&str],
+    exports: &[(&str, Vec<wasm_encoder::Instruction<'static>>)],
+    result: Option<wasm_encoder::ValType>,
+) -> Vec<u8> {
     use wasm_encoder::{
         CodeSection, CustomSection, EntityType, ExportKind, ExportSection, Function,
         FunctionSection, ImportSection, Module, TypeSection,
@@ -157,9 +173,8 @@ pub fn side_module(needed: &[&str], imports: &[&str], exports: &[&str]) -> Vec<u
             out.push(byte | 0x80);
         }
     }
-    let mut dylink = Vec::new();
     // WASM_DYLINK_MEM_INFO: memory size, alignment, table size, alignment.
-    dylink.extend([1, 4, 0, 0, 0, 0]);
+    let mut dylink = vec![1, 4, 0, 0, 0, 0];
     if !needed.is_empty() {
         let mut body = Vec::new();
         leb(needed.len() as u32, &mut body);
@@ -177,7 +192,7 @@ pub fn side_module(needed: &[&str], imports: &[&str], exports: &[&str]) -> Vec<u
         data: dylink.into(),
     });
     let mut types = TypeSection::new();
-    types.ty().function([], []);
+    types.ty().function([], result);
     module.section(&types);
     let mut import_section = ImportSection::new();
     for name in imports {
@@ -190,14 +205,16 @@ pub fn side_module(needed: &[&str], imports: &[&str], exports: &[&str]) -> Vec<u
     }
     module.section(&functions);
     let mut export_section = ExportSection::new();
-    for (i, name) in exports.iter().enumerate() {
+    for (i, (name, _)) in exports.iter().enumerate() {
         export_section.export(name, ExportKind::Func, (imports.len() + i) as u32);
     }
     module.section(&export_section);
     let mut code = CodeSection::new();
-    for _ in exports {
+    for (_, body) in exports {
         let mut f = Function::new([]);
-        f.instruction(&wasm_encoder::Instruction::End);
+        for instruction in body {
+            f.instruction(instruction);
+        }
         code.function(&f);
     }
     module.section(&code);

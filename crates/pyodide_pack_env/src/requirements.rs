@@ -120,7 +120,17 @@ pub fn resolve_requirements(
     let pip_text: String = if from_lock.is_empty() && pinned_elsewhere.is_empty() {
         text.clone()
     } else {
-        pip_lines.iter().map(|l| format!("{l}\n")).collect()
+        // pip reads this copy from the cache: an included file's relative path is made absolute
+        // against the user's file, where it was written.
+        let base = requirements
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .unwrap_or_default();
+        pip_lines
+            .iter()
+            .map(|l| format!("{}\n", absolute_includes(l, &base)))
+            .collect()
     };
     let wants_pip = pip_lines.iter().any(|l| {
         let bare = l.trim();
@@ -191,6 +201,23 @@ fn python() -> String {
         .ok()
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| "python3".into())
+}
+
+/// `-r FILE` / `-c FILE` (and the long forms) with FILE relative to `base`; other lines as they are.
+fn absolute_includes(line: &str, base: &Path) -> String {
+    let trimmed = line.trim_start();
+    for flag in ["-r", "-c", "--requirement", "--constraint"] {
+        if let Some(rest) = trimmed.strip_prefix(flag) {
+            let file = rest.trim_start_matches(['=', ' ']).trim();
+            if !file.is_empty() && (rest.starts_with(' ') || rest.starts_with('=')) {
+                let path = Path::new(file);
+                if path.is_relative() && !file.contains("://") {
+                    return format!("{flag} {}", base.join(path).display());
+                }
+            }
+        }
+    }
+    line.to_string()
 }
 
 /// Resolves the requirements `text` (of the file `absolute`, named `requirements` in messages)
@@ -313,4 +340,25 @@ fn pip_download(
     .expect("a list of strings serialises");
     write_atomically(&record, &json)?;
     Ok(wheels.into_iter().map(|w| dir.join(w)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn included_files_become_absolute() {
+        let base = Path::new("/proj");
+        assert_eq!(absolute_includes("-r more.txt", base), "-r /proj/more.txt");
+        assert_eq!(
+            absolute_includes("--constraint=c.txt", base),
+            "--constraint /proj/c.txt"
+        );
+        assert_eq!(absolute_includes("-r /abs.txt", base), "-r /abs.txt");
+        assert_eq!(absolute_includes("requests==2", base), "requests==2");
+        assert_eq!(
+            absolute_includes("--only-binary=:all:", base),
+            "--only-binary=:all:"
+        );
+    }
 }
