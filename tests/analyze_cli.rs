@@ -751,3 +751,73 @@ fn a_cause_is_printed_once_and_records_honour_the_umask() {
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&record), mode(&plain));
 }
+
+#[test]
+fn a_module_nested_far_beyond_any_limit_is_a_warning_not_a_crash() {
+    // 200,000 parentheses, a 100,000-term chain, 100,000 `not`: CPython refuses each; the tool
+    // keeps the files whole and goes on. At CPython's own limits a file still parses.
+    let dir = tempfile::tempdir().unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    let parens = format!(
+        "import json\nx = {}1{}\n",
+        "(".repeat(200_000),
+        ")".repeat(200_000)
+    );
+    let chain = format!("x = {}\nimport csv\n", vec!["1"; 100_000].join("+"));
+    let nots = format!("x = {}1\n", "not ".repeat(100_000));
+    let limits = format!(
+        "x = {}1{}\ny = {}\n",
+        "(".repeat(200),
+        ")".repeat(200),
+        vec!["1"; 1000].join("+")
+    );
+    write_wheel(
+        &wheels.join("deep-1.0-py3-none-any.whl"),
+        &[
+            (
+                "deep/__init__.py",
+                b"from . import parens, chain, nots, limits\n",
+            ),
+            ("deep/parens.py", parens.as_bytes()),
+            ("deep/chain.py", chain.as_bytes()),
+            ("deep/nots.py", nots.as_bytes()),
+            ("deep/limits.py", limits.as_bytes()),
+            ("deep-1.0.dist-info/METADATA", b"Name: deep\nVersion: 1.0\n"),
+        ],
+    );
+    let app = app_importing(dir.path(), "import deep\n");
+    let (output, record) = analyze(dir.path(), &app, &wheels);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let record = record.unwrap();
+    let warnings: Vec<&str> = record["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    let wheel = "deep-1.0-py3-none-any.whl";
+    for expected in [
+        format!("{wheel}:deep/parens.py:2: does not parse (too many nested brackets"),
+        format!("{wheel}:deep/chain.py:1: does not parse (too many chained operators"),
+        format!("{wheel}:deep/nots.py:1: does not parse (too many chained operators"),
+    ] {
+        assert!(
+            warnings.iter().any(|w| w.starts_with(&expected)),
+            "{expected} in {warnings:?}"
+        );
+    }
+    assert!(
+        !warnings.iter().any(|w| w.contains("limits.py")),
+        "{warnings:?}"
+    );
+    // Their imports still come from the line scan.
+    let kept: Vec<&str> = record["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kept"] == true)
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(kept.contains(&"json/__init__.py") && kept.contains(&"csv.py"));
+}

@@ -5,10 +5,12 @@
 //! `dylink.0` needed libraries and its imported and exported symbols. Facts are plain data, cached
 //! per archive by the archive's sha256 (see [`store`]), so a second run parses nothing.
 
+mod depth;
 pub mod python;
 pub mod store;
 pub mod wasm;
 
+pub use depth::{parsing_pool, too_deep, MAX_BRACKETS, MAX_CHAIN};
 pub use python::{
     python_facts, DynamicImport, ImportStatement, LazyMarkers, ParseFailure, PythonFacts, Site,
 };

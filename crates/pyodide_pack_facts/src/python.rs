@@ -180,6 +180,15 @@ fn folded_text(source: &str, range: TextRange) -> String {
 /// Extracts the import facts of a Python source. Never fails: a file that does not parse gets a
 /// [`ParseFailure`] and the imports a line-by-line scan can find.
 pub fn python_facts(source: &str) -> PythonFacts {
+    // A file nested deeper than CPython accepts would overflow the parser's stack: refused first.
+    if let Some((line, what)) = crate::depth::too_deep(source) {
+        let mut facts = scan_lines(source);
+        facts.parse_error = Some(ParseFailure {
+            line,
+            message: format!("{what} (CPython refuses it too)"),
+        });
+        return facts;
+    }
     let options = ParseOptions::from(Mode::Module).with_target_version(PythonVersion::PY314);
     let lines = LineIndex::new(source);
     match parse(source, options) {
@@ -875,6 +884,21 @@ mod tests {
             .map(|(p, s)| (p.as_str(), s.line))
             .collect();
         assert_eq!(packages, vec![("tzdata.zoneinfo", 7)]);
+    }
+
+    #[test]
+    fn a_file_nested_deeper_than_cpython_accepts_is_refused_not_a_crash() {
+        let src = format!(
+            "import json\nx = {}1{}\nfrom . import y\n",
+            "[".repeat(300_000),
+            "]".repeat(300_000)
+        );
+        let facts = python_facts(&src);
+        let failure = facts.parse_error.expect("refused");
+        assert_eq!(failure.line, 2);
+        assert!(failure.message.starts_with("too many nested brackets"));
+        // The imports still come from the line scan.
+        assert_eq!(facts.imports.len(), 2);
     }
 
     #[test]

@@ -104,10 +104,11 @@ fn ensure_facts(
                 .is_none()
         })
         .collect();
-    let computed: Vec<(FileRef, FileFacts)> = todo
-        .par_iter()
-        .map(|f| compute_facts(env, *f).map(|facts| (*f, facts)))
-        .collect::<Result<_, _>>()?;
+    let computed: Vec<(FileRef, FileFacts)> = pyodide_pack_facts::parsing_pool().install(|| {
+        todo.par_iter()
+            .map(|f| compute_facts(env, *f).map(|facts| (*f, facts)))
+            .collect::<Result<_, _>>()
+    })?;
     let parsed = computed.len();
     for (file, facts) in computed {
         store.insert(&env.archive(file).sha256, &env.entry(file).path, facts);

@@ -36,6 +36,10 @@ pub fn strip_docstrings(source: &str) -> Result<String, DocstringsKept> {
     if source.contains("__doc__") {
         return Err(DocstringsKept::ReadsDoc);
     }
+    // Deeper than CPython accepts would overflow the parser's stack.
+    if let Some((line, what)) = pyodide_pack_facts::too_deep(source) {
+        return Err(DocstringsKept::DoesNotParse(format!("line {line}: {what}")));
+    }
     let options = ParseOptions::from(Mode::Module).with_target_version(PythonVersion::PY314);
     let parsed =
         parse(source, options.clone()).map_err(|e| DocstringsKept::DoesNotParse(e.to_string()))?;
@@ -155,40 +159,44 @@ pub(crate) fn reduce_entries(
         Raw,
         Source(Vec<u8>, Option<String>),
     }
-    let steps: Vec<Step> = plan
-        .files
-        .par_iter()
-        .map(|f| -> Result<Step, PackError> {
-            if env.archive(f.file).kind == ArchiveKind::App {
-                return Ok(Step::Source(env.read(f.file)?, None));
-            }
-            if !(reduce_any && reducible(f)) {
-                return Ok(Step::Raw);
-            }
-            let bytes = env.read(f.file)?;
-            if !options.strip_docstrings {
-                return Ok(Step::Source(bytes, None));
-            }
-            let module = analysis.graph.module_of.get(&f.file);
-            if module.is_some_and(|m| keep_docs.is_match(m)) {
-                return Ok(Step::Source(
-                    bytes,
-                    Some("excluded in docstring-exclude".into()),
-                ));
-            }
-            let Ok(text) = std::str::from_utf8(&bytes) else {
-                return Ok(Step::Source(bytes, Some("not UTF-8".into())));
-            };
-            Ok(match strip_docstrings(text) {
-                Ok(stripped) => Step::Source(stripped.into_bytes(), None),
-                Err(DocstringsKept::NoneFound) => Step::Source(bytes, None),
-                Err(DocstringsKept::ReadsDoc) => Step::Source(bytes, Some("reads __doc__".into())),
-                Err(DocstringsKept::DoesNotParse(e)) => {
-                    Step::Source(bytes, Some(format!("does not parse ({e})")))
+    // Stripping parses: on the parsing threads, whose stacks fit CPython's nesting limits.
+    let steps: Vec<Step> = pyodide_pack_facts::parsing_pool().install(|| {
+        plan.files
+            .par_iter()
+            .map(|f| -> Result<Step, PackError> {
+                if env.archive(f.file).kind == ArchiveKind::App {
+                    return Ok(Step::Source(env.read(f.file)?, None));
                 }
+                if !(reduce_any && reducible(f)) {
+                    return Ok(Step::Raw);
+                }
+                let bytes = env.read(f.file)?;
+                if !options.strip_docstrings {
+                    return Ok(Step::Source(bytes, None));
+                }
+                let module = analysis.graph.module_of.get(&f.file);
+                if module.is_some_and(|m| keep_docs.is_match(m)) {
+                    return Ok(Step::Source(
+                        bytes,
+                        Some("excluded in docstring-exclude".into()),
+                    ));
+                }
+                let Ok(text) = std::str::from_utf8(&bytes) else {
+                    return Ok(Step::Source(bytes, Some("not UTF-8".into())));
+                };
+                Ok(match strip_docstrings(text) {
+                    Ok(stripped) => Step::Source(stripped.into_bytes(), None),
+                    Err(DocstringsKept::NoneFound) => Step::Source(bytes, None),
+                    Err(DocstringsKept::ReadsDoc) => {
+                        Step::Source(bytes, Some("reads __doc__".into()))
+                    }
+                    Err(DocstringsKept::DoesNotParse(e)) => {
+                        Step::Source(bytes, Some(format!("does not parse ({e})")))
+                    }
+                })
             })
-        })
-        .collect::<Result<_, _>>()?;
+            .collect::<Result<_, _>>()
+    })?;
 
     let mut entries = Vec::with_capacity(plan.files.len());
     let mut pyc_jobs = Vec::new();
