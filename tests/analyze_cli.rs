@@ -821,3 +821,79 @@ fn a_module_nested_far_beyond_any_limit_is_a_warning_not_a_crash() {
         .collect();
     assert!(kept.contains(&"json/__init__.py") && kept.contains(&"csv.py"));
 }
+
+#[test]
+fn an_entry_script_python_would_refuse_is_an_error_naming_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    let app = dir.path().join("app.py");
+    let record = dir.path().join("record.json");
+    let run = || {
+        let _ = std::fs::remove_file(&record);
+        analyze(dir.path(), &app, &wheels)
+    };
+    // Not UTF-8, no coding declaration.
+    std::fs::write(&app, b"import json\ns = 'caf\xe9'\n").unwrap();
+    let (output, written) = run();
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains(&format!(
+            "{}:2: not valid UTF-8 (byte 20 of the file) and no coding declaration; Python cannot run this entry script",
+            app.canonicalize().unwrap().display()
+        )),
+        "{err}"
+    );
+    assert!(written.is_none(), "no record for a failed analysis");
+    // Does not parse.
+    std::fs::write(&app, b"import json\n\ndef f(:\n    pass\n").unwrap();
+    let (output, _) = run();
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("app.py:3: "),
+        "{}",
+        stderr(&output)
+    );
+    // With a PEP 263 declaration, or a UTF-8 byte-order mark, it is fine.
+    std::fs::write(
+        &app,
+        b"# -*- coding: latin-1 -*-\nimport json\ns = 'caf\xe9'\n",
+    )
+    .unwrap();
+    let (output, _) = run();
+    assert!(output.status.success(), "{}", stderr(&output));
+    std::fs::write(&app, b"\xef\xbb\xbfimport json\n").unwrap();
+    let (output, record) = run();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(is_kept(&record.unwrap(), "json/__init__.py"));
+}
+
+#[test]
+fn a_wheel_module_that_is_not_utf8_is_kept_whole_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    write_wheel(
+        &wheels.join("legacy-1.0-py3-none-any.whl"),
+        &[
+            ("legacy/__init__.py", b"import csv\nNAME = 'caf\xe9'\n"),
+            (
+                "legacy-1.0.dist-info/METADATA",
+                b"Name: legacy\nVersion: 1.0\n",
+            ),
+        ],
+    );
+    let app = app_importing(dir.path(), "import legacy\n");
+    let (output, record) = analyze(dir.path(), &app, &wheels);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let record = record.unwrap();
+    let warnings = record["warnings"].to_string();
+    assert!(
+        warnings.contains(
+            "legacy-1.0-py3-none-any.whl:legacy/__init__.py:2: does not parse (not valid UTF-8"
+        ),
+        "{warnings}"
+    );
+    assert!(is_kept(&record, "legacy/__init__.py") && is_kept(&record, "csv.py"));
+}

@@ -47,6 +47,12 @@ pub enum EnvError {
     },
     #[error("{path}: {reason}")]
     App { path: PathBuf, reason: String },
+    #[error("{path}:{line}: {message}; Python cannot run this entry script")]
+    EntryScript {
+        path: PathBuf,
+        line: u32,
+        message: String,
+    },
     #[error("{requirements}: {name} {requested} is not in the runtime's pyodide-lock.json (it has {name} {lock_version}), and the package index has no Pyodide wheel for it")]
     PinNotInLock {
         requirements: PathBuf,

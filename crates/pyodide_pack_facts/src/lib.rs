@@ -7,6 +7,7 @@
 
 mod depth;
 pub mod python;
+mod source;
 pub mod store;
 pub mod wasm;
 
@@ -14,6 +15,7 @@ pub use depth::{parsing_pool, too_deep, MAX_BRACKETS, MAX_CHAIN};
 pub use python::{
     python_facts, DynamicImport, ImportStatement, LazyMarkers, ParseFailure, PythonFacts, Site,
 };
+pub use source::{decode_source, DecodeProblem};
 pub use store::{FactsStore, FileFacts};
 pub use wasm::{wasm_facts, WasmFacts, WasmImport};
 

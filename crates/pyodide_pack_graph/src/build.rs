@@ -77,13 +77,19 @@ fn compute_facts(env: &Environment, file: FileRef) -> Result<FileFacts, EnvError
                 reason: e.to_string(),
             },
         },
-        _ => {
-            let source = match std::str::from_utf8(&bytes) {
-                Ok(s) => std::borrow::Cow::Borrowed(s),
-                Err(_) => String::from_utf8_lossy(&bytes),
-            };
-            FileFacts::Python(Box::new(python_facts(&source)))
-        }
+        // Decoded as CPython decodes it (BOM, PEP 263 declaration, else UTF-8). Bytes CPython
+        // would refuse still get a line scan for their imports, and the refusal as the failure.
+        _ => match pyodide_pack_facts::decode_source(&bytes) {
+            Ok(source) => FileFacts::Python(Box::new(python_facts(&source))),
+            Err(problem) => {
+                let mut facts = python_facts(&String::from_utf8_lossy(&bytes));
+                facts.parse_error = Some(pyodide_pack_facts::ParseFailure {
+                    line: problem.line,
+                    message: problem.message,
+                });
+                FileFacts::Python(Box::new(facts))
+            }
+        },
     })
 }
 
@@ -204,6 +210,18 @@ pub fn build_graph(
         }
     }
     builder.graph.expanded = builder.expanded.len();
+    // The entry script is the one file the app cannot run without: Python refusing it is an
+    // error, not a warning (a module of a wheel that does not parse is kept whole and warned about).
+    if let Some(FileFacts::Python(facts)) = facts_of(env, store, env.entry) {
+        if let Some(failure) = &facts.parse_error {
+            let entry = env.entry(env.entry);
+            return Err(EnvError::EntryScript {
+                path: env.archive(env.entry).path.join(&entry.path),
+                line: failure.line,
+                message: failure.message.clone(),
+            });
+        }
+    }
     Ok(builder.graph)
 }
 
