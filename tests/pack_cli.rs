@@ -577,3 +577,27 @@ fn stdlib_from_trace_keeps_only_what_runs_touched() {
     );
     assert!(!other.exists());
 }
+
+#[test]
+fn staging_folders_of_killed_packs_are_removed_and_live_ones_kept() {
+    let (dir, app, _) = scratch_app("app.py", "import json\nprint(json.dumps(1))\n");
+    let out = dir.path().join("dist");
+    // What a SIGKILL leaves: a staging folder whose process is gone; and one of a live process.
+    let dead = dir.path().join(".dist.pyodide-pack-4000000000");
+    let live = dir
+        .path()
+        .join(format!(".dist.pyodide-pack-{}", std::process::id()));
+    for folder in [&dead, &live] {
+        std::fs::create_dir(folder).unwrap();
+        std::fs::write(folder.join("bundle.zip"), b"half written").unwrap();
+    }
+    let output = pack(
+        &app,
+        &dir.path().join("wheels"),
+        &out,
+        &["--no-trace", "--no-validate"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!dead.exists(), "the dead pack's staging folder is gone");
+    assert!(live.exists(), "a live process's staging folder stays");
+}

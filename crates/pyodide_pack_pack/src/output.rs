@@ -41,6 +41,7 @@ impl StagedOutput {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "dist".into());
+        remove_stale_staging(parent, &name);
         let staging = parent.join(format!(".{name}.pyodide-pack-{}", std::process::id()));
         if staging.exists() {
             let _ = std::fs::remove_dir_all(&staging);
@@ -77,6 +78,31 @@ impl StagedOutput {
             let _ = std::fs::remove_dir_all(&old);
         }
         Ok(())
+    }
+}
+
+/// Removes the staging folders of packs whose process is gone (a SIGKILL leaves its staging folder,
+/// bundle-sized, beside the output). A folder of a live process is another pack at work: kept.
+/// Where processes cannot be listed (no `/proc`), nothing is removed.
+fn remove_stale_staging(parent: &Path, name: &str) {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return;
+    }
+    let prefix = format!(".{name}.pyodide-pack-");
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file_name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let is_pid = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+        if !is_pid || pid == std::process::id().to_string() || proc.join(pid).exists() {
+            continue;
+        }
+        let _ = std::fs::remove_dir_all(entry.path());
     }
 }
 
