@@ -315,6 +315,49 @@ fn a_pin_the_lock_lacks_but_the_index_has_comes_from_the_index_and_says_so() {
 }
 
 #[test]
+fn a_lock_dependency_the_user_pins_elsewhere_comes_from_the_index() {
+    // msgpack's lock entry depends on typing-extensions, which the lock says is 9.9.9; the user
+    // pins the version the index has: the pin wins, the rest of the closure stays the lock's.
+    let release = release(true, None);
+    let lock_path = release.runtime.join("pyodide-lock.json");
+    let mut lock: Value = serde_json::from_slice(&std::fs::read(&lock_path).unwrap()).unwrap();
+    lock["packages"]["typing-extensions"]["version"] = "9.9.9".into();
+    std::fs::write(&lock_path, serde_json::to_vec(&lock).unwrap()).unwrap();
+    let typing = wheel_of("pydantic_model", "typing_extensions-");
+    let version = typing
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .split('-')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let (dir, app) = app(&format!(
+        "msgpack\ntabulate\ntyping-extensions=={version}\n"
+    ));
+    let links = dir.path().join("links");
+    std::fs::create_dir(&links).unwrap();
+    for wheel in [typing.clone(), wheel_of("tabulate_table", "tabulate-")] {
+        std::fs::copy(&wheel, links.join(wheel.file_name().unwrap())).unwrap();
+    }
+    let record = dir.path().join("record.json");
+    let mut args = analyze_args(&app, &release.runtime, &[]);
+    args[5] = links.display().to_string();
+    args.extend(["--json".into(), record.display().to_string()]);
+    let output = run(&args, &dir.path().join("cache"));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let record: Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    assert_eq!(
+        sources(&record),
+        [
+            ("msgpack".to_string(), "lock".to_string()),
+            ("tabulate".to_string(), "index".to_string()),
+            ("typing_extensions".to_string(), "index".to_string()),
+        ]
+    );
+}
+
+#[test]
 fn lock_packages_come_from_the_index_url_into_the_cache_then_offline() {
     let release = release(false, None);
     let (dir, app) = app("msgpack\ntabulate\n");

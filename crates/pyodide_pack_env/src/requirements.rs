@@ -106,7 +106,15 @@ pub fn resolve_requirements(
         .unwrap_or_else(|| default_index_url(runtime));
     let mut wheels = Vec::new();
     let mut lock_names = BTreeSet::new();
+    // A lock dependency the user pinned to another version: the user's pin wins (pip provides it).
+    let pinned: BTreeSet<String> = pinned_elsewhere
+        .iter()
+        .map(|p| normalize(&p.name))
+        .collect();
     for package in &closure {
+        if pinned.contains(&normalize(&package.name)) {
+            continue;
+        }
         lock_names.insert(normalize(&package.name));
         wheels.push(ResolvedWheel {
             path: fetch_lock_package(package, runtime, &index_url, cache)?,
