@@ -131,6 +131,7 @@ pub fn why_from_report(
     let mut predecessor: Vec<Option<usize>> = vec![None; n];
     let mut reached = vec![false; n];
     let mut order: Vec<usize> = Vec::new();
+    let mut ordered = vec![false; n];
     let mut roots: Vec<usize> = a.roots.iter().map(|r| r.file).filter(|f| *f < n).collect();
     roots.dedup();
     for root in &roots {
@@ -143,7 +144,8 @@ pub fn why_from_report(
             order.iter().copied().collect()
         };
         while let Some(node) = queue.pop_front() {
-            if !order.contains(&node) {
+            if !ordered[node] {
+                ordered[node] = true;
                 order.push(node);
             }
             for &i in &out_edges[node] {
