@@ -162,10 +162,13 @@ pub fn load_analysis(
         );
     }
     let mut store = FactsStore::open(Some(cache.root().join("facts")));
-    let graph = build_graph(&env, &mut store, &BuildOptions::default())?;
+    let graph = build_graph(&env, &mut store, &BuildOptions::default());
+    // Saved before the verdict is acted on: a refused environment (a damaged `.so`, an entry
+    // script that does not parse) keeps its facts too, so the next run pays nothing to refuse it.
     if let Err(e) = store.save() {
         eprintln!("warning: could not write the facts cache: {e}");
     }
+    let graph = graph?;
 
     let mut traces = Vec::new();
     for file in &mode.files {

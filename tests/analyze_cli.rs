@@ -897,3 +897,88 @@ fn a_wheel_module_that_is_not_utf8_is_kept_whole_with_a_warning() {
     );
     assert!(is_kept(&record, "legacy/__init__.py") && is_kept(&record, "csv.py"));
 }
+
+/// The real msgpack wheel with its `.so` cut to a third, the rest unchanged.
+fn msgpack_with_truncated_extension(wheels: &Path) -> (String, usize) {
+    use std::io::{Read, Write};
+    let real = wheels_in(&corpus_wheels("msgpack_roundtrip"))
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("msgpack-"))
+        .unwrap();
+    let mut source = zip::ZipArchive::new(std::fs::File::open(&real).unwrap()).unwrap();
+    let out = wheels.join(real.file_name().unwrap());
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&out).unwrap());
+    let mut cut = 0;
+    for i in 0..source.len() {
+        let mut entry = source.by_index(i).unwrap();
+        let name = entry.name().unwrap().to_string();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        if name.ends_with(".so") {
+            cut = bytes.len() / 3;
+            bytes.truncate(cut);
+        }
+        drop(entry);
+        zip.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(&bytes).unwrap();
+    }
+    zip.finish().unwrap();
+    (
+        real.file_name().unwrap().to_string_lossy().into_owned(),
+        cut,
+    )
+}
+
+#[test]
+fn truncated_side_module_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    let (wheel, cut) = msgpack_with_truncated_extension(&wheels);
+    let app = app_importing(dir.path(), "import msgpack\n");
+    expect_error(
+        dir.path(),
+        &app,
+        &wheels,
+        &[
+            &wheel,
+            "msgpack/_cmsgpack.cpython-314-wasm32-emscripten.so",
+            "is not a complete, valid WebAssembly module",
+            &format!("truncated at byte {cut}"),
+        ],
+    );
+    // The verdict is cached with the wheel's facts: a second run refuses it the same way.
+    expect_error(
+        dir.path(),
+        &app,
+        &wheels,
+        &[&wheel, &format!("truncated at byte {cut}")],
+    );
+}
+
+#[test]
+fn side_module_with_a_bad_header_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    // The wasm magic with version 2: wasm in name only.
+    write_wheel(
+        &wheels.join("odd-1.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl"),
+        &[
+            ("odd/__init__.py", b""),
+            ("odd/_odd.so", b"\0asm\x02\0\0\0"),
+        ],
+    );
+    let app = app_importing(dir.path(), "import odd\n");
+    expect_error(
+        dir.path(),
+        &app,
+        &wheels,
+        &[
+            "odd-1.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl",
+            "odd/_odd.so",
+            "is not a complete, valid WebAssembly module",
+        ],
+    );
+}

@@ -23,6 +23,12 @@ pub enum EnvError {
         entry: String,
         found: String,
     },
+    #[error("{archive}: {entry} is not a complete, valid WebAssembly module: {reason}")]
+    BadSideModule {
+        archive: PathBuf,
+        entry: String,
+        reason: String,
+    },
     #[error("{path}: {reason}")]
     BadWheelName { path: PathBuf, reason: String },
     #[error("Pyodide runtime not usable at {dir}: {reason}")]

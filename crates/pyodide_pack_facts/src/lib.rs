@@ -21,6 +21,6 @@ pub use wasm::{wasm_facts, WasmFacts, WasmImport};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FactsError {
-    #[error("not a valid WebAssembly module: {0}")]
+    #[error("not a complete, valid WebAssembly module: {0}")]
     BadWasm(String),
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::{PythonFacts, WasmFacts};
 
 /// Bumped whenever the facts' meaning or layout changes, so stale caches are ignored.
-const FACTS_VERSION: &str = "facts-v5-ruff0.0.10";
+const FACTS_VERSION: &str = "facts-v6-ruff0.0.10";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]

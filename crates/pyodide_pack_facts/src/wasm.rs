@@ -1,7 +1,7 @@
 //! Facts of one WebAssembly side module: `dylink.0` needed libraries, imported and exported symbols.
 
 use serde::{Deserialize, Serialize};
-use wasmparser::{Dylink0Subsection, KnownCustom, Parser, Payload};
+use wasmparser::{Dylink0Subsection, KnownCustom, Parser, Payload, Validator, WasmFeatures};
 
 use crate::FactsError;
 
@@ -32,8 +32,11 @@ impl WasmFacts {
     }
 }
 
-/// Reads the facts of a side module. Only the header sections are read; the code is skipped.
+/// Reads the facts of a side module, after checking that it is a complete, valid WebAssembly
+/// module: a truncated or corrupt `.so` is refused here, by name, instead of failing later in the
+/// dynamic loader ("Could not load dynamic lib") after a trace and a validation have run.
 pub fn wasm_facts(bytes: &[u8]) -> Result<WasmFacts, FactsError> {
+    check_module(bytes)?;
     let bad = |e: wasmparser::BinaryReaderError| FactsError::BadWasm(e.to_string());
     let mut facts = WasmFacts::default();
     for payload in Parser::new(0).parse_all(bytes) {
@@ -67,4 +70,139 @@ pub fn wasm_facts(bytes: &[u8]) -> Result<WasmFacts, FactsError> {
         }
     }
     Ok(facts)
+}
+
+/// What is wrong with bytes that are not a complete, valid module, in the words a user needs:
+/// where it ends when it is cut short, the magic when it is not wasm at all, else the validator's
+/// own message with its offset. Every feature the validator knows is on: the check is for damage,
+/// not for which proposals the module uses (Pyodide's engine decides those).
+fn check_module(bytes: &[u8]) -> Result<(), FactsError> {
+    const MAGIC: &[u8; 4] = b"\0asm";
+    if bytes.len() < 8 || &bytes[..4] != MAGIC {
+        let head: Vec<String> = bytes.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        return Err(FactsError::BadWasm(if bytes.len() < 4 {
+            format!(
+                "only {} bytes long, too short for a WebAssembly header",
+                bytes.len()
+            )
+        } else if &bytes[..4] == MAGIC {
+            format!(
+                "truncated at byte {} inside the WebAssembly header",
+                bytes.len()
+            )
+        } else {
+            format!(
+                "bad magic {} (a WebAssembly module starts with 00 61 73 6d)",
+                head.join(" ")
+            )
+        }));
+    }
+    let mut validator = Validator::new_with_features(WasmFeatures::all());
+    match validator.validate_all(bytes) {
+        Ok(_) => Ok(()),
+        Err(e) if is_truncation(&e, bytes.len()) => Err(FactsError::BadWasm(format!(
+            "truncated at byte {}: {} at offset {}",
+            bytes.len(),
+            e.message(),
+            e.offset()
+        ))),
+        Err(e) => Err(FactsError::BadWasm(format!(
+            "invalid at offset {}: {}",
+            e.offset(),
+            e.message()
+        ))),
+    }
+}
+
+/// A section or body that claims more bytes than the file has left.
+fn is_truncation(e: &wasmparser::BinaryReaderError, len: usize) -> bool {
+    let message = e.message();
+    message.contains("unexpected end")
+        || (message.contains("out of bounds") && e.offset() >= len as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_encoder::{
+        CodeSection, CustomSection, ExportKind, ExportSection, Function, FunctionSection,
+        Instruction, Module, TypeSection,
+    };
+
+    /// A side module exporting one function `f` with the given body.
+    fn module(body: &[Instruction<'_>]) -> Vec<u8> {
+        let mut module = Module::new();
+        module.section(&CustomSection {
+            name: "dylink.0".into(),
+            data: vec![1, 4, 0, 0, 0, 0].into(),
+        });
+        let mut types = TypeSection::new();
+        types.ty().function([], []);
+        module.section(&types);
+        let mut functions = FunctionSection::new();
+        functions.function(0);
+        module.section(&functions);
+        let mut exports = ExportSection::new();
+        exports.export("f", ExportKind::Func, 0);
+        module.section(&exports);
+        let mut code = CodeSection::new();
+        let mut f = Function::new([]);
+        for instruction in body {
+            f.instruction(instruction);
+        }
+        code.function(&f);
+        module.section(&code);
+        module.finish()
+    }
+
+    fn reason(bytes: &[u8]) -> String {
+        match wasm_facts(bytes) {
+            Err(FactsError::BadWasm(reason)) => reason,
+            Ok(facts) => panic!("accepted: {facts:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_side_module_gives_its_facts() {
+        let facts = wasm_facts(&module(&[Instruction::End])).unwrap();
+        assert!(facts.is_side_module);
+        assert_eq!(facts.exports, ["f"]);
+    }
+
+    #[test]
+    fn a_module_cut_short_names_the_byte_it_ends_at() {
+        let bytes = module(&[Instruction::Nop, Instruction::Nop, Instruction::End]);
+        // Cut inside the code section, the part a header-only reader would never look at.
+        let cut = &bytes[..bytes.len() - 2];
+        let reason = reason(cut);
+        assert!(
+            reason.starts_with(&format!("truncated at byte {}", cut.len())),
+            "{reason}"
+        );
+        let header_only = reason_for_len(&bytes, 6);
+        assert!(header_only.contains("truncated at byte 6 inside the WebAssembly header"));
+    }
+
+    fn reason_for_len(bytes: &[u8], len: usize) -> String {
+        reason(&bytes[..len])
+    }
+
+    #[test]
+    fn bytes_that_are_not_wasm_name_their_magic() {
+        assert_eq!(
+            reason(b"\x7fELF\x02\x01\x01\0rest"),
+            "bad magic 7f 45 4c 46 (a WebAssembly module starts with 00 61 73 6d)"
+        );
+        assert_eq!(
+            reason(b"\0a"),
+            "only 2 bytes long, too short for a WebAssembly header"
+        );
+    }
+
+    #[test]
+    fn a_complete_module_with_an_invalid_body_is_refused() {
+        // `i32.add` with an empty stack: every byte is there, the code is wrong.
+        let reason = reason(&module(&[Instruction::I32Add, Instruction::End]));
+        assert!(reason.starts_with("invalid at offset"), "{reason}");
+    }
 }

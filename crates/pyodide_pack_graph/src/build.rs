@@ -73,9 +73,7 @@ fn compute_facts(env: &Environment, file: FileRef) -> Result<FileFacts, EnvError
     Ok(match env.entry(file).kind {
         FileKind::Extension => match wasm_facts(&bytes) {
             Ok(facts) => FileFacts::Wasm(facts),
-            Err(e) => FileFacts::BadWasm {
-                reason: e.to_string(),
-            },
+            Err(pyodide_pack_facts::FactsError::BadWasm(reason)) => FileFacts::BadWasm { reason },
         },
         // Decoded as CPython decodes it (BOM, PEP 263 declaration, else UTF-8). Bytes CPython
         // would refuse still get a line scan for their imports, and the refusal as the failure.
@@ -189,6 +187,22 @@ pub fn build_graph(
         .filter(|f| env.entry(*f).kind == FileKind::Extension)
         .collect();
     builder.graph.parsed += ensure_facts(env, store, &extensions)?;
+    // Every `.so` is checked once (the verdict is cached with its facts): a damaged one is an
+    // error before anything runs, reached or not, since the dynamic loader would fail on it later
+    // with no name attached ("Could not load dynamic lib").
+    if let Some((file, reason)) = extensions
+        .iter()
+        .find_map(|f| match facts_of(env, store, *f) {
+            Some(FileFacts::BadWasm { reason }) => Some((*f, reason)),
+            _ => None,
+        })
+    {
+        return Err(EnvError::BadSideModule {
+            archive: env.archive(file).path.clone(),
+            entry: env.entry(file).path.clone(),
+            reason: reason.clone(),
+        });
+    }
     for file in &extensions {
         if let Some(FileFacts::Wasm(facts)) = facts_of(env, store, *file) {
             for symbol in &facts.exports {
@@ -509,12 +523,8 @@ impl Builder<'_> {
                     ));
                 }
             }
-            FileFacts::BadWasm { reason } => {
-                self.graph.warnings.push(format!(
-                    "{}: {reason}; kept whole, its dependencies are unknown",
-                    self.env.display(file)
-                ));
-            }
+            // Refused by `build_graph` before anything is expanded.
+            FileFacts::BadWasm { .. } => {}
         }
     }
 
