@@ -7,6 +7,7 @@ mod progress;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -278,11 +279,61 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
+/// Set by the Ctrl-C handler: whatever error the stopped work ends with, the user is told one
+/// word, "interrupted", not the failure it caused (a Node run killed by SIGINT).
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// The exit status of a process ended by SIGINT, as shells report it.
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// Ctrl-C (and SIGTERM) stop the work in order: Node runs are killed and end as
+/// `TraceError::Interrupted`, so every temporary and staging folder is removed on the way out.
+/// Work with no child process to kill (compressing, writing) is not waited for long: after
+/// `GRACE` the handler exits itself, and the staging folder it leaves is removed by the next
+/// `pack` (it belongs to a process that is gone). A second Ctrl-C exits at once.
+fn install_interrupt_handler() {
+    const GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+    let result = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(EXIT_INTERRUPTED.into());
+        }
+        pyodide_pack_trace::interrupt_runs();
+        std::thread::spawn(|| {
+            std::thread::sleep(GRACE);
+            eprintln!("error: interrupted");
+            std::process::exit(EXIT_INTERRUPTED.into());
+        });
+    });
+    if let Err(e) = result {
+        eprintln!("warning: Ctrl-C will not clean up: {e}");
+    }
+}
+
+fn is_interrupted(error: &anyhow::Error) -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+        || error.chain().any(|cause| {
+            use pyodide_pack_pack::PackError;
+            use pyodide_pack_trace::TraceError;
+            matches!(
+                cause.downcast_ref::<TraceError>(),
+                Some(TraceError::Interrupted)
+            ) || matches!(
+                cause.downcast_ref::<PackError>(),
+                Some(PackError::Trace(TraceError::Interrupted))
+            )
+        })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    install_interrupt_handler();
     match run(cli) {
         Ok(code) => code,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) if is_interrupted(&error) => {
+            eprintln!("error: interrupted");
+            ExitCode::from(EXIT_INTERRUPTED)
+        }
         Err(error) => {
             eprintln!("error: {}", error_message(&error));
             ExitCode::FAILURE

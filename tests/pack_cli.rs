@@ -601,3 +601,82 @@ fn staging_folders_of_killed_packs_are_removed_and_live_ones_kept() {
     assert!(!dead.exists(), "the dead pack's staging folder is gone");
     assert!(live.exists(), "a live process's staging folder stays");
 }
+
+/// The children of process `pid` whose command line contains `needle`.
+fn children_running(pid: u32, needle: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.filter_map(|e| e.ok()).any(|entry| {
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // pid (comm) state ppid ...: the fields after the last ')'.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        ppid == Some(pid) && String::from_utf8_lossy(&cmdline).contains(needle)
+    })
+}
+
+/// Ctrl-C in a terminal: SIGINT to the whole foreground process group, the tool and its Node
+/// child at once, while `script` runs. The pack ends at once, says "interrupted", exits 130 and
+/// leaves no output and no staging folder.
+fn interrupt_pack_during(script: &str, extra: &[&str]) {
+    use std::os::unix::process::CommandExt;
+    let (dir, app, wheels) = scratch_app("app.py", "import json\nprint(json.dumps([1, 2]))\n");
+    let out = dir.path().join("dist");
+    let mut args = vec!["pack".to_string()];
+    args.extend(env_flags(&app, &wheels));
+    args.extend(["-o".into(), out.display().to_string()]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pyodide-pack"))
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let start = std::time::Instant::now();
+    while !children_running(pid, script) {
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "{script} never started; pack ended with {:?}",
+            child.try_wait()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let signalled = std::time::Instant::now();
+    assert!(pid > 1, "a real process group, never -1 (every process)");
+    // SAFETY: kill(2) with a negative pid signals exactly that process group, the pack's own.
+    let sent = unsafe { libc::kill(-(pid as libc::pid_t), libc::SIGINT) };
+    assert_eq!(sent, 0);
+    let output = child.wait_with_output().unwrap();
+    let took = signalled.elapsed();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(130), "{err}");
+    assert_eq!(
+        err.trim().lines().last(),
+        Some("error: interrupted"),
+        "{err}"
+    );
+    assert!(!err.contains("harness failed"), "{err}");
+    assert!(took.as_secs_f64() < 1.5, "ended {took:?} after Ctrl-C");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("dist"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn ctrl_c_during_the_trace_says_interrupted_and_leaves_nothing() {
+    interrupt_pack_during("run_app.mjs", &["--fresh-trace"]);
+}
+
+#[test]
+fn ctrl_c_during_validation_says_interrupted_and_leaves_nothing() {
+    interrupt_pack_during("run_bundle.mjs", &["--no-trace"]);
+}

@@ -35,6 +35,9 @@ pub enum TraceError {
     Install { message: String },
     #[error("the Pyodide harness failed (run {run}): {message}")]
     Harness { run: String, message: String },
+    /// The user pressed Ctrl-C (or the process got SIGINT/SIGTERM): not a failure of the app.
+    #[error("interrupted")]
+    Interrupted,
     #[error("{path}: not a usable trace file: {reason}")]
     BadTraceFile { path: PathBuf, reason: String },
 }

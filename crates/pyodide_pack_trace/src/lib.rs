@@ -16,6 +16,6 @@ pub use merge::{
 };
 pub use record::{ImportEvent, ModuleOrigin, RunTimings, Trace, TraceRun, TRACE_SCHEMA};
 pub use runner::{
-    app_files, harness_error, install_harness, node_program, run_node_script, run_plan, run_traces,
-    NodeOutcome, RunPlan, TraceProgress, TraceRequest, HARNESS_FILES,
+    app_files, harness_error, install_harness, interrupt_runs, node_program, run_node_script,
+    run_plan, run_traces, NodeOutcome, RunPlan, TraceProgress, TraceRequest, HARNESS_FILES,
 };

@@ -4,6 +4,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -278,6 +279,33 @@ pub fn app_files(env: &Environment, plan: &RunPlan) -> (Vec<(PathBuf, String)>, 
     (files, input_dest)
 }
 
+/// Set once the user asked the process to stop (the CLI's Ctrl-C handler calls
+/// [`interrupt_runs`]): a running Node script is killed and the run ends as
+/// [`TraceError::Interrupted`], so the caller's clean-up (temporary and staging folders) runs.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Stops every Node script this process runs, now and later.
+pub fn interrupt_runs() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// A child killed by the terminal's Ctrl-C (the whole foreground process group gets SIGINT) was
+/// interrupted, not broken.
+#[cfg(unix)]
+fn killed_by_interrupt(status: &std::process::ExitStatus) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    matches!(status.signal(), Some(2 | 15))
+}
+
+#[cfg(not(unix))]
+fn killed_by_interrupt(_: &std::process::ExitStatus) -> bool {
+    false
+}
+
 /// What a finished Node script left: its JSON record (if it wrote one), exit status, stderr tail.
 pub struct NodeOutcome {
     pub record: Option<String>,
@@ -305,6 +333,9 @@ pub fn run_node_script(
     let stderr_file = std::fs::File::create(&stderr_path).map_err(|e| io(&stderr_path, e))?;
 
     let node = node_program();
+    if interrupted() {
+        return Err(TraceError::Interrupted);
+    }
     let start = Instant::now();
     let mut child = Command::new(&node)
         .arg(script)
@@ -323,7 +354,15 @@ pub fn run_node_script(
     // Python code blocks Node's event loop, so only the parent can enforce the timeout.
     let status = loop {
         match child.try_wait() {
+            Ok(Some(status)) if killed_by_interrupt(&status) || interrupted() => {
+                return Err(TraceError::Interrupted)
+            }
             Ok(Some(status)) => break status,
+            Ok(None) if interrupted() => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(TraceError::Interrupted);
+            }
             Ok(None) if start.elapsed() >= timeout => {
                 let _ = child.kill();
                 let _ = child.wait();
