@@ -982,3 +982,80 @@ fn side_module_with_a_bad_header_is_refused_by_name() {
         ],
     );
 }
+
+fn warnings_of(record: &Value) -> Vec<String> {
+    record["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A wheel of `distribution` with `modules` modules in its package.
+fn wheel_with_modules(wheels: &Path, distribution: &str, version: &str, modules: usize) {
+    let sources: Vec<(String, Vec<u8>)> = (0..modules)
+        .map(|i| (format!("many/m{i}.py"), format!("X = {i}\n").into_bytes()))
+        .chain([("many/__init__.py".to_string(), b"".to_vec())])
+        .collect();
+    let entries: Vec<(&str, &[u8])> = sources
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    write_wheel(
+        &wheels.join(format!("{distribution}-{version}-py3-none-any.whl")),
+        &entries,
+    );
+}
+
+#[test]
+fn two_versions_of_one_distribution_give_one_warning_and_the_newest_is_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    // 1.10 is newer than 1.9 (versions compare as PEP 440 versions, not as text).
+    wheel_with_modules(&wheels, "many", "1.9", 300);
+    wheel_with_modules(&wheels, "many", "1.10", 300);
+    let app = app_importing(dir.path(), "import many.m1\n");
+    let (output, record) = analyze(dir.path(), &app, &wheels);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let record = record.unwrap();
+    let warnings = warnings_of(&record);
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert!(
+        warnings[0].ends_with(
+            "2 versions of many: many-1.9-py3-none-any.whl and many-1.10-py3-none-any.whl; \
+             using 1.10 (the newest, as pip would) and ignoring the other"
+        ),
+        "{}",
+        warnings[0]
+    );
+    let archives = record.to_string();
+    assert!(archives.contains("many-1.10-py3-none-any.whl"));
+    assert!(
+        !archives.contains("many-1.9-py3-none-any.whl\""),
+        "the older wheel is left out"
+    );
+}
+
+#[test]
+fn two_distributions_providing_the_same_modules_give_one_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    wheel_with_modules(&wheels, "many", "1.0", 200);
+    wheel_with_modules(&wheels, "many_fork", "1.0", 200);
+    let app = app_importing(dir.path(), "import many.m1\n");
+    let (output, record) = analyze(dir.path(), &app, &wheels);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let warnings = warnings_of(&record.unwrap());
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert!(
+        warnings[0].starts_with(
+            "many-1.0-py3-none-any.whl and many_fork-1.0-py3-none-any.whl both provide 201 module(s) ("
+        ),
+        "{}",
+        warnings[0]
+    );
+    assert!(warnings[0].contains("and 198 more)"), "{}", warnings[0]);
+}

@@ -41,6 +41,9 @@ pub struct Environment {
     pub requirements: Option<PathBuf>,
     /// Where each archive's wheel came from (`None` for the app folder and the stdlib).
     pub sources: Vec<Option<WheelSource>>,
+    /// What was decided on the user's behalf while reading it (a wheel left out), shown with the
+    /// analysis's warnings.
+    pub warnings: Vec<String>,
 }
 
 /// Where Pyodide installs the shared libraries of its lock (`install_dir = "dynlib"`): its
@@ -70,6 +73,7 @@ impl Environment {
             (None, Some(_)) => None,
             (None, None) => Some(app_dir.join("requirements.txt")).filter(|p| p.is_file()),
         };
+        let mut warnings = Vec::new();
         let resolved: Vec<ResolvedWheel> = match (&requirements, &request.wheels_dir) {
             (Some(req), links) => resolve_requirements(
                 req,
@@ -78,7 +82,7 @@ impl Environment {
                 request.index_url.as_deref(),
                 cache,
             )?,
-            (None, Some(dir)) => wheels_in(dir)?
+            (None, Some(dir)) => newest_of_each(wheels_in(dir)?, &mut warnings)?
                 .into_iter()
                 .map(|path| ResolvedWheel {
                     path,
@@ -147,6 +151,7 @@ impl Environment {
             },
             requirements,
             sources,
+            warnings,
         })
     }
 
@@ -193,6 +198,48 @@ pub fn wheels_in(dir: &Path) -> Result<Vec<PathBuf>, EnvError> {
         .collect();
     wheels.sort();
     Ok(wheels)
+}
+
+/// A wheels folder given alone is installed as it is, so two versions of one distribution would
+/// both be unpacked into site-packages, one over the other. Only the newest is kept (what pip
+/// picks from a folder for an unpinned requirement), with one warning naming both files.
+fn newest_of_each(
+    wheels: Vec<PathBuf>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<PathBuf>, EnvError> {
+    use pep508_rs::pep440_rs::Version;
+    use std::collections::BTreeMap;
+    use std::str::FromStr;
+    let mut by_distribution: BTreeMap<String, Vec<(Option<Version>, String, PathBuf)>> =
+        BTreeMap::new();
+    for path in wheels {
+        let (distribution, version, _) = parse_wheel_name(&path)?;
+        by_distribution
+            .entry(crate::lock::normalize(&distribution))
+            .or_default()
+            .push((Version::from_str(&version).ok(), version, path));
+    }
+    let mut kept = Vec::new();
+    for (distribution, mut versions) in by_distribution {
+        // Unparsable versions sort first, so a valid one wins; ties keep the name order.
+        versions.sort_by(|a, b| a.0.cmp(&b.0));
+        let (_, version, newest) = versions.pop().expect("a group has a wheel");
+        if !versions.is_empty() {
+            let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+            let others: Vec<String> = versions.iter().filter_map(|v| name(&v.2)).collect();
+            warnings.push(format!(
+                "{}: {} versions of {distribution}: {} and {}; using {version} (the newest, as pip would) and ignoring the other{}",
+                newest.parent().unwrap_or(Path::new(".")).display(),
+                versions.len() + 1,
+                others.join(", "),
+                name(&newest).unwrap_or_default(),
+                if versions.len() > 1 { "s" } else { "" }
+            ));
+        }
+        kept.push(newest);
+    }
+    kept.sort();
+    Ok(kept)
 }
 
 /// A wheel tagged for another platform is refused before anything reads it.

@@ -128,7 +128,10 @@ impl ModuleIndex {
             frozen: runtime.frozen_modules.iter().cloned().collect(),
             ..Default::default()
         };
-        let mut warnings = Vec::new();
+        let mut warnings = env.warnings.clone();
+        // (winning archive, shadowed archive) -> the modules both provide: one warning per pair
+        // of wheels, not one per module (two wheels of one big package would give hundreds).
+        let mut shadowed: std::collections::BTreeMap<(u32, u32), Vec<String>> = Default::default();
         // Archives come in sys.path order: the first provider of a module wins, as at run time.
         for file in env.files() {
             let entry = env.entry(file);
@@ -172,11 +175,10 @@ impl ModuleIndex {
                         ArchiveKind::App | ArchiveKind::Stdlib
                     );
                     if !app_or_stdlib {
-                        warnings.push(format!(
-                            "module {module} is provided by both {} and {}; the first wins",
-                            env.display(*existing),
-                            env.display(file)
-                        ));
+                        shadowed
+                            .entry((existing.archive, file.archive))
+                            .or_default()
+                            .push(module.clone());
                     }
                 }
                 Some(existing) => {
@@ -191,6 +193,25 @@ impl ModuleIndex {
                     index.modules.insert(module, file);
                 }
             }
+        }
+        for ((winner, loser), modules) in shadowed {
+            let shown = modules
+                .iter()
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let more = match modules.len() {
+                n if n > 3 => format!(" and {} more", n - 3),
+                _ => String::new(),
+            };
+            warnings.push(format!(
+                "{} and {} both provide {} module(s) ({shown}{more}); {}'s are used, as it comes first on sys.path",
+                env.archives[winner as usize].name,
+                env.archives[loser as usize].name,
+                modules.len(),
+                env.archives[winner as usize].name,
+            ));
         }
         let mut sorted: Vec<(String, FileRef)> =
             index.modules.iter().map(|(m, f)| (m.clone(), *f)).collect();
