@@ -93,6 +93,52 @@ pub(crate) struct BrowserArgs {
     isolate: bool,
 }
 
+/// The size check (shared by pack and size), besides `[tool.pyodide-pack.budget]`.
+#[derive(Args, Clone, Default)]
+struct BudgetArgs {
+    /// Compare with a baseline written by --save-baseline: each size's change is shown.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Write this run's sizes as a baseline for later --baseline checks.
+    #[arg(long, value_name = "FILE")]
+    save_baseline: Option<PathBuf>,
+    /// Fail when any size grew more than this over the --baseline (`1%`, `0.5`).
+    #[arg(long, value_name = "PERCENT")]
+    max_growth: Option<String>,
+    /// Write the size table as Markdown here, for a pull-request comment (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+}
+
+impl BudgetArgs {
+    fn flags(&self) -> Result<pipeline::BudgetFlags> {
+        Ok(pipeline::BudgetFlags {
+            baseline: self.baseline.clone(),
+            save_baseline: self.save_baseline.clone(),
+            max_growth: match &self.max_growth {
+                Some(text) => Some(text.parse()?),
+                None => None,
+            },
+            markdown: self.markdown.clone(),
+        })
+    }
+}
+
+/// Sizes a pack would ship; a budget breach is an error after the output is written.
+fn budget_verdict(budget: Option<&pyodide_pack_budget::BudgetReport>, after: &str) -> ExitCode {
+    let Some(budget) = budget.filter(|b| !b.ok) else {
+        return ExitCode::SUCCESS;
+    };
+    for breach in budget.breaches() {
+        eprintln!("error: {breach}");
+    }
+    eprintln!(
+        "error: size budget exceeded: {} size(s) over their limits{after}",
+        budget.items.iter().filter(|i| i.over.is_some()).count()
+    );
+    ExitCode::FAILURE
+}
+
 /// The dynamic fallback and the user's globs (shared by analyze, why and pack). Flags add to
 /// `[tool.pyodide-pack]` in the nearest pyproject.toml (inputs given here replace its inputs).
 #[derive(Args, Clone, Default)]
@@ -194,7 +240,31 @@ enum Command {
         compile_pyc: bool,
         #[command(flatten)]
         browser: BrowserArgs,
+        #[command(flatten)]
+        budget: BudgetArgs,
         /// Also write the report here (`-` for stdout).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// What `pack` would ship, measured and checked against `[tool.pyodide-pack.budget]`, from the
+    /// cached analysis and trace: no validation, no output folder. Exits 1 on a breach.
+    Size {
+        #[command(flatten)]
+        env: EnvArgs,
+        #[command(flatten)]
+        trace: TraceArgs,
+        /// Static analysis only: no traced run.
+        #[arg(long)]
+        no_trace: bool,
+        /// Measure with docstrings stripped, as `pack --strip-docstrings` ships.
+        #[arg(long)]
+        strip_docstrings: bool,
+        /// Measure `.pyc` instead of `.py`, as `pack --compile-pyc` ships.
+        #[arg(long)]
+        compile_pyc: bool,
+        #[command(flatten)]
+        budget: BudgetArgs,
+        /// Also write the size record here (`-` for stdout).
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
@@ -419,6 +489,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             strip_docstrings,
             compile_pyc,
             browser,
+            budget,
             json,
         } => {
             let flags = pipeline::PackFlags {
@@ -428,12 +499,38 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 no_validate,
                 strip_docstrings,
                 compile_pyc,
+                budget: budget.flags()?,
             };
             let (report, out_dir) =
                 pipeline::pack(&env.request(), &env.app, &trace, &flags, &cache)?;
             let text = pyodide_pack_report::render_pack(&report, &out_dir.display().to_string());
             emit(&text, json.as_deref(), &report)?;
-            Ok(ExitCode::SUCCESS)
+            Ok(budget_verdict(
+                report.budget.as_ref(),
+                &format!(" (the output in {} is written)", out_dir.display()),
+            ))
+        }
+        Command::Size {
+            env,
+            trace,
+            no_trace,
+            strip_docstrings,
+            compile_pyc,
+            budget,
+            json,
+        } => {
+            let flags = pipeline::PackFlags {
+                output: None,
+                browser: BrowserArgs::default(),
+                no_trace,
+                no_validate: true,
+                strip_docstrings,
+                compile_pyc,
+                budget: budget.flags()?,
+            };
+            let report = pipeline::size(&env.request(), &env.app, &trace, &flags, &cache)?;
+            emit(&report.render_text(), json.as_deref(), &report)?;
+            Ok(budget_verdict(Some(&report), ""))
         }
         Command::Validate {
             outdir,
@@ -468,7 +565,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 /// Writes through a temporary file so a failure leaves no partial record.
 pub(crate) fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
-    let bytes = serde_json::to_vec_pretty(value)?;
+    write_bytes(path, &serde_json::to_vec_pretty(value)?)
+}
+
+/// A text for the user (`-` is stdout), written like a record.
+pub(crate) fn write_text(path: &Path, text: &str) -> Result<()> {
+    if path == Path::new("-") {
+        return Ok(out(text)?);
+    }
+    write_bytes(path, text.as_bytes())
+}
+
+fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
     let parent = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -480,7 +588,7 @@ pub(crate) fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "record".into());
     let tmp = parent.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, &bytes)
+    std::fs::write(&tmp, bytes)
         .with_context(|| format!("{}: cannot write here", parent.display()))?;
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);

@@ -15,8 +15,9 @@ use pyodide_pack_graph::{
 };
 use pyodide_pack_pack::{
     expected_output, reference_outputs, validate, validate_in_browser, BrowserModes,
-    BrowserRequest, PackOptions, StagedOutput, TracedRuns, Validation, ValidationRequest,
+    BrowserRequest, PackOptions, PackSummary, StagedOutput, TracedRuns, Validation, ValidationRequest,
 };
+use pyodide_pack_budget::{check_budget, Baseline, BudgetReport, MaxGrowth};
 use pyodide_pack_report::{AnalyzeRecord, PackReport};
 use pyodide_pack_trace::{
     merge_traces, restrict_stdlib_to_touched, run_traces, Trace, TraceRequest, TraceSummary,
@@ -293,7 +294,7 @@ pub fn describe_trace(trace: &Trace) -> String {
     out
 }
 
-/// `pack`'s own flags.
+/// `pack`'s own flags (and `size`'s: it measures what `pack` would ship).
 pub struct PackFlags {
     pub output: Option<PathBuf>,
     pub browser: BrowserArgs,
@@ -301,41 +302,58 @@ pub struct PackFlags {
     pub no_validate: bool,
     pub strip_docstrings: bool,
     pub compile_pyc: bool,
+    pub budget: BudgetFlags,
 }
 
-/// The main job: analysis with the trace merged, the bundle written into a staging folder,
-/// validation, the report, and the staging folder swapped in. Any failure leaves the previous
-/// output as it was.
-pub fn pack(
+/// The size check's inputs besides `[tool.pyodide-pack.budget]`.
+#[derive(Default)]
+pub struct BudgetFlags {
+    pub baseline: Option<PathBuf>,
+    pub save_baseline: Option<PathBuf>,
+    pub max_growth: Option<MaxGrowth>,
+    pub markdown: Option<PathBuf>,
+}
+
+impl BudgetFlags {
+    fn asked(&self) -> bool {
+        self.baseline.is_some()
+            || self.save_baseline.is_some()
+            || self.max_growth.is_some()
+            || self.markdown.is_some()
+    }
+}
+
+/// What a pack decided and measured, written into `dir` (not yet validated).
+struct Bundle {
+    settings: Settings,
+    loaded: Loaded,
+    summary: PackSummary,
+}
+
+/// Analysis with the trace merged (a cached trace is reused), then the bundle written into `dir`.
+fn build_bundle(
     request: &EnvironmentRequest,
     app: &Path,
     args: &TraceArgs,
     flags: &PackFlags,
     cache: &CacheRoot,
-) -> Result<(PackReport, PathBuf)> {
-    let start = std::time::Instant::now();
+    dir: impl FnOnce(&Settings) -> Result<PathBuf>,
+) -> Result<Bundle> {
     let settings = Settings::new(app, args)?;
     let config = &settings.config.config;
-    let out_dir = flags
-        .output
-        .clone()
-        .or_else(|| config.output.as_ref().map(|p| settings.config.resolve(p)))
-        .unwrap_or_else(|| PathBuf::from("dist"));
-    let trace = !flags.no_trace && config.trace.unwrap_or(true);
-    let validate_it = !flags.no_validate && config.validate.unwrap_or(true);
     let mode = TraceMode {
-        run: trace,
+        run: !flags.no_trace && config.trace.unwrap_or(true),
         fresh: args.fresh_trace,
         files: args.trace_file.clone(),
     };
-    let loaded = load_analysis(request, &settings, mode, cache)?;
-    let staged = StagedOutput::new(&out_dir)?;
     let options = PackOptions {
         strip_docstrings: flags.strip_docstrings || config.strip_docstrings.unwrap_or(false),
         docstring_exclude: config.docstring_exclude.clone(),
         compile_pyc: flags.compile_pyc || config.compile_pyc.unwrap_or(false),
         timeout: settings.timeout,
     };
+    let loaded = load_analysis(request, &settings, mode, cache)?;
+    let dir = dir(&settings)?;
     let touched: Option<Vec<_>> = loaded
         .trace_summary
         .as_ref()
@@ -349,9 +367,82 @@ pub fn pack(
         touched.as_deref(),
         &options,
         cache,
-        staged.path(),
+        &dir,
     )?;
     drop(spinner);
+    Ok(Bundle {
+        settings,
+        loaded,
+        summary,
+    })
+}
+
+/// The size check of a pack: the budget of `[tool.pyodide-pack.budget]`, the baseline and the
+/// allowed growth; the baseline and the Markdown table written if asked. `None` when nothing asks
+/// for a check (`always` is set by `size`, whose whole job it is).
+pub fn check_sizes(
+    summary: &PackSummary,
+    settings: &Settings,
+    flags: &BudgetFlags,
+    title: &str,
+    always: bool,
+) -> Result<Option<BudgetReport>> {
+    let budget = settings.config.config.budget.clone().unwrap_or_default();
+    if !always && budget.is_empty() && !flags.asked() {
+        return Ok(None);
+    }
+    let baseline = match &flags.baseline {
+        Some(path) => Some(Baseline::read(path)?),
+        None => None,
+    };
+    if flags.max_growth.is_some() && baseline.is_none() {
+        anyhow::bail!("--max-growth needs --baseline FILE: growth is measured against it");
+    }
+    let report = check_budget(summary, &budget, baseline.as_ref(), flags.max_growth)?;
+    if let Some(path) = &flags.save_baseline {
+        crate::write_json(path, &Baseline::of(&report))?;
+    }
+    if let Some(path) = &flags.markdown {
+        crate::write_text(path, &report.render_markdown(title))?;
+    }
+    Ok(Some(report))
+}
+
+/// The main job: analysis with the trace merged, the bundle written into a staging folder,
+/// validation, the report, and the staging folder swapped in. Any failure leaves the previous
+/// output as it was. A size budget is checked after the swap: a breach leaves a validated
+/// output to look at, and the caller exits non-zero.
+pub fn pack(
+    request: &EnvironmentRequest,
+    app: &Path,
+    args: &TraceArgs,
+    flags: &PackFlags,
+    cache: &CacheRoot,
+) -> Result<(PackReport, PathBuf)> {
+    let start = std::time::Instant::now();
+    let mut staged: Option<(StagedOutput, PathBuf)> = None;
+    let bundle = build_bundle(request, app, args, flags, cache, |settings| {
+        let out_dir = flags
+            .output
+            .clone()
+            .or_else(|| {
+                let config = &settings.config.config;
+                config.output.as_ref().map(|p| settings.config.resolve(p))
+            })
+            .unwrap_or_else(|| PathBuf::from("dist"));
+        let output = StagedOutput::new(&out_dir)?;
+        let path = output.path().to_path_buf();
+        staged = Some((output, out_dir));
+        Ok(path)
+    })?;
+    let (staged, out_dir) = staged.expect("build_bundle asks for its folder");
+    let Bundle {
+        settings,
+        loaded,
+        summary,
+    } = bundle;
+    let config = &settings.config.config;
+    let validate_it = !flags.no_validate && config.validate.unwrap_or(true);
     let validation = if validate_it {
         let browser = BrowserChoice::new(&flags.browser, &settings.config);
         Some(validate_bundle(
@@ -366,18 +457,58 @@ pub fn pack(
     } else {
         None
     };
+    let budget = check_sizes(
+        &summary,
+        &settings,
+        &flags.budget,
+        &size_title(&loaded.env),
+        false,
+    )?;
     let mut record =
         AnalyzeRecord::new(&loaded.env, &loaded.analysis, start.elapsed().as_secs_f64());
     if let (Some(s), Some(k)) = (&loaded.trace_summary, &loaded.static_kept) {
         record = record.with_trace(&loaded.env, &loaded.analysis, &loaded.traces, s, k);
     }
-    let report = PackReport::new(record, summary, validation, start.elapsed().as_secs_f64());
+    let report = PackReport::new(record, summary, validation, start.elapsed().as_secs_f64())
+        .with_budget(budget);
     let bytes = serde_json::to_vec_pretty(&report)?;
     let report_path = staged.path().join("report.json");
     std::fs::write(&report_path, bytes)
         .with_context(|| format!("{}: cannot write the report", report_path.display()))?;
     staged.commit()?;
     Ok((report, out_dir))
+}
+
+/// The heading of the Markdown table: which app.
+fn size_title(env: &Environment) -> String {
+    format!(
+        "pyodide-pack: size of `{}`",
+        env.entry(env.entry).path.trim_start_matches('/')
+    )
+}
+
+/// `size`: what `pack` would ship, measured and checked, without validation and without an
+/// output folder (the bundle is written to a temporary folder and measured there; sizes come
+/// from the content-keyed cache, so a warm run compresses nothing).
+pub fn size(
+    request: &EnvironmentRequest,
+    app: &Path,
+    args: &TraceArgs,
+    flags: &PackFlags,
+    cache: &CacheRoot,
+) -> Result<BudgetReport> {
+    let scratch = tempfile::tempdir().context("cannot create a temporary folder")?;
+    let bundle = build_bundle(request, app, args, flags, cache, |_| {
+        Ok(scratch.path().to_path_buf())
+    })?;
+    let report = check_sizes(
+        &bundle.summary,
+        &bundle.settings,
+        &flags.budget,
+        &size_title(&bundle.loaded.env),
+        true,
+    )?;
+    Ok(report.expect("size always checks"))
 }
 
 /// The runs the traces merged into a pack came from, by input.

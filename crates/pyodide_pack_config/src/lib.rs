@@ -4,9 +4,13 @@
 //! Relative paths in the table (inputs, output) are relative to the folder of that
 //! `pyproject.toml`, so the settings mean the same thing wherever the tool is run from.
 
+mod budget;
+
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+pub use budget::{BudgetConfig, ByteLimit, Compression};
 
 /// Every key the table may hold; anything else is an error that names it.
 pub const KNOWN_KEYS: &[&str] = &[
@@ -25,6 +29,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "isolate",
     "eager",
     "lazy",
+    "budget",
 ];
 
 /// Where browser validation runs the app: `browser = "main" | "worker" | "both"`.
@@ -74,6 +79,8 @@ pub struct PackConfig {
     pub browser: Option<BrowserSetting>,
     /// Serve the browser validation's page cross-origin isolated (COOP/COEP headers).
     pub isolate: Option<bool>,
+    /// Size limits on what `pack` ships (`[tool.pyodide-pack.budget]`).
+    pub budget: Option<BudgetConfig>,
 }
 
 /// The settings and where they came from.

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::entries::{Content, PackedEntry};
-use crate::sizes::Sizes;
+use crate::sizes::{SizeCache, Sizes};
 use crate::PackError;
 
 /// The folder of the lazy tier inside the output folder.
@@ -33,6 +33,7 @@ pub(crate) fn write_lazy(
     env: &Environment,
     entries: &[&PackedEntry],
     out_dir: &Path,
+    size_cache: &SizeCache,
 ) -> Result<Vec<LazyFile>, PackError> {
     entries
         .par_iter()
@@ -49,7 +50,7 @@ pub(crate) fn write_lazy(
             Ok(LazyFile {
                 install_path: format!("/{}", entry.name),
                 size: bytes.len() as u64,
-                sizes: Sizes::of(&bytes),
+                sizes: size_cache.sizes_of(&bytes),
                 archive: entry.file.archive,
             })
         })

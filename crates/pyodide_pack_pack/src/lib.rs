@@ -45,7 +45,7 @@ pub use measure::{reduction, OutputFile, PackageSizes, Totals};
 pub use output::{StagedOutput, PACK_SCHEMA};
 pub use plan::{plan_pack, Destination, PackPlan, PlannedFile};
 pub use reduce::{strip_docstrings, DocstringsKept, ReducerStats};
-pub use sizes::Sizes;
+pub use sizes::{format_size, SizeCache, Sizes};
 pub use validate::{
     expected_output, reference_outputs, validate, LazyFetch, Reference, TracedRuns, Validation,
     ValidationRequest, ValidationRun,
@@ -91,6 +91,7 @@ pub fn pack(
     out_dir: &Path,
 ) -> Result<PackSummary, PackError> {
     let plan = plan_pack(env, analysis, traces);
+    let size_cache = SizeCache::new(cache);
     let mut warnings = Vec::new();
     let (entries, reducers) = reduce_entries(env, analysis, &plan, options, cache, &mut warnings)?;
 
@@ -98,7 +99,7 @@ pub fn pack(
         .into_iter()
         .partition(|e| e.destination == Destination::Lazy);
     let lazy_refs: Vec<&PackedEntry> = lazy_entries.iter().collect();
-    let mut lazy_files = lazy::write_lazy(env, &lazy_refs, out_dir)?;
+    let mut lazy_files = lazy::write_lazy(env, &lazy_refs, out_dir, &size_cache)?;
     lazy_files.sort_by(|a, b| a.install_path.cmp(&b.install_path));
 
     // One zip per archive: the after-size of each package, and the pieces of the outputs.
@@ -142,7 +143,7 @@ pub fn pack(
         std::fs::write(&path, bytes).map_err(|e| PackError::io(&path, e))?;
     }
 
-    let mut packages = measure_packages(env, &entries, &piece_zips)?;
+    let mut packages = measure_packages(env, &entries, &piece_zips, &size_cache)?;
     for package in &mut packages {
         for file in lazy_files.iter().filter(|f| {
             let archive = &env.archives[f.archive as usize];
@@ -160,11 +161,11 @@ pub fn pack(
     .par_iter()
     .map(|(name, bytes)| OutputFile {
         name,
-        sizes: Sizes::of(bytes),
+        sizes: size_cache.sizes_of(bytes),
     })
     .collect();
     let floor = match touched {
-        Some(files) => Some(floor_sizes(env, files, stdlib_index)?),
+        Some(files) => Some(floor_sizes(env, files, stdlib_index, &size_cache)?),
         None => None,
     };
     let mut before = Sizes::default();

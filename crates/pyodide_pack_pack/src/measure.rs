@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::entries::{write_zip, Content, PackedEntry};
 use crate::plan::Destination;
-use crate::sizes::Sizes;
+use crate::sizes::{SizeCache, Sizes};
 use crate::PackError;
 
 /// One package (a wheel's distribution, the stdlib, the app's own modules) before and after.
@@ -92,6 +92,7 @@ pub(crate) fn measure_packages(
     env: &Environment,
     entries: &[PackedEntry],
     piece_zips: &BTreeMap<u32, Vec<u8>>,
+    size_cache: &SizeCache,
 ) -> Result<Vec<PackageSizes>, PackError> {
     let mut rows: Vec<(usize, PackageSizes)> = env
         .archives
@@ -127,16 +128,16 @@ pub(crate) fn measure_packages(
                     })
                     .collect();
                 let refs: Vec<&PackedEntry> = owned.iter().collect();
-                Sizes::of(&write_zip(env, &refs, &archive.name)?)
+                size_cache.sizes_of(&write_zip(env, &refs, &archive.name)?)
             } else {
                 match archive.zip_bytes() {
-                    Some(bytes) => Sizes::of(&bytes),
+                    Some(bytes) => size_cache.sizes_of(&bytes),
                     None => Sizes::default(),
                 }
             };
             let after = piece_zips
                 .get(&(a as u32))
-                .map(|z| Sizes::of(z))
+                .map(|z| size_cache.sizes_of(z))
                 .unwrap_or_default();
             let unpacked_after = packed
                 .iter()
@@ -189,6 +190,7 @@ pub(crate) fn floor_sizes(
     env: &Environment,
     touched: &[FileRef],
     stdlib_index: Option<u32>,
+    size_cache: &SizeCache,
 ) -> Result<Sizes, PackError> {
     let mut files: Vec<FileRef> = touched
         .iter()
@@ -216,9 +218,9 @@ pub(crate) fn floor_sizes(
     let (stdlib, wheels): (Vec<&PackedEntry>, Vec<&PackedEntry>) = entries
         .iter()
         .partition(|e| Some(e.file.archive) == stdlib_index);
-    let mut sizes = Sizes::of(&write_zip(env, &stdlib, "floor stdlib")?);
+    let mut sizes = size_cache.sizes_of(&write_zip(env, &stdlib, "floor stdlib")?);
     if !wheels.is_empty() {
-        sizes.add(Sizes::of(&write_zip(env, &wheels, "floor bundle")?));
+        sizes.add(size_cache.sizes_of(&write_zip(env, &wheels, "floor bundle")?));
     }
     Ok(sizes)
 }

@@ -5,6 +5,7 @@ use comfy_table::{CellAlignment, Table};
 use pyodide_pack_pack::{
     BrowserValidation, LazyFetch, PackSummary, PackageSizes, Sizes, Validation, PACK_SCHEMA,
 };
+use pyodide_pack_budget::BudgetReport;
 use serde::Serialize;
 
 use crate::record::AnalyzeRecord;
@@ -18,6 +19,9 @@ pub struct PackReport {
     pub pack: PackSummary,
     /// Absent with --no-validate.
     pub validation: Option<Validation>,
+    /// The size check, when a budget, a baseline or a Markdown table was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetReport>,
     pub seconds: f64,
 }
 
@@ -33,8 +37,14 @@ impl PackReport {
             analysis,
             pack,
             validation,
+            budget: None,
             seconds,
         }
+    }
+
+    pub fn with_budget(mut self, budget: Option<BudgetReport>) -> PackReport {
+        self.budget = budget;
+        self
     }
 }
 
@@ -176,6 +186,9 @@ pub fn render_pack(report: &PackReport, out_dir: &str) -> String {
     ));
     if let Some(validation) = &report.validation {
         out.push_str(&render_validation(validation));
+    }
+    if let Some(budget) = &report.budget {
+        out.push_str(&budget.render_text());
     }
     out
 }

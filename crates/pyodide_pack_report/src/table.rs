@@ -4,6 +4,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
 
 use crate::record::{AnalyzeRecord, MissingRecord, PackageSummary, TraceRecord};
+pub use pyodide_pack_pack::format_size;
 
 /// Modules that exist only on other operating systems; CPython's stdlib imports them in branches
 /// that never run under Emscripten.
@@ -25,17 +26,6 @@ fn is_other_platform(module: &str) -> bool {
     )
 }
 
-/// `1.2 MB`, `340 kB`, `12 B` (decimal units, as CDNs and browsers report).
-pub fn format_size(bytes: u64) -> String {
-    let b = bytes as f64;
-    if b >= 1e6 {
-        format!("{:.2} MB", b / 1e6)
-    } else if b >= 1e3 {
-        format!("{:.1} kB", b / 1e3)
-    } else {
-        format!("{bytes} B")
-    }
-}
 
 /// A package's name and version, and `(lock)` for one of the runtime's own packages.
 pub(crate) fn package_label(
