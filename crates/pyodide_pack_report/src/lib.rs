@@ -1,12 +1,14 @@
 //! The last stage: one machine-readable record of what went in and why (in the spirit of esbuild's
 //! metafile), and the tables people read.
 
+mod html;
 pub mod pack;
 pub mod record;
 pub mod table;
 pub mod why;
 mod why_report;
 
+pub use html::render_report_html;
 pub use pack::{render_pack, render_validation, PackReport};
 pub use record::{AnalyzeRecord, FileIds, RECORD_SCHEMA};
 pub use table::{format_size, render_analysis};
