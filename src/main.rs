@@ -555,6 +555,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 // With --browser, `validate` is the browser's proof; `pack --browser` does both.
                 choice.is_none(),
                 &pipeline::traced_runs_of(&outdir),
+                Vec::new(),
             )?;
             let text = pyodide_pack_report::render_validation(&validation);
             emit(&text, json.as_deref(), &validation)?;

@@ -15,7 +15,7 @@ use pyodide_pack_graph::{
 };
 use pyodide_pack_pack::{
     expected_output, reference_outputs, validate, validate_in_browser, BrowserModes,
-    BrowserRequest, PackOptions, PackSummary, StagedOutput, TracedRuns, Validation, ValidationRequest,
+    BrowserRequest, KnownRun, PackOptions, PackSummary, StagedOutput, TracedRuns, Validation, ValidationRequest,
 };
 use pyodide_pack_budget::{check_budget, Baseline, BudgetReport, MaxGrowth};
 use pyodide_pack_report::{AnalyzeRecord, PackReport};
@@ -147,6 +147,29 @@ pub struct Loaded {
     pub trace_summary: Option<TraceSummary>,
     /// What static analysis alone kept (set only when traces were merged).
     pub static_kept: Option<KeptSet>,
+    /// Which of `traces` was run (or reused from the cache) for this very environment, as opposed
+    /// to a `--trace-file` from elsewhere: its outputs are references for validation.
+    pub own_trace: Option<usize>,
+}
+
+impl Loaded {
+    /// The full environment's runs this analysis already made, for validation to reuse.
+    pub fn known_runs(&self) -> Vec<KnownRun> {
+        self.own_trace
+            .and_then(|i| self.traces.get(i))
+            .map(|trace| {
+                trace
+                    .runs
+                    .iter()
+                    .map(|run| KnownRun {
+                        input: run.input.clone(),
+                        stdout: run.stdout.clone(),
+                        timings: run.timings.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 pub fn load_analysis(
@@ -184,8 +207,10 @@ pub fn load_analysis(
         }
         traces.push(trace);
     }
+    let mut own_trace = None;
     if mode.run {
         traces.push(run_trace(&env, settings, cache, mode.fresh)?);
+        own_trace = Some(traces.len() - 1);
     }
     if traces.is_empty() {
         if settings.stdlib_from_trace {
@@ -208,6 +233,7 @@ pub fn load_analysis(
             traces,
             trace_summary: None,
             static_kept: None,
+            own_trace,
         });
     }
     let static_only = finish(graph.clone(), &env, &settings.rules);
@@ -233,6 +259,7 @@ pub fn load_analysis(
         traces,
         trace_summary: Some(summary),
         static_kept: Some(static_only.kept),
+        own_trace,
     })
 }
 
@@ -453,6 +480,7 @@ pub fn pack(
             browser.as_ref(),
             true,
             &traced_runs(&loaded.traces),
+            loaded.known_runs(),
         )?)
     } else {
         None
@@ -543,6 +571,7 @@ pub fn validate_bundle(
     browser: Option<&BrowserChoice>,
     node: bool,
     traced: &TracedRuns,
+    known: Vec<KnownRun>,
 ) -> Result<Validation> {
     for name in [
         pyodide_pack_pack::LOADER,
@@ -565,6 +594,7 @@ pub fn validate_bundle(
         cache,
         expected: expected_output(&app)?,
         traced: traced.clone(),
+        known,
     };
     let runs = request.inputs.len() + 1;
     let (mut validation, references) = if node || browser.is_none() {

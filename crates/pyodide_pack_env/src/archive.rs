@@ -59,10 +59,62 @@ pub struct ArchiveEntry {
     pub kind: FileKind,
 }
 
+/// The bytes of a zip, shared cheaply between threads: mapped from the file (only the pages a
+/// run reads are loaded: the central directory, the entries it parses or copies), or owned.
+#[derive(Debug, Clone)]
+pub enum ArchiveBytes {
+    Mapped(Arc<memmap2::Mmap>),
+    Owned(Arc<[u8]>),
+}
+
+impl AsRef<[u8]> for ArchiveBytes {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            ArchiveBytes::Mapped(map) => map,
+            ArchiveBytes::Owned(bytes) => bytes,
+        }
+    }
+}
+
+impl std::ops::Deref for ArchiveBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.as_ref()
+    }
+}
+
+impl From<Arc<[u8]>> for ArchiveBytes {
+    fn from(bytes: Arc<[u8]>) -> Self {
+        ArchiveBytes::Owned(bytes)
+    }
+}
+
+impl ArchiveBytes {
+    /// Maps `path`; reads it instead where mapping is not possible (an empty file, a pipe).
+    pub fn open(path: &Path) -> Result<ArchiveBytes, EnvError> {
+        let file = std::fs::File::open(path).map_err(|e| EnvError::io(path, e))?;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if len > 0 {
+            // SAFETY: the map is read-only and private. Wheels and the stdlib zip are inputs
+            // nobody writes while a pack reads them; one changed underneath would at worst give
+            // wrong bytes or a SIGBUS, as it would to any tool that maps its inputs (ripgrep).
+            if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
+                return Ok(ArchiveBytes::Mapped(Arc::new(map)));
+            }
+        }
+        let mut bytes = Vec::new();
+        let mut file = file;
+        file.read_to_end(&mut bytes)
+            .map_err(|e| EnvError::io(path, e))?;
+        Ok(ArchiveBytes::Owned(bytes.into()))
+    }
+}
+
 /// The bytes behind an archive, shared cheaply between threads.
 #[derive(Debug, Clone)]
 enum Source {
-    Zip(ZipArchive<Cursor<Arc<[u8]>>>),
+    Zip(ZipArchive<Cursor<ArchiveBytes>>),
     Folder(PathBuf),
 }
 
@@ -139,6 +191,35 @@ impl Archive {
         Self::from_zip_bytes(path, bytes, kind, install_root)
     }
 
+    /// [`Archive::read_zip`], with the sha256 kept in `cache` by the file's path, length and
+    /// modification time: hashing every wheel and the stdlib zip on every run is a good part of
+    /// a warm analysis otherwise.
+    pub fn read_zip_cached(
+        path: &Path,
+        kind: ArchiveKind,
+        install_root: &str,
+        cache: &crate::CacheRoot,
+    ) -> Result<Archive, EnvError> {
+        let bytes = ArchiveBytes::open(path)?;
+        let record = crate::runtime::stat_key(&[path.to_path_buf()])
+            .map(|key| cache.root().join("digests").join(&key[..2]).join(&key[2..]));
+        let known = record
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .filter(|d| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()));
+        let sha256 = match known {
+            Some(digest) => digest,
+            None => {
+                let digest = sha256_hex(&bytes);
+                if let Some(record) = &record {
+                    let _ = crate::cache::write_atomically(record, digest.as_bytes());
+                }
+                digest
+            }
+        };
+        Self::from_zip_parts(path, bytes, sha256, kind, install_root)
+    }
+
     pub fn from_zip_bytes(
         path: &Path,
         bytes: Arc<[u8]>,
@@ -146,6 +227,16 @@ impl Archive {
         install_root: &str,
     ) -> Result<Archive, EnvError> {
         let sha256 = sha256_hex(&bytes);
+        Self::from_zip_parts(path, bytes.into(), sha256, kind, install_root)
+    }
+
+    fn from_zip_parts(
+        path: &Path,
+        bytes: ArchiveBytes,
+        sha256: String,
+        kind: ArchiveKind,
+        install_root: &str,
+    ) -> Result<Archive, EnvError> {
         let bad_zip = |reason: String| EnvError::BadZip {
             path: path.to_path_buf(),
             reason,
@@ -304,7 +395,7 @@ impl Archive {
 
     /// The bytes of the zip this archive was read from (already in memory); `None` for the app's
     /// folder.
-    pub fn zip_bytes(&self) -> Option<Arc<[u8]>> {
+    pub fn zip_bytes(&self) -> Option<ArchiveBytes> {
         match &self.source {
             Source::Zip(zip) => Some(zip.clone().into_inner().into_inner()),
             Source::Folder(_) => None,
@@ -313,7 +404,7 @@ impl Archive {
 
     /// The zip this archive was read from (a cheap clone), for copying entries without inflating
     /// them; `None` for the app's folder.
-    pub fn zip(&self) -> Option<ZipArchive<Cursor<Arc<[u8]>>>> {
+    pub fn zip(&self) -> Option<ZipArchive<Cursor<ArchiveBytes>>> {
         match &self.source {
             Source::Zip(zip) => Some(zip.clone()),
             Source::Folder(_) => None,

@@ -66,7 +66,7 @@ impl Environment {
         let entry = entry.canonicalize().map_err(|e| EnvError::io(entry, e))?;
         let app_dir = entry.parent().unwrap_or(Path::new(".")).to_path_buf();
         let runtime = Runtime::locate(request.runtime_dir.as_deref(), cache)?;
-        let runtime_facts = runtime.facts()?;
+        let runtime_facts = runtime.facts_cached(cache)?;
 
         let requirements = match (&request.requirements, &request.wheels_dir) {
             (Some(r), _) => Some(r.clone()),
@@ -104,7 +104,7 @@ impl Environment {
         let loaded: Vec<Archive> = jobs
             .par_iter()
             .map(|(path, wheel)| match wheel {
-                None => Archive::read_zip(path, ArchiveKind::Stdlib, &stdlib_mount),
+                None => Archive::read_zip_cached(path, ArchiveKind::Stdlib, &stdlib_mount, cache),
                 Some(ResolvedWheel {
                     shared_library: Some((library, version)),
                     ..
@@ -113,18 +113,19 @@ impl Environment {
                         library: library.clone(),
                         version: version.clone(),
                     };
-                    Archive::read_zip(path, kind, DSO_DIR)
+                    Archive::read_zip_cached(path, kind, DSO_DIR, cache)
                 }
                 Some(_) => {
                     let (distribution, version, platform) = parse_wheel_name(path)?;
                     check_wheel_platform(path, &platform, &runtime)?;
-                    Archive::read_zip(
+                    Archive::read_zip_cached(
                         path,
                         ArchiveKind::Wheel {
                             distribution,
                             version,
                         },
                         &site_packages,
+                        cache,
                     )
                 }
             })

@@ -15,7 +15,7 @@ pub mod platform;
 pub mod requirements;
 pub mod runtime;
 
-pub use archive::{hex, Archive, ArchiveEntry, ArchiveKind, FileKind};
+pub use archive::{hex, Archive, ArchiveBytes, ArchiveEntry, ArchiveKind, FileKind};
 pub use cache::CacheRoot;
 pub use environment::{wheels_in, Environment, EnvironmentRequest, FileRef};
 pub use error::EnvError;

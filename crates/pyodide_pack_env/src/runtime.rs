@@ -169,6 +169,32 @@ impl Runtime {
     }
 
     /// Facts about the runtime that no file in the environment carries.
+    /// [`Runtime::facts`], kept in the cache per runtime: scanning the 9.6 MB main module is
+    /// most of a warm analysis otherwise. The key is what identifies the files without reading
+    /// them (path, length, modification time of `pyodide.asm.wasm` and `pyodide.asm.js`), as a
+    /// build tool keys its outputs, plus this tool's version.
+    pub fn facts_cached(&self, cache: &CacheRoot) -> Result<RuntimeFacts, EnvError> {
+        let Some(key) = stat_key(&[self.main_module(), self.bootstrap_js()]) else {
+            return self.facts();
+        };
+        let path = cache
+            .root()
+            .join("runtime-facts")
+            .join(format!("{key}.json"));
+        if let Some(facts) = std::fs::read(&path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<RuntimeFacts>(&bytes).ok())
+        {
+            return Ok(facts);
+        }
+        let facts = self.facts()?;
+        if let Ok(bytes) = serde_json::to_vec(&facts) {
+            // Not being able to cache only costs the next run the scan.
+            let _ = crate::cache::write_atomically(&path, &bytes);
+        }
+        Ok(facts)
+    }
+
     pub fn facts(&self) -> Result<RuntimeFacts, EnvError> {
         let wasm_path = self.main_module();
         let wasm = std::fs::read(&wasm_path).map_err(|e| EnvError::io(&wasm_path, e))?;
@@ -208,7 +234,7 @@ impl Runtime {
 }
 
 /// What the runtime provides by itself.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RuntimeFacts {
     /// Compiled into `pyodide.asm.wasm` (the `PyInit_*` exports plus the interpreter's core
     /// modules), or otherwise present without a file (see `RUNTIME_PROVIDED_MODULES`).
@@ -372,4 +398,24 @@ mod tests {
             vec!["_pyodide_core".to_string(), "pyodide.code".to_string()]
         );
     }
+}
+
+/// A digest of each file's path, length and modification time (and this tool's version): what
+/// says a file is unchanged without reading it. `None` if one cannot be stat'ed.
+pub(crate) fn stat_key(files: &[PathBuf]) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+    for file in files {
+        let meta = std::fs::metadata(file).ok()?;
+        let modified = meta
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?;
+        hasher.update(file.as_os_str().as_encoded_bytes());
+        hasher.update(meta.len().to_le_bytes());
+        hasher.update(modified.as_nanos().to_le_bytes());
+    }
+    Some(crate::hex(&hasher.finalize()))
 }

@@ -42,7 +42,8 @@ pub(crate) fn write_zip(
     let options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
         .last_modified_time(zip::DateTime::default());
-    let mut sources: BTreeMap<u32, ZipArchive<Cursor<std::sync::Arc<[u8]>>>> = BTreeMap::new();
+    let mut sources: BTreeMap<u32, ZipArchive<Cursor<pyodide_pack_env::ArchiveBytes>>> =
+        BTreeMap::new();
     for entry in entries {
         match &entry.content {
             Content::Raw(file) => {

@@ -47,7 +47,7 @@ pub use plan::{plan_pack, Destination, PackPlan, PlannedFile};
 pub use reduce::{strip_docstrings, DocstringsKept, ReducerStats};
 pub use sizes::{format_size, SizeCache, Sizes};
 pub use validate::{
-    expected_output, reference_outputs, validate, LazyFetch, Reference, TracedRuns, Validation,
+    expected_output, reference_outputs, validate, KnownRun, LazyFetch, Reference, TracedRuns, Validation,
     ValidationRequest, ValidationRun,
 };
 
