@@ -183,6 +183,10 @@ enum Command {
         /// Write the machine-readable record here (`-` for stdout).
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
+        /// Write the analysis as a self-contained page here: a treemap of the environment, the
+        /// package table, each file's why chain.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Why is a file in the bundle: the chain of imports from the entry script, with file:line.
     Why {
@@ -238,6 +242,9 @@ enum Command {
         /// Ship `.pyc` compiled by the runtime's own interpreter instead of `.py`.
         #[arg(long)]
         compile_pyc: bool,
+        /// Write no OUTDIR/report.html (the treemap page of the report).
+        #[arg(long)]
+        no_html: bool,
         #[command(flatten)]
         browser: BrowserArgs,
         #[command(flatten)]
@@ -414,7 +421,12 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     let cache = CacheRoot::from_env();
     match cli.command {
-        Command::Analyze { env, trace, json } => {
+        Command::Analyze {
+            env,
+            trace,
+            json,
+            html,
+        } => {
             let start = Instant::now();
             let loaded = analysis_for(&env, &trace, &cache)?;
             let mut record =
@@ -428,6 +440,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     summary,
                     static_kept,
                 );
+            }
+            if let Some(path) = &html {
+                let page = pyodide_pack_report::render_report_html(&serde_json::to_value(&record)?);
+                write_text(path, &page)?;
             }
             emit(&render_analysis(&record), json.as_deref(), &record)?;
             Ok(ExitCode::SUCCESS)
@@ -488,6 +504,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             no_validate,
             strip_docstrings,
             compile_pyc,
+            no_html,
             browser,
             budget,
             json,
@@ -500,6 +517,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 strip_docstrings,
                 compile_pyc,
                 budget: budget.flags()?,
+                no_html,
             };
             let (report, out_dir) =
                 pipeline::pack(&env.request(), &env.app, &trace, &flags, &cache)?;
@@ -527,6 +545,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 strip_docstrings,
                 compile_pyc,
                 budget: budget.flags()?,
+                no_html: true,
             };
             let report = pipeline::size(&env.request(), &env.app, &trace, &flags, &cache)?;
             emit(&report.render_text(), json.as_deref(), &report)?;
@@ -554,8 +573,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 choice.as_ref(),
                 // With --browser, `validate` is the browser's proof; `pack --browser` does both.
                 choice.is_none(),
-                &pipeline::traced_runs_of(&outdir),
-                Vec::new(),
+                pipeline::PriorRuns {
+                    traced: pipeline::traced_runs_of(&outdir),
+                    known: Vec::new(),
+                },
             )?;
             let text = pyodide_pack_report::render_validation(&validation);
             emit(&text, json.as_deref(), &validation)?;

@@ -330,6 +330,8 @@ pub struct PackFlags {
     pub strip_docstrings: bool,
     pub compile_pyc: bool,
     pub budget: BudgetFlags,
+    /// No `report.html`.
+    pub no_html: bool,
 }
 
 /// The size check's inputs besides `[tool.pyodide-pack.budget]`.
@@ -479,8 +481,10 @@ pub fn pack(
             cache,
             browser.as_ref(),
             true,
-            &traced_runs(&loaded.traces),
-            loaded.known_runs(),
+            PriorRuns {
+                traced: traced_runs(&loaded.traces),
+                known: loaded.known_runs(),
+            },
         )?)
     } else {
         None
@@ -497,12 +501,18 @@ pub fn pack(
     if let (Some(s), Some(k)) = (&loaded.trace_summary, &loaded.static_kept) {
         record = record.with_trace(&loaded.env, &loaded.analysis, &loaded.traces, s, k);
     }
-    let report = PackReport::new(record, summary, validation, start.elapsed().as_secs_f64())
+    let mut report = PackReport::new(record, summary, validation, start.elapsed().as_secs_f64())
         .with_budget(budget);
-    let bytes = serde_json::to_vec_pretty(&report)?;
+    let value = serde_json::to_value(&report)?;
     let report_path = staged.path().join("report.json");
-    std::fs::write(&report_path, bytes)
+    std::fs::write(&report_path, serde_json::to_vec_pretty(&value)?)
         .with_context(|| format!("{}: cannot write the report", report_path.display()))?;
+    if !flags.no_html && config.html.unwrap_or(true) {
+        let html_path = staged.path().join("report.html");
+        std::fs::write(&html_path, pyodide_pack_report::render_report_html(&value))
+            .with_context(|| format!("{}: cannot write the report", html_path.display()))?;
+        report.html_written = true;
+    }
     staged.commit()?;
     Ok((report, out_dir))
 }
@@ -560,6 +570,14 @@ pub fn traced_runs_of(dir: &Path) -> TracedRuns {
     TracedRuns::new(runs.iter().map(|r| r["input"].as_str().map(PathBuf::from)))
 }
 
+/// What validation knows of the pack's runs before it starts.
+pub struct PriorRuns {
+    /// The inputs the pack was traced with: they must fetch no lazy file.
+    pub traced: TracedRuns,
+    /// The full environment's runs already made: their outputs are references.
+    pub known: Vec<KnownRun>,
+}
+
 /// Runs the app from the bundle in `dir` against the full environment, for each input: in Node
 /// (`node`), then, if asked, in headless Chromium against the same reference output. Without the
 /// Node runs, the reference comes from runs of the full environment alone.
@@ -570,9 +588,9 @@ pub fn validate_bundle(
     cache: &CacheRoot,
     browser: Option<&BrowserChoice>,
     node: bool,
-    traced: &TracedRuns,
-    known: Vec<KnownRun>,
+    prior: PriorRuns,
 ) -> Result<Validation> {
+    let PriorRuns { traced, known } = prior;
     for name in [
         pyodide_pack_pack::LOADER,
         pyodide_pack_pack::BUNDLE_ZIP,
@@ -617,7 +635,7 @@ pub fn validate_bundle(
             modes: choice.modes,
             isolate: choice.isolate,
             references: &references,
-            traced,
+            traced: &traced,
         };
         let spinner = Spinner::new(
             "validating in Chromium",

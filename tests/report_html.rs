@@ -567,7 +567,6 @@ fn html_renders_the_largest_corpus_pack_quickly() {
 /// Waits for the CLI wiring of issue 14 (`pack` writes OUTDIR/report.html; `analyze --html
 /// FILE`; `--no-html`): remove the `ignore` once src/main.rs does it.
 #[test]
-#[ignore = "needs the CLI wiring of issue 14: pack writing OUTDIR/report.html, analyze --html, --no-html"]
 fn cli_writes_report_html() {
     let dir = tempfile::tempdir().unwrap();
     let (out, stdout, record) = pack_record("pygments_highlight", dir.path());

@@ -30,6 +30,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "eager",
     "lazy",
     "budget",
+    "html",
 ];
 
 /// Where browser validation runs the app: `browser = "main" | "worker" | "both"`.
@@ -81,6 +82,8 @@ pub struct PackConfig {
     pub isolate: Option<bool>,
     /// Size limits on what `pack` ships (`[tool.pyodide-pack.budget]`).
     pub budget: Option<BudgetConfig>,
+    /// `false`: `pack` writes no `report.html`.
+    pub html: Option<bool>,
 }
 
 /// The settings and where they came from.

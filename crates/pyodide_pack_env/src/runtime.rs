@@ -386,20 +386,6 @@ pub fn install_runtime(cache: &CacheRoot, version: &str) -> Result<PathBuf, EnvE
     Ok(cached_runtime_dir(cache, version))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_module_names_in_bootstrap_code() {
-        let js = r#"API.x=o("pyodide.code"),let[r]=API.rawRun("import _pyodide_core");e("not a name!");f( "x" );"a.b"'"#;
-        assert_eq!(
-            bootstrap_module_names(js),
-            vec!["_pyodide_core".to_string(), "pyodide.code".to_string()]
-        );
-    }
-}
-
 /// A digest of each file's path, length and modification time (and this tool's version): what
 /// says a file is unchanged without reading it. `None` if one cannot be stat'ed.
 pub(crate) fn stat_key(files: &[PathBuf]) -> Option<String> {
@@ -419,3 +405,18 @@ pub(crate) fn stat_key(files: &[PathBuf]) -> Option<String> {
     }
     Some(crate::hex(&hasher.finalize()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_module_names_in_bootstrap_code() {
+        let js = r#"API.x=o("pyodide.code"),let[r]=API.rawRun("import _pyodide_core");e("not a name!");f( "x" );"a.b"'"#;
+        assert_eq!(
+            bootstrap_module_names(js),
+            vec!["_pyodide_core".to_string(), "pyodide.code".to_string()]
+        );
+    }
+}
+

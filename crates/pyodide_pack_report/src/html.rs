@@ -9,13 +9,14 @@
 //! paths, imports first, then families, then traced runs; only the edges on some file's chain are
 //! embedded, so the page stays small (the record's edges are most of `report.json`).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 
 use pyodide_pack_env::WheelSource;
 use pyodide_pack_graph::{EagerReason, EdgeKind, RootKind, Tier};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::chains::Chains;
 use crate::table::{format_size, package_label};
 use crate::why::{describe_eager, describe_lazy, LinkRecord};
 
@@ -430,7 +431,9 @@ fn page_data(record: &Value) -> Result<PageData<'_>, String> {
             f.path, f.archive
         ));
     }
-    let chains = Chains::new(&a);
+    let edge_triples: Vec<(usize, usize, EdgeKind)> =
+        a.edges.iter().map(|e| (e.from, e.to, e.kind)).collect();
+    let chains = Chains::search(a.files.len(), a.roots.iter().map(|r| r.file), &edge_triples);
 
     let archives: Vec<ArchiveOut> = a
         .archives
@@ -536,6 +539,7 @@ fn page_data(record: &Value) -> Result<PageData<'_>, String> {
             LAZY => {
                 let chain: Vec<LinkRecord> = chains
                     .chain(id)
+                    .0
                     .into_iter()
                     .map(|i| {
                         let e = &a.edges[i];
@@ -559,10 +563,10 @@ fn page_data(record: &Value) -> Result<PageData<'_>, String> {
                 f,
                 dropped_by_trace.contains(&id),
                 has_runtime_edges,
-                chains.reached[id],
+                chains.reached(id),
             ),
         };
-        let last = chains.predecessor[id].map(|edge| {
+        let last = chains.last_edge(id).map(|edge| {
             *link_index.entry(edge).or_insert_with(|| {
                 used_edges.push(edge);
                 used_edges.len() - 1
@@ -688,83 +692,6 @@ impl Interner {
         self.texts.push(text.clone());
         self.ids.insert(text, self.texts.len() - 1);
         self.texts.len() - 1
-    }
-}
-
-/// Shortest chains from the roots as `why --report` finds them (`why_report.rs`): a breadth-first
-/// search over import edges, then one that may also take family edges, then runtime edges, each
-/// pass starting from everything reached before, so a chain prefers imports.
-struct Chains<'a> {
-    edges: &'a [EdgeIn<'a>],
-    predecessor: Vec<Option<usize>>,
-    reached: Vec<bool>,
-}
-
-impl<'a> Chains<'a> {
-    fn new(a: &'a AnalysisIn<'a>) -> Chains<'a> {
-        let n = a.files.len();
-        let mut out_edges: Vec<Vec<usize>> = vec![Vec::new(); n];
-        for (i, e) in a.edges.iter().enumerate() {
-            if e.from < n && e.to < n {
-                out_edges[e.from].push(i);
-            }
-        }
-        let rank = |e: &EdgeIn| match e.kind {
-            EdgeKind::Runtime => 2,
-            kind if kind.is_family() => 1,
-            _ => 0,
-        };
-        let mut predecessor: Vec<Option<usize>> = vec![None; n];
-        let mut reached = vec![false; n];
-        let mut order: Vec<usize> = Vec::new();
-        let mut ordered = vec![false; n];
-        let mut roots: Vec<usize> = a.roots.iter().map(|r| r.file).filter(|f| *f < n).collect();
-        roots.dedup();
-        for root in &roots {
-            reached[*root] = true;
-        }
-        for pass in 0..3 {
-            let mut queue: VecDeque<usize> = if pass == 0 {
-                roots.iter().copied().collect()
-            } else {
-                order.iter().copied().collect()
-            };
-            while let Some(node) = queue.pop_front() {
-                if !ordered[node] {
-                    ordered[node] = true;
-                    order.push(node);
-                }
-                for &i in &out_edges[node] {
-                    let edge = &a.edges[i];
-                    if reached[edge.to] || rank(edge) > pass {
-                        continue;
-                    }
-                    reached[edge.to] = true;
-                    predecessor[edge.to] = Some(i);
-                    queue.push_back(edge.to);
-                }
-            }
-        }
-        Chains {
-            edges: &a.edges,
-            predecessor,
-            reached,
-        }
-    }
-
-    /// The edges from a root to `file`, root first.
-    fn chain(&self, file: usize) -> Vec<usize> {
-        let mut links = Vec::new();
-        let mut at = file;
-        while let Some(i) = self.predecessor[at] {
-            links.push(i);
-            at = self.edges[i].from;
-            if links.len() > self.predecessor.len() {
-                break;
-            }
-        }
-        links.reverse();
-        links
     }
 }
 

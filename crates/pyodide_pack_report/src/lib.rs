@@ -1,6 +1,7 @@
 //! The last stage: one machine-readable record of what went in and why (in the spirit of esbuild's
 //! metafile), and the tables people read.
 
+mod chains;
 mod html;
 pub mod pack;
 pub mod record;

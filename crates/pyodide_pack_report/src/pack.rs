@@ -2,10 +2,10 @@
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
+use pyodide_pack_budget::BudgetReport;
 use pyodide_pack_pack::{
     BrowserValidation, LazyFetch, PackSummary, PackageSizes, Sizes, Validation, PACK_SCHEMA,
 };
-use pyodide_pack_budget::BudgetReport;
 use serde::Serialize;
 
 use crate::record::AnalyzeRecord;
@@ -23,6 +23,9 @@ pub struct PackReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub budget: Option<BudgetReport>,
     pub seconds: f64,
+    /// Whether `report.html` was written beside `report.json` (not part of the record).
+    #[serde(skip)]
+    pub html_written: bool,
 }
 
 impl PackReport {
@@ -39,6 +42,7 @@ impl PackReport {
             validation,
             budget: None,
             seconds,
+            html_written: false,
         }
     }
 
@@ -180,8 +184,13 @@ pub fn render_pack(report: &PackReport, out_dir: &str) -> String {
     } else {
         String::new()
     };
+    let html = if report.html_written {
+        ", report.html"
+    } else {
+        ""
+    };
     out.push_str(&format!(
-        "wrote {out_dir}/: {}{lazy}, report.json\n",
+        "wrote {out_dir}/: {}{lazy}, report.json{html}\n",
         files.join(", ")
     ));
     if let Some(validation) = &report.validation {

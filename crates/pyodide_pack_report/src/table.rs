@@ -26,7 +26,6 @@ fn is_other_platform(module: &str) -> bool {
     )
 }
 
-
 /// A package's name and version, and `(lock)` for one of the runtime's own packages.
 pub(crate) fn package_label(
     package: &str,

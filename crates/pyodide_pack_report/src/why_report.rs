@@ -2,11 +2,10 @@
 //! The record holds every file with its tier and every edge with its reason, so the chain, the
 //! tier and the edge that put a file in it are what the pack decided, traces and globs included.
 
-use std::collections::VecDeque;
-
 use pyodide_pack_graph::{EdgeKind, RootKind, Tier};
 use serde::Deserialize;
 
+use crate::chains::Chains;
 use crate::why::{
     describe_eager, describe_lazy, LinkRecord, RootOfChain, TierAnswer, WhyRecord, WHY_SCHEMA,
 };
@@ -117,48 +116,9 @@ pub fn why_from_report(
 
     // Shortest chains as `why` finds them: imports first, then families, then runs.
     let n = a.files.len();
-    let mut out_edges: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (i, e) in a.edges.iter().enumerate() {
-        if e.from < n && e.to < n {
-            out_edges[e.from].push(i);
-        }
-    }
-    let rank = |e: &EdgeRow| match e.kind {
-        EdgeKind::Runtime => 2,
-        kind if kind.is_family() => 1,
-        _ => 0,
-    };
-    let mut predecessor: Vec<Option<usize>> = vec![None; n];
-    let mut reached = vec![false; n];
-    let mut order: Vec<usize> = Vec::new();
-    let mut ordered = vec![false; n];
-    let mut roots: Vec<usize> = a.roots.iter().map(|r| r.file).filter(|f| *f < n).collect();
-    roots.dedup();
-    for root in &roots {
-        reached[*root] = true;
-    }
-    for pass in 0..3 {
-        let mut queue: VecDeque<usize> = if pass == 0 {
-            roots.iter().copied().collect()
-        } else {
-            order.iter().copied().collect()
-        };
-        while let Some(node) = queue.pop_front() {
-            if !ordered[node] {
-                ordered[node] = true;
-                order.push(node);
-            }
-            for &i in &out_edges[node] {
-                let edge = &a.edges[i];
-                if reached[edge.to] || rank(edge) > pass {
-                    continue;
-                }
-                reached[edge.to] = true;
-                predecessor[edge.to] = Some(i);
-                queue.push_back(edge.to);
-            }
-        }
-    }
+    let edges: Vec<(usize, usize, EdgeKind)> =
+        a.edges.iter().map(|e| (e.from, e.to, e.kind)).collect();
+    let chains = Chains::search(n, a.roots.iter().map(|r| r.file), &edges);
     let link = |i: usize| {
         let e = &a.edges[i];
         LinkRecord {
@@ -175,16 +135,8 @@ pub fn why_from_report(
         }
     };
     let chain_to = |target: usize| -> (Vec<LinkRecord>, Option<RootOfChain>) {
-        let mut links = Vec::new();
-        let mut at = target;
-        while let Some(i) = predecessor[at] {
-            links.push(link(i));
-            at = a.edges[i].from;
-            if links.len() > n {
-                break;
-            }
-        }
-        links.reverse();
+        let (edges, at) = chains.chain(target);
+        let links: Vec<LinkRecord> = edges.into_iter().map(link).collect();
         let root = a.roots.iter().find(|r| r.file == at).map(|r| RootOfChain {
             file: r.file,
             path: r.path.clone(),
