@@ -16,9 +16,9 @@ use common::*;
 use pyodide_pack_report::render_report_html;
 use serde_json::{json, Value};
 
-/// The puppeteer-core release the pack's browser validation installs (`DRIVER_VERSION` in
-/// crates/pyodide_pack_pack/src/browser.rs); the same cache folder, so nothing new is installed.
-const DRIVER_VERSION: &str = "24.43.1";
+/// The puppeteer-core release the pack's browser validation installs: the same cache folder, so
+/// nothing new is installed.
+use pyodide_pack_pack::DRIVER_VERSION;
 
 /// `analyze APP --wheels DIR --json FILE` on a corpus app: its record.
 fn analyze_record(app: &str, dir: &Path) -> Value {

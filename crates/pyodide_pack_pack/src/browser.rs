@@ -19,7 +19,7 @@ use crate::PackError;
 /// The browser driver: npm's puppeteer-core, which drives an installed Chromium and downloads none.
 /// 24.x: the 25 line wants Node 22.
 const DRIVER_PACKAGE: &str = "puppeteer-core";
-const DRIVER_VERSION: &str = "24.43.1";
+pub const DRIVER_VERSION: &str = "24.43.1";
 
 /// Names tried on the PATH when `$PYODIDE_PACK_CHROMIUM` is not set.
 const CHROMIUM_NAMES: &[&str] = &[

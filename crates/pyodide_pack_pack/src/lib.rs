@@ -37,7 +37,7 @@ use reduce::reduce_entries;
 
 pub use browser::{
     find_chromium, validate_in_browser, BrowserModes, BrowserRequest, BrowserRun, BrowserThread,
-    BrowserValidation,
+    BrowserValidation, DRIVER_VERSION,
 };
 pub use error::PackError;
 pub use lazy::{LazyFile, LAZY_DIR};
@@ -47,8 +47,8 @@ pub use plan::{plan_pack, Destination, PackPlan, PlannedFile};
 pub use reduce::{strip_docstrings, DocstringsKept, ReducerStats};
 pub use sizes::{format_size, SizeCache, Sizes};
 pub use validate::{
-    expected_output, reference_outputs, validate, KnownRun, LazyFetch, Reference, TracedRuns, Validation,
-    ValidationRequest, ValidationRun,
+    expected_output, reference_outputs, validate, KnownRun, LazyFetch, Reference, TracedRuns,
+    Validation, ValidationRequest, ValidationRun,
 };
 
 pub const BUNDLE_ZIP: &str = "bundle.zip";
