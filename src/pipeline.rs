@@ -366,7 +366,7 @@ fn build_bundle(
     args: &TraceArgs,
     flags: &PackFlags,
     cache: &CacheRoot,
-    dir: impl FnOnce(&Settings) -> Result<PathBuf>,
+    dir: impl FnOnce(&Settings) -> Result<Option<PathBuf>>,
 ) -> Result<Bundle> {
     let settings = Settings::new(app, args)?;
     let config = &settings.config.config;
@@ -396,7 +396,7 @@ fn build_bundle(
         touched.as_deref(),
         &options,
         cache,
-        &dir,
+        dir.as_deref(),
     )?;
     drop(spinner);
     Ok(Bundle {
@@ -462,7 +462,7 @@ pub fn pack(
         let output = StagedOutput::new(&out_dir)?;
         let path = output.path().to_path_buf();
         staged = Some((output, out_dir));
-        Ok(path)
+        Ok(Some(path))
     })?;
     let (staged, out_dir) = staged.expect("build_bundle asks for its folder");
     let Bundle {
@@ -526,8 +526,8 @@ fn size_title(env: &Environment) -> String {
 }
 
 /// `size`: what `pack` would ship, measured and checked, without validation and without an
-/// output folder (the bundle is written to a temporary folder and measured there; sizes come
-/// from the content-keyed cache, so a warm run compresses nothing).
+/// output folder (the bundle is built in memory and measured; sizes come from the content-keyed
+/// cache, so a warm run compresses nothing).
 pub fn size(
     request: &EnvironmentRequest,
     app: &Path,
@@ -535,10 +535,7 @@ pub fn size(
     flags: &PackFlags,
     cache: &CacheRoot,
 ) -> Result<BudgetReport> {
-    let scratch = tempfile::tempdir().context("cannot create a temporary folder")?;
-    let bundle = build_bundle(request, app, args, flags, cache, |_| {
-        Ok(scratch.path().to_path_buf())
-    })?;
+    let bundle = build_bundle(request, app, args, flags, cache, |_| Ok(None))?;
     let report = check_sizes(
         &bundle.summary,
         &bundle.settings,

@@ -28,11 +28,11 @@ pub struct LazyFile {
     pub archive: u32,
 }
 
-/// Writes each lazy entry to `out_dir/lazy/<name>` and measures it.
+/// Writes each lazy entry to `out_dir/lazy/<name>` (with `None`: nowhere) and measures it.
 pub(crate) fn write_lazy(
     env: &Environment,
     entries: &[&PackedEntry],
-    out_dir: &Path,
+    out_dir: Option<&Path>,
     size_cache: &SizeCache,
 ) -> Result<Vec<LazyFile>, PackError> {
     entries
@@ -42,11 +42,13 @@ pub(crate) fn write_lazy(
                 Content::Raw(file) => env.read(*file)?,
                 Content::Bytes(bytes) => bytes.clone(),
             };
-            let path = out_dir.join(LAZY_DIR).join(&entry.name);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| PackError::io(parent, e))?;
+            if let Some(out_dir) = out_dir {
+                let path = out_dir.join(LAZY_DIR).join(&entry.name);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| PackError::io(parent, e))?;
+                }
+                std::fs::write(&path, &bytes).map_err(|e| PackError::io(&path, e))?;
             }
-            std::fs::write(&path, &bytes).map_err(|e| PackError::io(&path, e))?;
             Ok(LazyFile {
                 install_path: format!("/{}", entry.name),
                 size: bytes.len() as u64,

@@ -79,7 +79,8 @@ pub struct PackSummary {
     pub warnings: Vec<String>,
 }
 
-/// Packs the kept files into `out_dir` (`bundle.zip`, `python_stdlib.zip`, `loader.mjs`).
+/// Packs the kept files into `out_dir` (`bundle.zip`, `python_stdlib.zip`, `loader.mjs`,
+/// `lazy/`), or, with `None`, only measures what would be written (`pyodide-pack size`).
 /// `touched`: the files traced runs touched, for the floor.
 pub fn pack(
     env: &Environment,
@@ -88,7 +89,7 @@ pub fn pack(
     touched: Option<&[FileRef]>,
     options: &PackOptions,
     cache: &CacheRoot,
-    out_dir: &Path,
+    out_dir: Option<&Path>,
 ) -> Result<PackSummary, PackError> {
     let plan = plan_pack(env, analysis, traces);
     let size_cache = SizeCache::new(cache);
@@ -139,6 +140,7 @@ pub fn pack(
         (STDLIB_ZIP, stdlib_bytes.as_slice()),
         (LOADER, loader.as_bytes()),
     ] {
+        let Some(out_dir) = out_dir else { break };
         let path = out_dir.join(name);
         std::fs::write(&path, bytes).map_err(|e| PackError::io(&path, e))?;
     }

@@ -64,9 +64,6 @@ pub fn format_size(bytes: u64) -> String {
 /// Changes whenever `Sizes::of` measures differently (levels, window), so old entries are ignored.
 const SIZES_VERSION: &str = "sizes-v1-gz6-br9w22";
 
-/// Below this, measuring is cheaper than a cache lookup.
-const SMALLEST_CACHED: usize = 4096;
-
 /// Sizes measured once per content. Compressing is most of what measuring costs (brotli at
 /// quality 9 takes about 0.1 s per MB here), and every `pack` and `size` run measures the same
 /// wheels, stdlib zip and lazy files again: keyed by the sha256 of the bytes, a warm run
@@ -89,7 +86,9 @@ impl SizeCache {
     }
 
     pub fn sizes_of(&self, bytes: &[u8]) -> Sizes {
-        let Some(dir) = self.dir.as_ref().filter(|_| bytes.len() >= SMALLEST_CACHED) else {
+        // Every size is cached, small ones too: brotli clears its 32 MB match-finder tables
+        // for each file, so a tier of 500 small files costs more to measure than to look up.
+        let Some(dir) = self.dir.as_ref() else {
             return Sizes::of(bytes);
         };
         let key = hex(&Sha256::digest(bytes));
