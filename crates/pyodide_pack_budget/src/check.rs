@@ -341,3 +341,174 @@ impl BudgetReport {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pyodide_pack_config::ByteLimit;
+    use pyodide_pack_pack::{LazyFile, OutputFile, PackageSizes, ReducerStats, Totals};
+
+    fn sizes(brotli: u64) -> Sizes {
+        Sizes {
+            raw: brotli * 3,
+            gzip: brotli + brotli / 10,
+            brotli,
+        }
+    }
+
+    /// A pack of one package: bundle.zip 1,000 B, the stdlib zip 5,000 B, the loader 100 B,
+    /// two lazy files of 300 B and 700 B.
+    fn summary() -> PackSummary {
+        let lazy = |path: &str, brotli: u64| LazyFile {
+            install_path: path.into(),
+            size: brotli * 3,
+            sizes: sizes(brotli),
+            archive: 1,
+        };
+        PackSummary {
+            outputs: vec![
+                OutputFile {
+                    name: "bundle.zip",
+                    sizes: sizes(1_000),
+                },
+                OutputFile {
+                    name: "python_stdlib.zip",
+                    sizes: sizes(5_000),
+                },
+                OutputFile {
+                    name: "loader.mjs",
+                    sizes: sizes(100),
+                },
+            ],
+            packages: vec![PackageSizes {
+                package: "pydantic_core".into(),
+                version: Some("2.0".into()),
+                source: None,
+                kind: "wheel",
+                files_before: 10,
+                files_after: 4,
+                py_before: 8,
+                py_after: 3,
+                so_before: 1,
+                so_after: 1,
+                unpacked_before: 9_000,
+                unpacked_after: 3_000,
+                before: sizes(2_000),
+                after: sizes(1_000),
+                lazy_files: 2,
+                lazy: sizes(1_000),
+            }],
+            totals: Totals {
+                files_before: 10,
+                files_after: 4,
+                before: sizes(7_000),
+                after: sizes(6_000),
+                lazy: sizes(1_000),
+                lazy_files: 2,
+                floor: Some(sizes(5_900)),
+                reduction_gzip: 0.1,
+                reduction_brotli: 0.1,
+            },
+            dynlibs: Vec::new(),
+            lazy_files: vec![
+                lazy("/lib/python3.14/site-packages/x/a.py", 300),
+                lazy("/lib/python3.14/site-packages/x/b.json", 700),
+            ],
+            reducers: ReducerStats::default(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn item<'r>(report: &'r BudgetReport, label: &str) -> &'r Item {
+        report
+            .items
+            .iter()
+            .find(|i| i.label() == label)
+            .unwrap_or_else(|| panic!("no {label}"))
+    }
+
+    #[test]
+    fn limits_apply_to_files_aggregates_and_packages() {
+        let budget = BudgetConfig {
+            eager: Some(ByteLimit(6_000)),
+            total: Some(ByteLimit(8_000)),
+            files: [
+                ("bundle.zip".to_string(), ByteLimit(2_000)),
+                ("lazy/**/*.json".to_string(), ByteLimit(500)),
+            ]
+            .into(),
+            packages: [("pydantic-core".to_string(), ByteLimit(1_500))].into(),
+            ..Default::default()
+        };
+        let report = check_budget(&summary(), &budget, None, None).unwrap();
+        assert_eq!(item(&report, "eager download").size, 6_100);
+        assert_eq!(item(&report, "eager download").over, Some(100));
+        assert_eq!(item(&report, "total deployment").over, None);
+        assert_eq!(item(&report, "bundle.zip").over, None);
+        // Only the lazy file a glob limits is an item of its own.
+        let json = item(&report, "lazy/lib/python3.14/site-packages/x/b.json");
+        assert_eq!(json.over, Some(200));
+        assert!(!report.items.iter().any(|i| i.name.ends_with("a.py")));
+        // `pydantic-core` names the `pydantic_core` package: eager 1,000 + lazy 1,000.
+        assert_eq!(item(&report, "package pydantic_core").over, Some(500));
+        assert_eq!(report.checked, 5);
+        assert!(!report.ok);
+        assert!(report.breaches().contains(
+            &"eager download: 6.1 kB brotli, limit 6.0 kB ([tool.pyodide-pack.budget] eager): 100 B over (+1.7%)".to_string()
+        ));
+    }
+
+    #[test]
+    fn the_compression_decides_what_is_measured() {
+        let budget = BudgetConfig {
+            compression: Compression::Gzip,
+            eager: Some(ByteLimit(6_000)),
+            ..Default::default()
+        };
+        let report = check_budget(&summary(), &budget, None, None).unwrap();
+        assert_eq!(item(&report, "eager download").size, 6_100 + 610);
+        assert!(report.breaches()[0].contains(" gzip, limit "));
+    }
+
+    #[test]
+    fn growth_over_a_baseline_fails_and_names_the_change() {
+        let mut before = summary();
+        before.outputs[0].sizes = sizes(900);
+        let baseline_report = check_budget(&before, &BudgetConfig::default(), None, None).unwrap();
+        let baseline = Baseline::of(&baseline_report);
+        let growth = "1%".parse::<MaxGrowth>().unwrap();
+        let report = check_budget(
+            &summary(),
+            &BudgetConfig::default(),
+            Some(&baseline),
+            Some(growth),
+        )
+        .unwrap();
+        let bundle = item(&report, "bundle.zip");
+        assert_eq!(bundle.baseline, Some(900));
+        assert_eq!(bundle.change(), Some(100));
+        assert_eq!(bundle.limit.as_ref().unwrap().bytes, 909);
+        assert_eq!(
+            report.breaches()[0],
+            "bundle.zip: 1.0 kB brotli, limit 909 B (baseline 900 B + 1%): 91 B over (+10.0%); +100 B (+11.1%) since the baseline"
+        );
+        assert!(report
+            .render_markdown("t")
+            .contains("| ❌ | `bundle.zip` | 1.0 kB | 909 B | ▲ +100 B (+11.1%) |"));
+    }
+
+    #[test]
+    fn budget_entries_that_match_nothing_are_named() {
+        let budget = BudgetConfig {
+            files: [("bundel.zip".to_string(), ByteLimit(1))].into(),
+            packages: [("numpy".to_string(), ByteLimit(1))].into(),
+            ..Default::default()
+        };
+        let report = check_budget(&summary(), &budget, None, None).unwrap();
+        assert!(report.ok);
+        assert_eq!(report.notes.len(), 2, "{:?}", report.notes);
+        assert!(report.notes[0].contains("\"bundel.zip\" matches no output file"));
+        assert!(report.notes[1].contains("\"numpy\": no such package"));
+        assert!("x%".parse::<MaxGrowth>().is_err());
+    }
+}

@@ -14,7 +14,9 @@ mod check;
 mod render;
 
 pub use baseline::{Baseline, BASELINE_SCHEMA};
-pub use check::{check_budget, BudgetReport, Counts, Item, ItemKind, Limit, MaxGrowth, SIZE_SCHEMA};
+pub use check::{
+    check_budget, BudgetReport, Counts, Item, ItemKind, Limit, MaxGrowth, SIZE_SCHEMA,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BudgetError {
