@@ -59,6 +59,13 @@ pub struct ArchiveEntry {
     pub kind: FileKind,
 }
 
+/// An entry that declares more is refused: wasm32 Pyodide has 4 GiB of memory in all, and no
+/// real wheel holds a file near this.
+const MAX_ENTRY_BYTES: u64 = 1 << 30;
+
+/// What reading an entry reserves up front at most: the declared size is the entry's own claim.
+const RESERVE_AT_MOST: u64 = 16 << 20;
+
 /// The bytes of a zip, shared cheaply between threads: mapped from the file (only the pages a
 /// run reads are loaded: the central directory, the entries it parses or copies), or owned.
 #[derive(Debug, Clone)]
@@ -429,9 +436,25 @@ impl Archive {
                     path: self.path.clone(),
                     reason: format!("{}: {reason}", entry.path),
                 };
-                let mut file = zip.by_name(&entry.path).map_err(|e| bad(e.to_string()))?;
-                let mut out = Vec::with_capacity(entry.size as usize);
-                file.read_to_end(&mut out).map_err(|e| bad(e.to_string()))?;
+                if entry.size > MAX_ENTRY_BYTES {
+                    return Err(bad(format!(
+                        "declares {} bytes uncompressed, more than the {MAX_ENTRY_BYTES} a Pyodide file system holds in one file",
+                        entry.size
+                    )));
+                }
+                let file = zip.by_name(&entry.path).map_err(|e| bad(e.to_string()))?;
+                // The declared size only bounds the read: the reservation is capped, and an entry
+                // that inflates past what it declares is an error, not an allocation.
+                let mut out = Vec::with_capacity(entry.size.min(RESERVE_AT_MOST) as usize);
+                file.take(entry.size + 1)
+                    .read_to_end(&mut out)
+                    .map_err(|e| bad(e.to_string()))?;
+                if out.len() as u64 > entry.size {
+                    return Err(bad(format!(
+                        "inflates past the {} bytes its header declares",
+                        entry.size
+                    )));
+                }
                 Ok(out)
             }
         }

@@ -83,6 +83,41 @@ struct ReasonRow {
     text: String,
 }
 
+/// Every index the record holds names something it has: a report edited or damaged by hand is
+/// refused here, once, instead of being trusted by every lookup below.
+fn check_indices(a: &AnalysisRecord) -> Result<(), String> {
+    let (files, archives) = (a.files.len(), a.archives.len());
+    if let Some((i, f)) = a
+        .files
+        .iter()
+        .enumerate()
+        .find(|(_, f)| f.archive >= archives)
+    {
+        return Err(format!(
+            "file #{i} names archive #{}, but there are {archives}",
+            f.archive
+        ));
+    }
+    if let Some(r) = a.roots.iter().find(|r| r.file >= files) {
+        return Err(format!(
+            "a root names file #{}, but there are {files}",
+            r.file
+        ));
+    }
+    if let Some((i, e)) = a
+        .edges
+        .iter()
+        .enumerate()
+        .find(|(_, e)| e.from >= files || e.to >= files)
+    {
+        return Err(format!(
+            "edge #{i} links file #{} to #{}, but there are {files}",
+            e.from, e.to
+        ));
+    }
+    Ok(())
+}
+
 /// Why `target` (a module, or a path inside its archive, or an install path) is in the pack that
 /// wrote `report` (the bytes of its `report.json`).
 pub fn why_from_report(
@@ -94,6 +129,7 @@ pub fn why_from_report(
     let record: PackRecord =
         serde_json::from_slice(report).map_err(|e| format!("not a pack report: {e}"))?;
     let a = &record.analysis;
+    check_indices(a).map_err(|problem| format!("not a pack report: {problem}"))?;
     let display = |id: usize| {
         let file = &a.files[id];
         let archive = &a.archives[file.archive];
