@@ -5,6 +5,7 @@
 //!   - `pack` warm with validation: its total, the Node share (the one run of the bundle per
 //!     input; the reference output comes from the cached trace) and the tool's own share;
 //!   - what writing `report.html` adds to a pack.
+//!
 //! Goals (issue 13): warm `analyze` and `size` <= 20 ms; a warm `pack` costs one Pyodide run of
 //! the bundle per input plus <= 1 s. `cargo bench --bench speed -- APP` measures another app.
 //! Needs `corpus/fetch.sh` to have run.
@@ -56,7 +57,7 @@ fn main() {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let cache = CacheRoot::from_env();
     let runtime = cached_runtime_dir(&cache, PINNED_PYODIDE_VERSION);
-    let env_args = vec![
+    let env_args = [
         repo.join("corpus")
             .join(&app_name)
             .join("app.py")

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use pyodide_pack_budget::{check_budget, Baseline, BudgetReport, MaxGrowth};
 use pyodide_pack_config::{find_config, BrowserSetting, LoadedConfig};
 use pyodide_pack_env::{CacheRoot, Environment, EnvironmentRequest, FileRef};
 use pyodide_pack_facts::FactsStore;
@@ -15,9 +16,9 @@ use pyodide_pack_graph::{
 };
 use pyodide_pack_pack::{
     expected_output, reference_outputs, validate, validate_in_browser, BrowserModes,
-    BrowserRequest, KnownRun, PackOptions, PackSummary, StagedOutput, TracedRuns, Validation, ValidationRequest,
+    BrowserRequest, KnownRun, PackOptions, PackSummary, StagedOutput, TracedRuns, Validation,
+    ValidationRequest,
 };
-use pyodide_pack_budget::{check_budget, Baseline, BudgetReport, MaxGrowth};
 use pyodide_pack_report::{AnalyzeRecord, PackReport};
 use pyodide_pack_trace::{
     merge_traces, restrict_stdlib_to_touched, run_traces, Trace, TraceRequest, TraceSummary,

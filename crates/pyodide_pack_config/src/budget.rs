@@ -53,7 +53,9 @@ impl FromStr for ByteLimit {
         bytesize::ByteSize::from_str(trimmed)
             .map(|size| ByteLimit(size.as_u64()))
             .map_err(|_| {
-                format!("{text:?} is not a size (write it like \"1.5 MB\", \"300 kB\" or \"2 MiB\")")
+                format!(
+                    "{text:?} is not a size (write it like \"1.5 MB\", \"300 kB\" or \"2 MiB\")"
+                )
             })
     }
 }
