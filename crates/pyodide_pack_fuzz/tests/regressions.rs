@@ -59,6 +59,15 @@ fn pack_record_edge_from_past_the_files_with_all() {
     assert_passes("pack_record", report);
 }
 
+/// A lazy file whose archive index is past the archives: where the pack put a lazy file is
+/// looked up with `a.archives[row.archive].kind` unchecked, a second site of the first bug (found
+/// apart from it by the long run, on a mutated real report).
+#[test]
+fn pack_record_lazy_file_archive_index_past_the_archives() {
+    let report = br#"{"analysis":{"entry":"app.py","archives":[{"name":"app","kind":"app"}],"files":[{"archive":0,"path":"app.py","install_path":"/app.py","kept":true},{"archive":41,"path":"json/__init__.py","install_path":"/lib/python314.zip/json/__init__.py","module":"json","kept":true,"tier":"lazy"}],"roots":[{"file":0,"path":"app.py","kind":"entry","why":"the entry script"}],"edges":[]},"pack":{"lazy_files":[]}}"#;
+    assert_passes("pack_record", report);
+}
+
 // ---------------------------------------------------------------------------------------------
 // wheel_zip: entry sizes taken from the central directory as they are
 
