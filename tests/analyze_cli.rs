@@ -766,6 +766,12 @@ fn a_module_nested_far_beyond_any_limit_is_a_warning_not_a_crash() {
     );
     let chain = format!("x = {}\nimport csv\n", vec!["1"; 100_000].join("+"));
     let nots = format!("x = {}1\n", "not ".repeat(100_000));
+    // 500,000 trailers: an attribute chain and a call chain (each nests the tree once).
+    let trailers = format!(
+        "x = a{}\ny = f{}\n",
+        ".b".repeat(500_000),
+        "()".repeat(500_000)
+    );
     let limits = format!(
         "x = {}1{}\ny = {}\n",
         "(".repeat(200),
@@ -777,8 +783,9 @@ fn a_module_nested_far_beyond_any_limit_is_a_warning_not_a_crash() {
         &[
             (
                 "deep/__init__.py",
-                b"from . import parens, chain, nots, limits\n",
+                b"from . import parens, chain, nots, trailers, limits\n",
             ),
+            ("deep/trailers.py", trailers.as_bytes()),
             ("deep/parens.py", parens.as_bytes()),
             ("deep/chain.py", chain.as_bytes()),
             ("deep/nots.py", nots.as_bytes()),
@@ -801,6 +808,7 @@ fn a_module_nested_far_beyond_any_limit_is_a_warning_not_a_crash() {
         format!("{wheel}:deep/parens.py:2: does not parse (too many nested brackets"),
         format!("{wheel}:deep/chain.py:1: does not parse (too many chained operators"),
         format!("{wheel}:deep/nots.py:1: does not parse (too many chained operators"),
+        format!("{wheel}:deep/trailers.py:1: does not parse (too many chained operators"),
     ] {
         assert!(
             warnings.iter().any(|w| w.starts_with(&expected)),

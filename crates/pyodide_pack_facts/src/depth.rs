@@ -20,8 +20,8 @@ pub const MAX_CHAIN: u32 = 1000;
 ///
 /// The measure is an upper bound of the syntax tree's depth: open brackets, plus, at the current
 /// bracket level, the operators chained since the last `,` `;` `:` or line end (`1+1+1`,
-/// `not not x`, `a if b else c if d else e` each nest once per operator). Strings and comments
-/// are skipped.
+/// `not not x`, `a if b else c if d else e` each nest once per operator, and so do the trailers
+/// of `a.b.c`, `f()()` and `x[0][0]`). Strings and comments are skipped.
 pub fn too_deep(source: &str) -> Option<(u32, &'static str)> {
     let bytes = source.as_bytes();
     let mut line = 1u32;
@@ -75,7 +75,31 @@ pub fn too_deep(source: &str) -> Option<(u32, &'static str)> {
                 }
             }
             b'(' | b'[' | b'{' => {
+                // A call or subscript (`f(x)`, `a[0]`, `f()()`) wraps what precedes it: one
+                // more level of the tree at this bracket level, like an operator.
+                let trailer = c != b'{'
+                    && bytes[..i]
+                        .iter()
+                        .rev()
+                        .find(|b| !matches!(b, b' ' | b'\t'))
+                        .is_some_and(|b| {
+                            b.is_ascii_alphanumeric()
+                                || matches!(b, b'_' | b')' | b']' | b'\'' | b'"')
+                        });
+                if trailer {
+                    let last = chains.len() - 1;
+                    chains[last] += 1;
+                    chained += 1;
+                }
                 chains.push(0);
+                i += 1;
+            }
+            b'.' => {
+                // An attribute (`a.b.c`) nests once per dot; a float or `...` only adds a little
+                // to a count that ends with the line.
+                let last = chains.len() - 1;
+                chains[last] += 1;
+                chained += 1;
                 i += 1;
             }
             b')' | b']' | b'}' => {
@@ -168,5 +192,22 @@ mod tests {
         assert_eq!(too_deep(&chain), Some((1, "too many chained operators")));
         let nots = format!("\n\nx = {}1\n", "not ".repeat(100_000));
         assert_eq!(too_deep(&nots).map(|d| d.0), Some(3));
+    }
+
+    #[test]
+    fn long_trailer_chains_are_found() {
+        for trailer in [".b", "()", "[0]", "(1)", " .b"] {
+            let chain = format!("v = a{}\n", trailer.repeat(500_000));
+            assert_eq!(
+                too_deep(&chain),
+                Some((1, "too many chained operators")),
+                "{trailer}"
+            );
+        }
+        // Real code chains a few: fluent calls, nested calls, method chains over lines.
+        let fluent = "df = pd.read_csv(p).dropna().groupby('a').agg({'b': 'sum'}).reset_index()\n";
+        assert_eq!(too_deep(fluent), None);
+        let floats = format!("T = [{}]\n", vec!["1.5"; 50_000].join(", "));
+        assert_eq!(too_deep(&floats), None);
     }
 }

@@ -91,6 +91,9 @@ fn compute_facts(env: &Environment, file: FileRef) -> Result<FileFacts, EnvError
     })
 }
 
+/// A lone file smaller than this is parsed on the calling thread.
+const INLINE_PARSE_BYTES: u64 = 64 * 1024;
+
 /// Makes sure the store has facts for `files`, parsing the missing ones in parallel.
 /// Returns how many were parsed.
 fn ensure_facts(
@@ -108,11 +111,20 @@ fn ensure_facts(
                 .is_none()
         })
         .collect();
-    let computed: Vec<(FileRef, FileFacts)> = pyodide_pack_facts::parsing_pool().install(|| {
-        todo.par_iter()
-            .map(|f| compute_facts(env, *f).map(|facts| (*f, facts)))
-            .collect::<Result<_, _>>()
-    })?;
+    // One small file (a warm run: only the app's own script) is parsed right here: starting the
+    // parsing pool's threads, with their big stacks, costs more than the parse. Sources nested
+    // deeper than CPython accepts never reach the parser (`too_deep`), so the main thread's
+    // stack is enough for them.
+    let computed: Vec<(FileRef, FileFacts)> = match todo.as_slice() {
+        [one] if env.entry(*one).size < INLINE_PARSE_BYTES => {
+            vec![(*one, compute_facts(env, *one)?)]
+        }
+        _ => pyodide_pack_facts::parsing_pool().install(|| {
+            todo.par_iter()
+                .map(|f| compute_facts(env, *f).map(|facts| (*f, facts)))
+                .collect::<Result<_, _>>()
+        })?,
+    };
     let parsed = computed.len();
     for (file, facts) in computed {
         store.insert(&env.archive(file).sha256, &env.entry(file).path, facts);
@@ -135,8 +147,8 @@ pub fn build_graph(
             // The app changes with every edit: caching it would only grow the cache.
             store.mark_volatile(&archive.sha256);
         }
-        store.load_archive(&archive.sha256);
     }
+    store.load_archives(env.archives.iter().map(|a| a.sha256.as_str()));
     let (index, warnings) = ModuleIndex::new(env, &env.runtime_facts);
 
     let mut graph = DiGraph::new();
