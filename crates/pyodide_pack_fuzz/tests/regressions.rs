@@ -90,3 +90,21 @@ fn wheel_zip_zip64_declared_size_of_1_tib() {
     }
     assert_passes("wheel_zip", &seeds::zip64_with_declared_size(1 << 40));
 }
+
+// ---------------------------------------------------------------------------------------------
+// python_facts: trailer chains the depth guard did not count
+
+/// `a.b.b.b...` 500,000 times (and `f()()()...`): the tree nests once per trailer, and the
+/// parser and the visitors overflowed even the parsing threads' 64 MiB stacks (found by probing
+/// the guard by hand, not by mutation). The guard now counts trailers; run in a child process
+/// since a stack overflow aborts.
+#[test]
+fn python_facts_trailer_chains_of_half_a_million() {
+    if !is_child() {
+        return in_child("python_facts_trailer_chains_of_half_a_million");
+    }
+    let attributes = format!("x = a{}\n", ".b".repeat(500_000));
+    assert_passes("python_facts", attributes.as_bytes());
+    let calls = format!("y = f{}\n", "()".repeat(500_000));
+    assert_passes("python_facts", calls.as_bytes());
+}
