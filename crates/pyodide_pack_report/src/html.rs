@@ -880,16 +880,7 @@ fn pack_table(pack: &PackIn, archives: &[ArchiveIn]) -> TableOut {
         .collect();
     let t = &pack.totals;
     TableOut {
-        columns: vec![
-            "package",
-            "files",
-            ".py",
-            ".so",
-            "unpacked",
-            "eager download (brotli)",
-            "reduction",
-            "lazy files / brotli",
-        ],
+        columns: crate::pack::PACK_COLUMNS.to_vec(),
         rows,
         total: Some(RowOut {
             archive: None,
@@ -950,15 +941,11 @@ fn analyze_table(a: &AnalysisIn) -> TableOut {
         }
     };
     TableOut {
-        columns: vec![
-            "package",
-            "files kept",
-            ".py kept",
-            ".so kept",
-            "compressed size",
-            "reduction",
-            "eager / lazy files",
-        ],
+        columns: crate::table::ANALYZE_COLUMNS
+            .iter()
+            .copied()
+            .chain(["eager / lazy files"])
+            .collect(),
         rows: a
             .packages
             .iter()

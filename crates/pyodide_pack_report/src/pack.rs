@@ -89,20 +89,23 @@ fn ms(v: f64) -> String {
     format!("{:.2} s", v / 1000.0)
 }
 
+/// The columns of pack's package table (the terminal's and `report.html`'s).
+pub(crate) const PACK_COLUMNS: [&str; 8] = [
+    "package",
+    "files",
+    ".py",
+    ".so",
+    "unpacked",
+    "eager download (brotli)",
+    "reduction",
+    "lazy files / brotli",
+];
+
 pub fn render_pack(report: &PackReport, out_dir: &str) -> String {
     let pack = &report.pack;
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED);
-    table.set_header(vec![
-        "package",
-        "files",
-        ".py",
-        ".so",
-        "unpacked",
-        "eager download (brotli)",
-        "reduction",
-        "lazy files / brotli",
-    ]);
+    table.set_header(PACK_COLUMNS.to_vec());
     for p in &pack.packages {
         table.add_row(package_row(p));
     }

@@ -60,17 +60,20 @@ fn row(p: &PackageSummary) -> Vec<String> {
 /// How many lines of each list to print before pointing at the JSON record.
 const LIST_LIMIT: usize = 15;
 
+/// The columns of analyze's package table (`report.html` adds the tiers).
+pub(crate) const ANALYZE_COLUMNS: [&str; 6] = [
+    "package",
+    "files kept",
+    ".py kept",
+    ".so kept",
+    "compressed size",
+    "reduction",
+];
+
 pub fn render_analysis(record: &AnalyzeRecord) -> String {
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED);
-    table.set_header(vec![
-        "package",
-        "files kept",
-        ".py kept",
-        ".so kept",
-        "compressed size",
-        "reduction",
-    ]);
+    table.set_header(ANALYZE_COLUMNS.to_vec());
     for p in &record.packages {
         table.add_row(row(p));
     }
