@@ -60,9 +60,14 @@ fn pack_corpus(app: &str) -> Value {
         "python_stdlib.zip",
         "loader.mjs",
         "report.json",
+        "report.html",
     ] {
         assert!(out.join(name).is_file(), "{app}: no {name}");
     }
+    // The page is the report made visible: self-contained, with the record's data in it.
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(page.contains("d3-hierarchy") && !page.contains("src=\"http"), "{app}");
+    assert!(text.contains("report.json, report.html"), "{text}");
     let report = report(&out);
     assert_eq!(report["schema"], "pyodide-pack/pack-2");
     assert_eq!(report["analysis"]["schema"], "pyodide-pack/analyze-2");
