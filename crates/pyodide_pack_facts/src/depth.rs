@@ -151,6 +151,11 @@ pub fn too_deep(source: &str) -> Option<(u32, &'static str)> {
     None
 }
 
+/// A source smaller than this may be parsed on any thread with a main thread's stack (8 MiB):
+/// with [`too_deep`] bounding its nesting, a warm run's lone small file does not pay for starting
+/// [`parsing_pool`]'s threads.
+pub const INLINE_PARSE_BYTES: u64 = 64 * 1024;
+
 /// The threads that parse: a parser and the visitors over its tree recurse once per nesting
 /// level, and a file may nest up to CPython's limits (200 brackets, long operator chains; deeper
 /// files are refused before parsing, see `pyodide_pack_facts::too_deep`). Rayon's default 2 MiB

@@ -11,7 +11,7 @@ mod source;
 pub mod store;
 pub mod wasm;
 
-pub use depth::{parsing_pool, too_deep, MAX_BRACKETS, MAX_CHAIN};
+pub use depth::{parsing_pool, too_deep, INLINE_PARSE_BYTES, MAX_BRACKETS, MAX_CHAIN};
 pub use python::{
     python_facts, DynamicImport, ImportStatement, LazyMarkers, ParseFailure, PythonFacts, Site,
 };

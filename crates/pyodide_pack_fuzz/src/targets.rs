@@ -31,7 +31,7 @@ pub const TARGETS: &[Target] = &[
     },
     Target {
         name: "python_facts",
-        reader: "pyodide_pack_facts::decode_source + python_facts (on the parsing pool)",
+        reader: "pyodide_pack_facts::decode_source + python_facts (small sources inline, others on the parsing pool)",
         run: python_facts,
     },
     Target {
@@ -90,15 +90,22 @@ pub fn wasm_facts(bytes: &[u8]) {
 }
 
 /// The facts of a Python source, decoded as the graph builder decodes it (a lossy decode when
-/// CPython would refuse the bytes), parsed on the parsing pool's big stacks as the real code does.
+/// CPython would refuse the bytes), parsed where the real code parses it: a small source on the
+/// calling thread (the harness gives it a main thread's 8 MiB stack), a larger one on the parsing
+/// pool's big stacks.
 pub fn python_facts(bytes: &[u8]) {
-    pyodide_pack_facts::parsing_pool().install(|| {
+    let parse = || {
         let facts = match pyodide_pack_facts::decode_source(bytes) {
             Ok(source) => pyodide_pack_facts::python_facts(&source),
             Err(_) => pyodide_pack_facts::python_facts(&String::from_utf8_lossy(bytes)),
         };
         std::hint::black_box(facts);
-    });
+    };
+    if (bytes.len() as u64) < pyodide_pack_facts::INLINE_PARSE_BYTES {
+        parse();
+    } else {
+        pyodide_pack_facts::parsing_pool().install(parse);
+    }
 }
 
 /// The `[tool.pyodide-pack]` table of a `pyproject.toml`.

@@ -91,9 +91,6 @@ fn compute_facts(env: &Environment, file: FileRef) -> Result<FileFacts, EnvError
     })
 }
 
-/// A lone file smaller than this is parsed on the calling thread.
-const INLINE_PARSE_BYTES: u64 = 64 * 1024;
-
 /// Makes sure the store has facts for `files`, parsing the missing ones in parallel.
 /// Returns how many were parsed.
 fn ensure_facts(
@@ -116,7 +113,7 @@ fn ensure_facts(
     // deeper than CPython accepts never reach the parser (`too_deep`), so the main thread's
     // stack is enough for them.
     let computed: Vec<(FileRef, FileFacts)> = match todo.as_slice() {
-        [one] if env.entry(*one).size < INLINE_PARSE_BYTES => {
+        [one] if env.entry(*one).size < pyodide_pack_facts::INLINE_PARSE_BYTES => {
             vec![(*one, compute_facts(env, *one)?)]
         }
         _ => pyodide_pack_facts::parsing_pool().install(|| {
