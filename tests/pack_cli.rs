@@ -66,7 +66,10 @@ fn pack_corpus(app: &str) -> Value {
     }
     // The page is the report made visible: self-contained, with the record's data in it.
     let page = std::fs::read_to_string(out.join("report.html")).unwrap();
-    assert!(page.contains("d3-hierarchy") && !page.contains("src=\"http"), "{app}");
+    assert!(
+        page.contains("d3-hierarchy") && !page.contains("src=\"http"),
+        "{app}"
+    );
     assert!(text.contains("report.json, report.html"), "{text}");
     let report = report(&out);
     assert_eq!(report["schema"], "pyodide-pack/pack-2");
