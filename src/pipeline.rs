@@ -353,37 +353,40 @@ impl BudgetFlags {
     }
 }
 
-/// What a pack decided and measured, written into `dir` (not yet validated).
-struct Bundle {
-    settings: Settings,
-    loaded: Loaded,
-    summary: PackSummary,
-}
-
-/// Analysis with the trace merged (a cached trace is reused), then the bundle written into `dir`.
-fn build_bundle(
+/// The analysis a pack is made from: the settings, and the trace merged (a cached trace is
+/// reused).
+fn analyse_for_pack(
     request: &EnvironmentRequest,
     app: &Path,
     args: &TraceArgs,
     flags: &PackFlags,
     cache: &CacheRoot,
-    dir: impl FnOnce(&Settings) -> Result<Option<PathBuf>>,
-) -> Result<Bundle> {
+) -> Result<(Settings, Loaded)> {
     let settings = Settings::new(app, args)?;
-    let config = &settings.config.config;
     let mode = TraceMode {
-        run: !flags.no_trace && config.trace.unwrap_or(true),
+        run: !flags.no_trace && settings.config.config.trace.unwrap_or(true),
         fresh: args.fresh_trace,
         files: args.trace_file.clone(),
     };
+    let loaded = load_analysis(request, &settings, mode, cache)?;
+    Ok((settings, loaded))
+}
+
+/// The bundle of an analysis, written into `dir` (with `None`: only measured).
+fn write_bundle(
+    settings: &Settings,
+    loaded: &Loaded,
+    flags: &PackFlags,
+    cache: &CacheRoot,
+    dir: Option<&Path>,
+) -> Result<PackSummary> {
+    let config = &settings.config.config;
     let options = PackOptions {
         strip_docstrings: flags.strip_docstrings || config.strip_docstrings.unwrap_or(false),
         docstring_exclude: config.docstring_exclude.clone(),
         compile_pyc: flags.compile_pyc || config.compile_pyc.unwrap_or(false),
         timeout: settings.timeout,
     };
-    let loaded = load_analysis(request, &settings, mode, cache)?;
-    let dir = dir(&settings)?;
     let touched: Option<Vec<_>> = loaded
         .trace_summary
         .as_ref()
@@ -397,14 +400,10 @@ fn build_bundle(
         touched.as_deref(),
         &options,
         cache,
-        dir.as_deref(),
+        dir,
     )?;
     drop(spinner);
-    Ok(Bundle {
-        settings,
-        loaded,
-        summary,
-    })
+    Ok(summary)
 }
 
 /// The size check of a pack: the budget of `[tool.pyodide-pack.budget]`, the baseline and the
@@ -450,27 +449,17 @@ pub fn pack(
     cache: &CacheRoot,
 ) -> Result<(PackReport, PathBuf)> {
     let start = std::time::Instant::now();
-    let mut staged: Option<(StagedOutput, PathBuf)> = None;
-    let bundle = build_bundle(request, app, args, flags, cache, |settings| {
-        let out_dir = flags
-            .output
-            .clone()
-            .or_else(|| {
-                let config = &settings.config.config;
-                config.output.as_ref().map(|p| settings.config.resolve(p))
-            })
-            .unwrap_or_else(|| PathBuf::from("dist"));
-        let output = StagedOutput::new(&out_dir)?;
-        let path = output.path().to_path_buf();
-        staged = Some((output, out_dir));
-        Ok(Some(path))
-    })?;
-    let (staged, out_dir) = staged.expect("build_bundle asks for its folder");
-    let Bundle {
-        settings,
-        loaded,
-        summary,
-    } = bundle;
+    let (settings, loaded) = analyse_for_pack(request, app, args, flags, cache)?;
+    let out_dir = flags
+        .output
+        .clone()
+        .or_else(|| {
+            let config = &settings.config.config;
+            config.output.as_ref().map(|p| settings.config.resolve(p))
+        })
+        .unwrap_or_else(|| PathBuf::from("dist"));
+    let staged = StagedOutput::new(&out_dir)?;
+    let summary = write_bundle(&settings, &loaded, flags, cache, Some(staged.path()))?;
     let config = &settings.config.config;
     let validate_it = !flags.no_validate && config.validate.unwrap_or(true);
     let validation = if validate_it {
@@ -536,12 +525,13 @@ pub fn size(
     flags: &PackFlags,
     cache: &CacheRoot,
 ) -> Result<BudgetReport> {
-    let bundle = build_bundle(request, app, args, flags, cache, |_| Ok(None))?;
+    let (settings, loaded) = analyse_for_pack(request, app, args, flags, cache)?;
+    let summary = write_bundle(&settings, &loaded, flags, cache, None)?;
     let report = check_sizes(
-        &bundle.summary,
-        &bundle.settings,
+        &summary,
+        &settings,
         &flags.budget,
-        &size_title(&bundle.loaded.env),
+        &size_title(&loaded.env),
         true,
     )?;
     Ok(report.expect("size always checks"))

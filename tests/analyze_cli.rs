@@ -446,12 +446,7 @@ fn unparsable_file_is_kept_with_a_warning_naming_its_line() {
     let (output, record) = analyze(dir.path(), &app, &wheels);
     assert!(output.status.success(), "{}", stderr(&output));
     let record = record.unwrap();
-    let warnings: Vec<&str> = record["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w.as_str().unwrap())
-        .collect();
+    let warnings = warnings_of(&record);
     assert!(
         warnings.iter().any(
             |w| w.contains("broken-1.0-py3-none-any.whl:broken/__init__.py:2")
@@ -797,12 +792,7 @@ fn a_module_nested_far_beyond_any_limit_is_a_warning_not_a_crash() {
     let (output, record) = analyze(dir.path(), &app, &wheels);
     assert!(output.status.success(), "{}", stderr(&output));
     let record = record.unwrap();
-    let warnings: Vec<&str> = record["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w.as_str().unwrap())
-        .collect();
+    let warnings = warnings_of(&record);
     let wheel = "deep-1.0-py3-none-any.whl";
     for expected in [
         format!("{wheel}:deep/parens.py:2: does not parse (too many nested brackets"),

@@ -2,6 +2,8 @@
 
 use globset::{Glob, GlobMatcher};
 use pyodide_pack_config::{BudgetConfig, Compression};
+// PEP 503 names, so `pydantic_core` and `pydantic-core` name one package.
+use pyodide_pack_env::lock::normalize;
 use pyodide_pack_pack::{format_size, PackSummary, Sizes, LAZY_DIR};
 use serde::Serialize;
 
@@ -132,11 +134,6 @@ fn size_in(sizes: Sizes, compression: Compression) -> u64 {
         Compression::Gzip => sizes.gzip,
         Compression::None => sizes.raw,
     }
-}
-
-/// PEP 503 normalisation, so `pydantic_core` and `pydantic-core` name one package.
-fn normalize(name: &str) -> String {
-    name.to_lowercase().replace(['_', '.'], "-")
 }
 
 /// Measures `summary`'s items in the budget's compression and checks each against its limits:

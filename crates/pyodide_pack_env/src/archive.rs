@@ -192,10 +192,9 @@ impl Archive {
         kind: ArchiveKind,
         install_root: &str,
     ) -> Result<Archive, EnvError> {
-        let bytes: Arc<[u8]> = std::fs::read(path)
-            .map_err(|e| EnvError::io(path, e))?
-            .into();
-        Self::from_zip_bytes(path, bytes, kind, install_root)
+        let bytes = ArchiveBytes::open(path)?;
+        let sha256 = sha256_hex(&bytes);
+        Self::from_zip_parts(path, bytes, sha256, kind, install_root)
     }
 
     /// [`Archive::read_zip`], with the sha256 kept in `cache` by the file's path, length and
