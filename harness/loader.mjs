@@ -8,8 +8,9 @@
 // Options:
 //   indexURL   where pyodide.mjs and pyodide.asm.wasm live: a folder path in Node (required there),
 //              a URL in a browser (default: the CDN folder of the Pyodide version packed against)
-//   stdLibURL  the pruned standard library (default: python_stdlib.zip beside this file)
-//   bundleURL  the app's files (default: bundle.zip beside this file)
+//   stdLibURL  the pruned standard library (default: the python_stdlib.zip file beside this one,
+//              in the bundle's transfer form: python_stdlib.zip.zst, .gz or .zip)
+//   bundleURL  the app's files (default: the bundle.zip file beside this one, likewise)
 //   stdout, stderr  passed to loadPyodide
 //   lazyURL    the lazy tier's folder (default: lazy/ beside this file; a folder path in Node)
 //   lazyFetch  "on-demand" (default): a lazy file is fetched the first time it is read;
@@ -113,6 +114,20 @@ del _pp_lazy_stdlib
   }
 }
 
+// The eager zips' transfer form (MANIFEST.transfer). "deflate" and "precompressed" are zips as
+// they are (a host may compress them in transit, which the browser undoes); "gzip" and "zstd"
+// are one compressed stream per zip, decoded here: gzip by the platform (DecompressionStream,
+// Node's zlib), zstd by the decoder written beside this file (neither Chromium nor Node 20 has
+// zstd in DecompressionStream).
+const SOLID = MANIFEST.transfer === "gzip" || MANIFEST.transfer === "zstd";
+let zstdDecoder = null;
+const zstdModule = () => (zstdDecoder ??= import(new URL(MANIFEST.decoder, import.meta.url).href));
+const decodeZstd = (bytes) => zstdModule().then((m) => m.decompress(bytes));
+
+// An empty zip: what Pyodide fetches as its standard library in the solid forms, where the real
+// one is written in its place by the fsInit hook (Pyodide cannot decode a stream itself).
+const EMPTY_ZIP = new Uint8Array([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(0)]);
+
 const IS_NODE = typeof process === "object" && !!process.versions?.node && typeof window === "undefined";
 
 async function loadNode(options) {
@@ -131,8 +146,20 @@ async function loadNode(options) {
   const lazyDir = asPath(options.lazyURL ?? new URL(MANIFEST.lazy.dir + "/", import.meta.url));
   const { readFileSync } = await import("node:fs");
   const { loadPyodide } = await import(pathToFileURL(path.join(indexURL, "pyodide.mjs")).href);
+  const zlib = await import("node:zlib");
+  const { promisify } = await import("node:util");
+  const gunzip = promisify(zlib.gunzip);
+  const decode = async (bytes) => {
+    if (MANIFEST.transfer === "gzip") return new Uint8Array(await gunzip(bytes));
+    if (MANIFEST.transfer === "zstd") return decodeZstd(new Uint8Array(bytes));
+    return new Uint8Array(bytes);
+  };
+  const read = (file) => fs.readFile(file).then(decode);
   return {
-    indexURL, stdLibURL, loadPyodide, bundle: fs.readFile(bundlePath),
+    // In the solid forms Pyodide reads the stream file itself as its placeholder stdlib (a
+    // local read; Pyodide in Node takes only paths and "://" URLs, no blob: URL).
+    indexURL, stdLibURL, loadPyodide, bundle: read(bundlePath),
+    stdlib: SOLID ? read(stdLibURL) : null,
     lazyURL: (installPath) => path.join(lazyDir, installPath.slice(1)),
     fetchSync: (file) => new Uint8Array(readFileSync(file)),
     fetchAsync: async (file) => new Uint8Array(await fs.readFile(file)),
@@ -146,14 +173,25 @@ async function loadBrowser(options) {
   const bundleURL = String(options.bundleURL ?? new URL(MANIFEST.bundle, import.meta.url));
   const lazyBase = String(options.lazyURL ?? new URL(MANIFEST.lazy.dir + "/", import.meta.url));
   const lazyRoot = lazyBase.endsWith("/") ? lazyBase : lazyBase + "/";
+  // The bundle (and in the solid forms the stdlib) download while Pyodide starts.
+  const download = async (url) => {
+    const r = await fetch(url);
+    if (!r.ok) throw new Error(`loadBundle: ${url}: HTTP ${r.status}`);
+    if (MANIFEST.transfer === "gzip") {
+      // Decoded while it downloads.
+      const body = r.body.pipeThrough(new DecompressionStream("gzip"));
+      return new Uint8Array(await new Response(body).arrayBuffer());
+    }
+    const bytes = new Uint8Array(await r.arrayBuffer());
+    return MANIFEST.transfer === "zstd" ? decodeZstd(bytes) : bytes;
+  };
+  const bundle = download(bundleURL);
+  const stdlib = SOLID ? download(stdLibURL) : null;
+  if (MANIFEST.transfer === "zstd") zstdModule().catch(() => {}); // the decoder downloads too
   const { loadPyodide } = await import(new URL("pyodide.mjs", base).href);
-  // The bundle downloads while Pyodide starts.
-  const bundle = fetch(bundleURL).then((r) => {
-    if (!r.ok) throw new Error(`loadBundle: ${bundleURL}: HTTP ${r.status}`);
-    return r.arrayBuffer();
-  });
   return {
-    indexURL: base, stdLibURL, loadPyodide, bundle,
+    indexURL: base, loadPyodide, bundle, stdlib,
+    stdLibURL: SOLID ? URL.createObjectURL(new Blob([EMPTY_ZIP])) : stdLibURL,
     lazyURL: (installPath) => new URL(installPath.slice(1), lazyRoot).href,
     fetchSync: fetchSyncBrowser,
     fetchAsync: async (url) => {
@@ -182,20 +220,35 @@ function fetchSyncBrowser(url) {
   return bytes;
 }
 
+// The solid forms' stdlib, written over Pyodide's placeholder before Python starts (fsInit is
+// awaited before the interpreter initialises). Pyodide writes its placeholder from its own
+// preRun step, which runs concurrently with this one: wait until it is there, so the real zip is
+// the last write.
+async function installStdlib(FS, stdlib) {
+  const bytes = await stdlib;
+  while (!FS.analyzePath(MANIFEST.stdlib_mount).exists) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  FS.writeFile(MANIFEST.stdlib_mount, bytes);
+}
+
 export async function loadBundle(options = {}) {
   const timings = {};
   const source = IS_NODE ? await loadNode(options) : await loadBrowser(options);
   source.bundle.catch(() => {});
+  source.stdlib?.catch(() => {});
   let t = performance.now();
   const pyodide = await source.loadPyodide({
     indexURL: source.indexURL,
     stdLibURL: source.stdLibURL,
+    ...(source.stdlib ? { fsInit: (FS) => installStdlib(FS, source.stdlib) } : {}),
     ...(options.stdout ? { stdout: options.stdout } : {}),
     ...(options.stderr ? { stderr: options.stderr } : {}),
   });
   timings.load_pyodide_ms = performance.now() - t;
+  if (!IS_NODE && SOLID) URL.revokeObjectURL(source.stdLibURL);
   t = performance.now();
-  const bytes = new Uint8Array(await source.bundle);
+  const bytes = await source.bundle;
   // Paths inside bundle.zip are absolute paths of Pyodide's file system, without the leading "/".
   pyodide.unpackArchive(bytes, "zip", { extractDir: "/" });
   timings.fetch_unpack_ms = performance.now() - t;

@@ -98,6 +98,36 @@ pub(crate) struct BrowserArgs {
     isolate: bool,
 }
 
+/// What form the shipped files take (shared by pack and size).
+#[derive(Args, Clone, Default)]
+struct FormArgs {
+    /// Ship `.pyc` compiled by the runtime's own interpreter instead of `.py` (the default, or
+    /// `compile-pyc` in [tool.pyodide-pack]).
+    #[arg(long, overrides_with = "no_compile_pyc")]
+    compile_pyc: bool,
+    /// Ship `.py` sources, not `.pyc` (`compile-pyc = false`).
+    #[arg(long)]
+    no_compile_pyc: bool,
+    /// How bundle.zip and python_stdlib.zip travel: zstd (default: one zstd stream each, decoded
+    /// by a small decoder shipped beside the loader), gzip (one gzip stream each, decoded by the
+    /// browser's own DecompressionStream), precompressed (stored zips with .br and .gz siblings,
+    /// for hosts that serve them), deflate (per-file deflate zips, the old form).
+    #[arg(long, value_name = "FORM")]
+    transfer: Option<pyodide_pack_pack::TransferForm>,
+}
+
+impl FormArgs {
+    fn compile_pyc(&self) -> Option<bool> {
+        if self.no_compile_pyc {
+            Some(false)
+        } else if self.compile_pyc {
+            Some(true)
+        } else {
+            None
+        }
+    }
+}
+
 /// The size check (shared by pack and size), besides `[tool.pyodide-pack.budget]`.
 #[derive(Args, Clone, Default)]
 struct BudgetArgs {
@@ -244,9 +274,8 @@ enum Command {
         /// Strip docstrings from the stdlib's and the wheels' Python files.
         #[arg(long)]
         strip_docstrings: bool,
-        /// Ship `.pyc` compiled by the runtime's own interpreter instead of `.py`.
-        #[arg(long)]
-        compile_pyc: bool,
+        #[command(flatten)]
+        form: FormArgs,
         /// Write no OUTDIR/report.html (the treemap page of the report).
         #[arg(long)]
         no_html: bool,
@@ -271,9 +300,8 @@ enum Command {
         /// Measure with docstrings stripped, as `pack --strip-docstrings` ships.
         #[arg(long)]
         strip_docstrings: bool,
-        /// Measure `.pyc` instead of `.py`, as `pack --compile-pyc` ships.
-        #[arg(long)]
-        compile_pyc: bool,
+        #[command(flatten)]
+        form: FormArgs,
         #[command(flatten)]
         budget: BudgetArgs,
         /// Also write the size record here (`-` for stdout).
@@ -508,7 +536,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             no_trace,
             no_validate,
             strip_docstrings,
-            compile_pyc,
+            form,
             no_html,
             browser,
             budget,
@@ -520,7 +548,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 no_trace,
                 no_validate,
                 strip_docstrings,
-                compile_pyc,
+                compile_pyc: form.compile_pyc(),
+                transfer: form.transfer,
                 budget: budget.flags()?,
                 no_html,
             };
@@ -538,7 +567,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             trace,
             no_trace,
             strip_docstrings,
-            compile_pyc,
+            form,
             budget,
             json,
         } => {
@@ -548,7 +577,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 no_trace,
                 no_validate: true,
                 strip_docstrings,
-                compile_pyc,
+                compile_pyc: form.compile_pyc(),
+                transfer: form.transfer,
                 budget: budget.flags()?,
                 no_html: true,
             };

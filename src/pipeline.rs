@@ -329,7 +329,10 @@ pub struct PackFlags {
     pub no_trace: bool,
     pub no_validate: bool,
     pub strip_docstrings: bool,
-    pub compile_pyc: bool,
+    /// `--compile-pyc` / `--no-compile-pyc`; `None`: the config's, else true.
+    pub compile_pyc: Option<bool>,
+    /// `--transfer`; `None`: the config's, else zstd.
+    pub transfer: Option<pyodide_pack_pack::TransferForm>,
     pub budget: BudgetFlags,
     /// No `report.html`.
     pub no_html: bool,
@@ -384,7 +387,9 @@ fn write_bundle(
     let options = PackOptions {
         strip_docstrings: flags.strip_docstrings || config.strip_docstrings.unwrap_or(false),
         docstring_exclude: config.docstring_exclude.clone(),
-        compile_pyc: flags.compile_pyc || config.compile_pyc.unwrap_or(false),
+        // `.pyc` by default: compiling sources is most of a page's start-up (see README).
+        compile_pyc: flags.compile_pyc.or(config.compile_pyc).unwrap_or(true),
+        transfer: flags.transfer.or(config.transfer).unwrap_or_default(),
         timeout: settings.timeout,
     };
     let touched: Option<Vec<_>> = loaded
@@ -392,7 +397,7 @@ fn write_bundle(
         .as_ref()
         .map(|s| s.touched.iter().map(|f| f.file).collect());
     let spinner = Spinner::new("packing", 1);
-    spinner.message("writing bundle.zip and python_stdlib.zip");
+    spinner.message("writing the bundle and the pruned standard library");
     let summary = pyodide_pack_pack::pack(
         &loaded.env,
         &loaded.analysis,
@@ -579,17 +584,13 @@ pub fn validate_bundle(
     prior: PriorRuns,
 ) -> Result<Validation> {
     let PriorRuns { traced, known } = prior;
-    for name in [
-        pyodide_pack_pack::LOADER,
-        pyodide_pack_pack::BUNDLE_ZIP,
-        pyodide_pack_pack::STDLIB_ZIP,
-    ] {
-        if !dir.join(name).is_file() {
-            anyhow::bail!(
-                "{}: no {name} here: not a folder `pack` wrote",
-                dir.display()
-            );
-        }
+    // The loader names the rest (their names depend on the transfer form).
+    let loader = pyodide_pack_pack::LOADER;
+    if !dir.join(loader).is_file() {
+        anyhow::bail!(
+            "{}: no {loader} here: not a folder `pack` wrote",
+            dir.display()
+        );
     }
     let app = env.archive(env.entry).path.join(&env.entry(env.entry).path);
     let request = ValidationRequest {

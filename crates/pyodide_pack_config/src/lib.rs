@@ -31,6 +31,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "lazy",
     "budget",
     "html",
+    "transfer",
 ];
 
 /// Where browser validation runs the app: `browser = "main" | "worker" | "both"`.
@@ -40,6 +41,66 @@ pub enum BrowserSetting {
     Main,
     Worker,
     Both,
+}
+
+/// How the eager zips (`bundle.zip`, `python_stdlib.zip`) travel to the page: `transfer = "..."`,
+/// `--transfer FORM`. The lazy tier is plain files either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransferForm {
+    /// Zips of per-file deflate, wheel entries copied as they are: the form before transfer forms
+    /// existed. A server cannot compress them further.
+    Deflate,
+    /// Each zip stored (no per-file compression) and gzipped whole (`bundle.zip.gz`); the loader
+    /// decodes it with the platform's own gzip (`DecompressionStream`, Node's zlib).
+    Gzip,
+    /// Each zip stored and compressed whole with Zstandard (`bundle.zip.zst`); the loader decodes
+    /// it with a small vendored decoder written beside it (`zstd-decoder.mjs`).
+    #[default]
+    Zstd,
+    /// Each zip stored, with precompressed `.br` and `.gz` siblings for a host that serves them
+    /// with `Content-Encoding` (or compresses on the fly); on a host that does neither, the
+    /// stored zips travel uncompressed.
+    Precompressed,
+}
+
+impl TransferForm {
+    pub const ALL: [TransferForm; 4] = [
+        TransferForm::Deflate,
+        TransferForm::Gzip,
+        TransferForm::Zstd,
+        TransferForm::Precompressed,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TransferForm::Deflate => "deflate",
+            TransferForm::Gzip => "gzip",
+            TransferForm::Zstd => "zstd",
+            TransferForm::Precompressed => "precompressed",
+        }
+    }
+}
+
+impl std::fmt::Display for TransferForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for TransferForm {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TransferForm::ALL
+            .into_iter()
+            .find(|form| form.name() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown transfer form {s:?}: expected deflate, gzip, zstd or precompressed"
+                )
+            })
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -67,8 +128,10 @@ pub struct PackConfig {
     /// Modules (globs over dotted names) whose docstrings are kept.
     #[serde(default)]
     pub docstring_exclude: Vec<String>,
-    /// Ship `.pyc` compiled by the runtime's own interpreter instead of `.py`.
+    /// Ship `.pyc` compiled by the runtime's own interpreter instead of `.py` (default true).
     pub compile_pyc: Option<bool>,
+    /// How the eager zips travel (default zstd).
+    pub transfer: Option<TransferForm>,
     /// Keep only the stdlib files a traced run touched.
     pub stdlib_from_trace: Option<bool>,
     /// Globs of files forced into the eager tier.

@@ -1,5 +1,6 @@
-//! The output zips: entries copied compressed from their archive (no recompression), or new bytes
-//! deflated here, written deterministically.
+//! The output zips, written deterministically: per-file deflate (wheel entries copied compressed,
+//! as they are, no recompression; new bytes deflated here), or every entry stored, for a transfer
+//! form that compresses the whole zip as one stream.
 
 use std::collections::BTreeMap;
 use std::io::{Cursor, Write};
@@ -32,20 +33,42 @@ pub(crate) fn zip_error(path: &str, e: impl std::fmt::Display) -> PackError {
     }
 }
 
+/// How each entry of an output zip is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EntryCompression {
+    /// Per-file deflate; wheel entries copied as they are.
+    Deflate,
+    /// No per-file compression: the transfer form compresses the whole zip, which finds the
+    /// repeats across files that per-file deflate cannot.
+    Store,
+}
+
 /// Writes entries into a new in-memory zip. Deterministic: fixed timestamps, input order.
 pub(crate) fn write_zip(
     env: &Environment,
     entries: &[&PackedEntry],
     label: &str,
+    compression: EntryCompression,
 ) -> Result<Vec<u8>, PackError> {
     let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
     let options = SimpleFileOptions::default()
-        .compression_method(CompressionMethod::Deflated)
+        .compression_method(match compression {
+            EntryCompression::Deflate => CompressionMethod::Deflated,
+            EntryCompression::Store => CompressionMethod::Stored,
+        })
         .last_modified_time(zip::DateTime::default());
     let mut sources: BTreeMap<u32, ZipArchive<Cursor<pyodide_pack_env::ArchiveBytes>>> =
         BTreeMap::new();
     for entry in entries {
         match &entry.content {
+            Content::Raw(file) if compression == EntryCompression::Store => {
+                // Inflated through the archive's guarded read (bounded by what it declares).
+                let bytes = env.read(*file).map_err(|e| zip_error(label, e))?;
+                writer
+                    .start_file(&entry.name, options)
+                    .map_err(|e| zip_error(label, e))?;
+                writer.write_all(&bytes).map_err(|e| zip_error(label, e))?;
+            }
             Content::Raw(file) => {
                 let zip = match sources.entry(file.archive) {
                     std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),

@@ -19,6 +19,7 @@ pub mod plan;
 pub mod pyc;
 pub mod reduce;
 pub mod sizes;
+mod transfer;
 pub mod validate;
 
 use std::collections::BTreeMap;
@@ -33,7 +34,9 @@ use serde::Serialize;
 
 use entries::{write_zip, PackedEntry};
 use measure::{archive_kind, floor_sizes, measure_packages};
+pub use pyodide_pack_config::TransferForm;
 use reduce::reduce_entries;
+pub use transfer::ZSTD_DECODER;
 
 pub use browser::{
     find_chromium, validate_in_browser, BrowserModes, BrowserRequest, BrowserRun, BrowserThread,
@@ -61,6 +64,8 @@ pub struct PackOptions {
     /// Globs over dotted module names whose docstrings stay (`mypkg.cli`, `docopt*`).
     pub docstring_exclude: Vec<String>,
     pub compile_pyc: bool,
+    /// How the eager zips travel.
+    pub transfer: TransferForm,
     /// For the `.pyc` compiler run.
     pub timeout: Duration,
 }
@@ -68,7 +73,14 @@ pub struct PackOptions {
 /// What `pack` wrote and measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct PackSummary {
+    /// What the page fetches up front: the eager zips in their transfer form, the loader, and
+    /// the decoder the form needs.
     pub outputs: Vec<OutputFile>,
+    /// Precompressed siblings of the outputs (`bundle.zip.br`), which a host serves in their
+    /// place: written, not downloaded beside them.
+    pub siblings: Vec<OutputFile>,
+    /// The transfer form of the eager zips.
+    pub transfer: TransferForm,
     pub packages: Vec<PackageSizes>,
     pub totals: Totals,
     /// Extension modules the loader preloads, in order.
@@ -111,11 +123,12 @@ pub fn pack(
             .or_default()
             .push(entry);
     }
+    let layout = transfer::entry_compression(options.transfer);
     let piece_zips: BTreeMap<u32, Vec<u8>> = by_archive
         .par_iter()
         .map(|(archive, list)| {
             let name = &env.archives[*archive as usize].name;
-            write_zip(env, list, name).map(|bytes| (*archive, bytes))
+            write_zip(env, list, name, layout).map(|bytes| (*archive, bytes))
         })
         .collect::<Result<_, _>>()?;
 
@@ -124,25 +137,43 @@ pub fn pack(
         .iter()
         .position(|a| a.kind == ArchiveKind::Stdlib)
         .map(|i| i as u32);
-    let stdlib_bytes = match stdlib_index.and_then(|i| piece_zips.get(&i)) {
+    let stdlib_zip = match stdlib_index.and_then(|i| piece_zips.get(&i)) {
         Some(bytes) => bytes.clone(),
-        None => write_zip(env, &[], STDLIB_ZIP)?,
+        None => write_zip(env, &[], STDLIB_ZIP, layout)?,
     };
     let bundle_entries: Vec<&PackedEntry> = entries
         .iter()
         .filter(|e| Some(e.file.archive) != stdlib_index)
         .collect();
-    let bundle_bytes = write_zip(env, &bundle_entries, BUNDLE_ZIP)?;
-    let loader = loader::render_loader(env, &plan, &lazy_files);
+    let bundle_zip = write_zip(env, &bundle_entries, BUNDLE_ZIP, layout)?;
+    let (bundle_name, stdlib_name) = transfer::zip_names(options.transfer);
+    let (bundle, stdlib) = rayon::join(
+        || transfer::encode(options.transfer, bundle_zip, cache, bundle_name),
+        || transfer::encode(options.transfer, stdlib_zip, cache, stdlib_name),
+    );
+    let (bundle, stdlib) = (bundle?, stdlib?);
+    let loader = loader::render_loader(env, &plan, &lazy_files, options.transfer);
+    let decoder = transfer::decoder(options.transfer);
 
-    for (name, bytes) in [
-        (BUNDLE_ZIP, bundle_bytes.as_slice()),
-        (STDLIB_ZIP, stdlib_bytes.as_slice()),
-        (LOADER, loader.as_bytes()),
-    ] {
-        let Some(out_dir) = out_dir else { break };
-        let path = out_dir.join(name);
-        std::fs::write(&path, bytes).map_err(|e| PackError::io(&path, e))?;
+    let mut fetched: Vec<(String, &[u8])> = vec![
+        (bundle_name.to_string(), bundle.body.as_slice()),
+        (stdlib_name.to_string(), stdlib.body.as_slice()),
+        (LOADER.to_string(), loader.as_bytes()),
+    ];
+    if let Some((name, text)) = &decoder {
+        fetched.push((name.to_string(), text.as_bytes()));
+    }
+    let mut sibling_files: Vec<(String, &[u8])> = Vec::new();
+    for (name, encoded) in [(bundle_name, &bundle), (stdlib_name, &stdlib)] {
+        for (suffix, bytes) in &encoded.siblings {
+            sibling_files.push((format!("{name}{suffix}"), bytes.as_slice()));
+        }
+    }
+    if let Some(out_dir) = out_dir {
+        for (name, bytes) in fetched.iter().chain(&sibling_files) {
+            let path = out_dir.join(name);
+            std::fs::write(&path, bytes).map_err(|e| PackError::io(&path, e))?;
+        }
     }
 
     let mut packages = measure_packages(env, &entries, &piece_zips, &size_cache)?;
@@ -155,19 +186,19 @@ pub fn pack(
             package.lazy.add(file.sizes);
         }
     }
-    let outputs: Vec<OutputFile> = [
-        (BUNDLE_ZIP, bundle_bytes.as_slice()),
-        (STDLIB_ZIP, stdlib_bytes.as_slice()),
-        (LOADER, loader.as_bytes()),
-    ]
-    .par_iter()
-    .map(|(name, bytes)| OutputFile {
-        name,
-        sizes: size_cache.sizes_of(bytes),
-    })
-    .collect();
+    let measure = |files: &[(String, &[u8])]| -> Vec<OutputFile> {
+        files
+            .par_iter()
+            .map(|(name, bytes)| OutputFile {
+                name: name.clone(),
+                sizes: size_cache.sizes_of(bytes),
+            })
+            .collect()
+    };
+    let outputs = measure(&fetched);
+    let siblings = measure(&sibling_files);
     let floor = match touched {
-        Some(files) => Some(floor_sizes(env, files, stdlib_index, &size_cache)?),
+        Some(files) => Some(floor_sizes(env, files, stdlib_index, &size_cache, layout)?),
         None => None,
     };
     let mut before = Sizes::default();
@@ -178,6 +209,7 @@ pub fn pack(
     }
     let mut after = Sizes::default();
     for o in outputs.iter().filter(|o| o.name != LOADER) {
+        // (The decoder counts: the page downloads it before the bundle is any use.)
         after.add(o.sizes);
     }
     let mut lazy_total = Sizes::default();
@@ -197,6 +229,8 @@ pub fn pack(
     };
     Ok(PackSummary {
         outputs,
+        siblings,
+        transfer: options.transfer,
         packages,
         totals,
         dynlibs: plan.dynlibs,

@@ -3,25 +3,37 @@
 use pyodide_pack_env::Environment;
 
 use crate::plan::{lazy_stdlib_dir, PackPlan};
-use crate::LazyFile;
+use crate::transfer::{decoder, zip_names};
+use crate::{LazyFile, TransferForm};
 
 const TEMPLATE: &str = include_str!("../../../harness/loader.mjs");
 const PLACEHOLDER: &str = "/*@MANIFEST@*/null";
 
 /// The loader for a bundle: its extension modules preload in `plan.dynlibs` order; the lazy files
 /// are listed with their sizes.
-pub fn render_loader(env: &Environment, plan: &PackPlan, lazy: &[LazyFile]) -> String {
+pub fn render_loader(
+    env: &Environment,
+    plan: &PackPlan,
+    lazy: &[LazyFile],
+    transfer: TransferForm,
+) -> String {
     let version = env
         .runtime
         .version
         .clone()
         .unwrap_or_else(|| pyodide_pack_env::PINNED_PYODIDE_VERSION.to_string());
+    let (bundle, stdlib) = zip_names(transfer);
     // JSON is a JavaScript expression; the values are data, never code.
     let manifest = serde_json::json!({
         "pyodide_version": version,
         "cdn": format!("https://cdn.jsdelivr.net/pyodide/v{version}/full/"),
-        "bundle": crate::BUNDLE_ZIP,
-        "stdlib": crate::STDLIB_ZIP,
+        "bundle": bundle,
+        "stdlib": stdlib,
+        "transfer": transfer.name(),
+        "decoder": decoder(transfer).map(|(name, _)| name),
+        // Where Pyodide mounts the standard library (`/lib/python314.zip`): the solid forms
+        // write the decoded zip there.
+        "stdlib_mount": stdlib_mount(&env.runtime.python),
         "dynlibs": plan.dynlibs,
         "lazy": {
             "dir": crate::LAZY_DIR,
@@ -31,4 +43,12 @@ pub fn render_loader(env: &Environment, plan: &PackPlan, lazy: &[LazyFile]) -> S
         },
     });
     TEMPLATE.replacen(PLACEHOLDER, &manifest.to_string(), 1)
+}
+
+/// `/lib/python314.zip` for Python 3.14.x.
+fn stdlib_mount(python: &str) -> String {
+    let mut parts = python.split('.');
+    let major = parts.next().unwrap_or("3");
+    let minor = parts.next().unwrap_or("");
+    format!("/lib/python{major}{minor}.zip")
 }

@@ -8,7 +8,7 @@ use pyodide_pack_env::{ArchiveKind, Environment, FileKind, FileRef};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::entries::{write_zip, Content, PackedEntry};
+use crate::entries::{write_zip, Content, EntryCompression, PackedEntry};
 use crate::plan::Destination;
 use crate::sizes::{SizeCache, Sizes};
 use crate::PackError;
@@ -56,7 +56,7 @@ pub fn reduction(before: u64, after: u64) -> f64 {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct OutputFile {
-    pub name: &'static str,
+    pub name: String,
     pub sizes: Sizes,
 }
 
@@ -128,7 +128,12 @@ pub(crate) fn measure_packages(
                     })
                     .collect();
                 let refs: Vec<&PackedEntry> = owned.iter().collect();
-                size_cache.sizes_of(&write_zip(env, &refs, &archive.name)?)
+                size_cache.sizes_of(&write_zip(
+                    env,
+                    &refs,
+                    &archive.name,
+                    EntryCompression::Deflate,
+                )?)
             } else {
                 match archive.zip_bytes() {
                     Some(bytes) => size_cache.sizes_of(&bytes),
@@ -191,6 +196,7 @@ pub(crate) fn floor_sizes(
     touched: &[FileRef],
     stdlib_index: Option<u32>,
     size_cache: &SizeCache,
+    layout: EntryCompression,
 ) -> Result<Sizes, PackError> {
     let mut files: Vec<FileRef> = touched
         .iter()
@@ -218,9 +224,9 @@ pub(crate) fn floor_sizes(
     let (stdlib, wheels): (Vec<&PackedEntry>, Vec<&PackedEntry>) = entries
         .iter()
         .partition(|e| Some(e.file.archive) == stdlib_index);
-    let mut sizes = size_cache.sizes_of(&write_zip(env, &stdlib, "floor stdlib")?);
+    let mut sizes = size_cache.sizes_of(&write_zip(env, &stdlib, "floor stdlib", layout)?);
     if !wheels.is_empty() {
-        sizes.add(size_cache.sizes_of(&write_zip(env, &wheels, "floor bundle")?));
+        sizes.add(size_cache.sizes_of(&write_zip(env, &wheels, "floor bundle", layout)?));
     }
     Ok(sizes)
 }
