@@ -11,7 +11,8 @@
 //! downloads finished), the runtime's share of the bytes, and the goals.
 //!
 //! `-- --quick`: pydantic_model, cable, 3 runs, the default bundle against the full environment.
-//! `-- APP...`: only those apps (of the default plan). Needs `corpus/fetch.sh` and Chromium.
+//! `-- APP...`: only those apps (of the default plan); `--variants=default,gzip` and
+//! `--profiles=fast,cable`: only those. Needs `corpus/fetch.sh` and Chromium.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,8 @@ struct Variant {
 }
 
 const FULL: &str = "full";
+/// The default is `.pyc` in one zstd stream per zip; each other variant changes one thing, and
+/// `py-deflate` is the default before transfer forms (`.py`, per-file deflate).
 const VARIANTS: &[Variant] = &[
     Variant {
         name: FULL,
@@ -41,8 +44,24 @@ const VARIANTS: &[Variant] = &[
         flags: Some(&[]),
     },
     Variant {
-        name: "compile-pyc",
-        flags: Some(&["--compile-pyc"]),
+        name: "gzip",
+        flags: Some(&["--transfer", "gzip"]),
+    },
+    Variant {
+        name: "precompressed",
+        flags: Some(&["--transfer", "precompressed"]),
+    },
+    Variant {
+        name: "deflate",
+        flags: Some(&["--transfer", "deflate"]),
+    },
+    Variant {
+        name: "py",
+        flags: Some(&["--no-compile-pyc"]),
+    },
+    Variant {
+        name: "py-deflate",
+        flags: Some(&["--no-compile-pyc", "--transfer", "deflate"]),
     },
     Variant {
         name: "no-lazy",
@@ -67,19 +86,23 @@ const APPS: &[&str] = &["pydantic_model", "stdlib_codecs", "sympy_solve"];
 
 /// The default plan, sized to fit 15 minutes on this 2-core machine: every variant 3 times on
 /// "fast" (bytes do not depend on the profile, so each variant's bytes are there); "cable" 3
-/// times for the full environment, the default bundle and `--compile-pyc`; the CPU slowdown (4x
-/// the CPU time) once, for the same three; "3g" (bandwidth-bound, steady from run to run) once,
-/// for the full environment and the default bundle. (With `--no-lazy` also on "cable" the run
-/// took 1,062 s, 74 s of it compressing new files once: over the 15 minutes.)
+/// times for the full environment and the variants that change the bytes on the wire; the CPU
+/// slowdown (4x the CPU time) once, for the full environment, the default, `.py` and the old
+/// default; "3g" (bandwidth-bound, steady from run to run) once, for the full environment, the
+/// default and the old default.
 fn default_plan() -> Plan {
     Plan {
         apps: APPS.to_vec(),
         variants: VARIANTS.iter().map(|v| v.name).collect(),
         runs: vec![
             ("fast", 3, None),
-            ("cable", 3, Some(&[FULL, "default", "compile-pyc"])),
-            ("cpu4x", 1, Some(&[FULL, "default", "compile-pyc"])),
-            ("3g", 1, Some(&[FULL, "default"])),
+            (
+                "cable",
+                3,
+                Some(&[FULL, "default", "gzip", "precompressed", "deflate", "py", "py-deflate"]),
+            ),
+            ("cpu4x", 1, Some(&[FULL, "default", "py", "py-deflate"])),
+            ("3g", 1, Some(&[FULL, "default", "py-deflate"])),
         ],
     }
 }
@@ -253,8 +276,8 @@ fn summarize(runs: &[&RunRecord], expected: &str) -> Row {
         app_bytes: m(&|r| r.wire("app")),
         runtime_bytes: m(&|r| r.wire("runtime")),
         wasm_done: m(&|r| r.done(|p| p == "/runtime/pyodide.asm.wasm")),
-        stdlib_done: m(&|r| r.done(|p| p.ends_with("/python_stdlib.zip"))),
-        payload_done: m(&|r| r.done(|p| p.starts_with("/wheels/") || p.ends_with("/bundle.zip"))),
+        stdlib_done: m(&|r| r.done(|p| p.contains("/python_stdlib.zip"))),
+        payload_done: m(&|r| r.done(|p| p.starts_with("/wheels/") || p.contains("/bundle.zip"))),
         lazy_files: m(&|r| Some(r.lazy_fetched().0 as f64)),
         lazy_bytes: m(&|r| Some(r.lazy_fetched().1)),
     }
@@ -268,6 +291,18 @@ fn main() {
     let mut plan = if quick { quick_plan() } else { default_plan() };
     if !only.is_empty() {
         plan.apps.retain(|a| only.iter().any(|o| o == a));
+    }
+    // `--variants=a,b` and `--profiles=fast,cable`: a part of the plan, for checking one change.
+    let list = |flag: &str| {
+        args.iter()
+            .find_map(|a| a.strip_prefix(flag))
+            .map(|v| v.split(',').map(str::to_string).collect::<Vec<_>>())
+    };
+    if let Some(variants) = list("--variants=") {
+        plan.variants.retain(|v| variants.iter().any(|w| w == v));
+    }
+    if let Some(profiles) = list("--profiles=") {
+        plan.runs.retain(|(p, _, _)| profiles.iter().any(|q| q == p));
     }
 
     let cache = CacheRoot::from_env();

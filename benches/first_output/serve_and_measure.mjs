@@ -73,6 +73,11 @@ function resolveFile(urlPath) {
   return null;
 }
 
+// The body length last served per URL path: the bytes of a response the page reads as a stream
+// (the gzip form pipes it through DecompressionStream), for which Chromium reports an
+// encodedDataLength of 0.
+const servedBodies = new Map();
+
 // Compression, cached in memory per file + encoding and on disk by content hash.
 fs.mkdirSync(spec.compress_cache, { recursive: true });
 const memory = new Map();
@@ -174,6 +179,7 @@ function serve() {
       }
       body ??= await encoded(file, "identity");
       headers["Content-Length"] = body.length;
+      servedBodies.set(urlPath, body.length);
       res.writeHead(200, headers).end(body);
     } catch (err) {
       if (!res.headersSent) res.writeHead(500, base);
@@ -195,7 +201,9 @@ function knownFiles() {
     if (!v.bundle_dir) continue;
     for (const entry of fs.readdirSync(v.bundle_dir, { withFileTypes: true })) {
       const full = path.join(v.bundle_dir, entry.name);
-      if (entry.isFile() && !/\.(br|gz|html)$/.test(entry.name) && entry.name !== "report.json") {
+      // (Not the precompressed siblings: they are served as they are.)
+      const sibling = /\.(br|gz)$/.test(entry.name) && fs.existsSync(full.replace(/\.(br|gz)$/, ""));
+      if (entry.isFile() && !sibling && !entry.name.endsWith(".html") && entry.name !== "report.json") {
         files.push(full);
       }
     }
@@ -247,7 +255,8 @@ async function measure(browser, origin, variant, profileName) {
       const r = requests.get(e.requestId);
       if (!r) return;
       r.end = e.timestamp;
-      r.bytes = e.encodedDataLength;
+      // (0 for a body read as a stream: then what the server sent.)
+      r.bytes = e.encodedDataLength || (servedBodies.get(r.path) ?? 0);
     });
     cdp.on("Network.loadingFailed", (e) => {
       const r = requests.get(e.requestId);
