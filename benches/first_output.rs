@@ -99,7 +99,15 @@ fn default_plan() -> Plan {
             (
                 "cable",
                 3,
-                Some(&[FULL, "default", "gzip", "precompressed", "deflate", "py", "py-deflate"]),
+                Some(&[
+                    FULL,
+                    "default",
+                    "gzip",
+                    "precompressed",
+                    "deflate",
+                    "py",
+                    "py-deflate",
+                ]),
             ),
             ("cpu4x", 1, Some(&[FULL, "default", "py", "py-deflate"])),
             ("3g", 1, Some(&[FULL, "default", "py-deflate"])),
@@ -302,7 +310,8 @@ fn main() {
         plan.variants.retain(|v| variants.iter().any(|w| w == v));
     }
     if let Some(profiles) = list("--profiles=") {
-        plan.runs.retain(|(p, _, _)| profiles.iter().any(|q| q == p));
+        plan.runs
+            .retain(|(p, _, _)| profiles.iter().any(|q| q == p));
     }
 
     let cache = CacheRoot::from_env();

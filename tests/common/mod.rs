@@ -230,3 +230,33 @@ pub fn scratch_app(name: &str, source: &str) -> (tempfile::TempDir, PathBuf, Pat
     std::fs::create_dir(&wheels).unwrap();
     (dir, app, wheels)
 }
+
+/// One of the eager zips (`bundle.zip`, `python_stdlib.zip`) of a packed folder, whatever its
+/// transfer form (`.zip`, `.zip.gz`, `.zip.zst`), decoded.
+pub fn eager_zip(out: &Path, name: &str) -> Vec<u8> {
+    use std::io::Read;
+    let plain = out.join(name);
+    if plain.is_file() {
+        return std::fs::read(plain).unwrap();
+    }
+    let gz = out.join(format!("{name}.gz"));
+    if gz.is_file() {
+        let mut bytes = Vec::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(gz).unwrap())
+            .read_to_end(&mut bytes)
+            .unwrap();
+        return bytes;
+    }
+    let zst = out.join(format!("{name}.zst"));
+    assert!(zst.is_file(), "no {name} in any form in {}", out.display());
+    zstd::stream::decode_all(std::fs::File::open(zst).unwrap()).unwrap()
+}
+
+/// The entry names of one of the eager zips of a packed folder (see [`eager_zip`]).
+pub fn eager_zip_names(out: &Path, name: &str) -> Vec<String> {
+    let bytes = eager_zip(out, name);
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..zip.len())
+        .map(|i| zip.by_index(i).unwrap().name().unwrap().to_string())
+        .collect()
+}
