@@ -365,18 +365,20 @@ mod tests {
         PackSummary {
             outputs: vec![
                 OutputFile {
-                    name: "bundle.zip",
+                    name: "bundle.zip".into(),
                     sizes: sizes(1_000),
                 },
                 OutputFile {
-                    name: "python_stdlib.zip",
+                    name: "python_stdlib.zip".into(),
                     sizes: sizes(5_000),
                 },
                 OutputFile {
-                    name: "loader.mjs",
+                    name: "loader.mjs".into(),
                     sizes: sizes(100),
                 },
             ],
+            siblings: Vec::new(),
+            transfer: pyodide_pack_pack::TransferForm::Deflate,
             packages: vec![PackageSizes {
                 package: "pydantic_core".into(),
                 version: Some("2.0".into()),
