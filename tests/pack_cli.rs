@@ -41,10 +41,15 @@ fn report(out: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
 }
 
-fn zip_names(path: &Path) -> Vec<String> {
-    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
-    (0..zip.len())
-        .map(|i| zip.by_index(i).unwrap().name().unwrap().to_string())
+/// The names of an eager zip in any transfer form, `.pyc` named as the `.py` it was compiled
+/// from (as the analysis names files).
+fn source_names(out: &Path, zip: &str) -> Vec<String> {
+    eager_zip_names(out, zip)
+        .into_iter()
+        .map(|n| match n.strip_suffix(".pyc") {
+            Some(stem) => format!("{stem}.py"),
+            None => n,
+        })
         .collect()
 }
 
@@ -55,9 +60,11 @@ fn pack_corpus(app: &str) -> Value {
     let output = pack(&corpus_app(app), &corpus_wheels(app), &out, &[]);
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(output.status.success(), "{app}: {}", stderr(&output));
+    // The default form: .zst zips and their decoder.
     for name in [
-        "bundle.zip",
-        "python_stdlib.zip",
+        "bundle.zip.zst",
+        "python_stdlib.zip.zst",
+        "zstd-decoder.mjs",
         "loader.mjs",
         "report.json",
         "report.html",
@@ -104,7 +111,7 @@ fn pack_corpus(app: &str) -> Value {
         files.sort();
         files
     };
-    let mut names = zip_names(&out.join("python_stdlib.zip"));
+    let mut names = source_names(&out, "python_stdlib.zip");
     names.sort();
     assert_eq!(
         names,
@@ -113,7 +120,8 @@ fn pack_corpus(app: &str) -> Value {
     );
     for path in stdlib_files("lazy") {
         assert!(
-            out.join("lazy/lib/python3.14").join(&path).is_file(),
+            out.join("lazy/lib/python3.14").join(&path).is_file()
+                || out.join("lazy/lib/python3.14").join(format!("{path}c")).is_file(),
             "{app}: lazy {path} is not in lazy/"
         );
     }
@@ -366,10 +374,10 @@ fn reducers_strip_docstrings_and_compile_pyc() {
         "{kept:?}"
     );
     // Only byte-code ships for the wheels and the stdlib.
-    let bundle = zip_names(&out.join("bundle.zip"));
+    let bundle = eager_zip_names(&out, "bundle.zip");
     assert!(bundle.contains(&"lib/python3.14/site-packages/usage/__init__.pyc".to_string()));
     assert!(!bundle.iter().any(|n| n.ends_with(".py")), "{bundle:?}");
-    let stdlib = zip_names(&out.join("python_stdlib.zip"));
+    let stdlib = eager_zip_names(&out, "python_stdlib.zip");
     assert!(stdlib.contains(&"encodings/__init__.pyc".to_string()));
     assert!(!stdlib.iter().any(|n| n.ends_with(".py")));
     let lazy_pyc = walk(&out.join("lazy"))
@@ -399,7 +407,7 @@ fn a_failed_pack_leaves_the_previous_output_and_a_foreign_folder_is_refused() {
         &["--no-validate"],
     );
     assert!(output.status.success(), "{}", stderr(&output));
-    let before = std::fs::read(out.join("bundle.zip")).unwrap();
+    let before = eager_zip(&out, "bundle.zip");
 
     // The same app with its bundle file excluded: validation fails, showing the traceback.
     let output = pack(
@@ -415,7 +423,7 @@ fn a_failed_pack_leaves_the_previous_output_and_a_foreign_folder_is_refused() {
         "{err}"
     );
     assert!(err.contains("FileNotFoundError"), "{err}");
-    assert_eq!(std::fs::read(out.join("bundle.zip")).unwrap(), before);
+    assert_eq!(eager_zip(&out, "bundle.zip"), before);
     let leftovers: Vec<PathBuf> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -521,7 +529,7 @@ fn the_apps_own_modules_and_data_ship_in_the_bundle() {
         report["validation"]["runs"][0]["stdout"],
         "hello bundle 28.27\n"
     );
-    let mut bundle = zip_names(&out.join("bundle.zip"));
+    let mut bundle = eager_zip_names(&out, "bundle.zip");
     bundle.sort();
     assert_eq!(
         bundle,
@@ -542,7 +550,13 @@ fn stdlib_from_trace_keeps_only_what_runs_touched() {
         &corpus_app(app),
         &corpus_wheels(app),
         &out,
-        &["--stdlib-from-trace", "--include", "colorsys.py"],
+        // (Sources: the floor is the touched sources, and the check is that nothing else ships.)
+        &[
+            "--stdlib-from-trace",
+            "--include",
+            "colorsys.py",
+            "--no-compile-pyc",
+        ],
     );
     assert!(output.status.success(), "{}", stderr(&output));
     let report = report(&out);
@@ -559,7 +573,7 @@ fn stdlib_from_trace_keeps_only_what_runs_touched() {
         .map(|f| f["path"].as_str().unwrap().to_string())
         .chain(["colorsys.py".to_string()])
         .collect();
-    let names: std::collections::BTreeSet<String> = zip_names(&out.join("python_stdlib.zip"))
+    let names: std::collections::BTreeSet<String> = source_names(&out, "python_stdlib.zip")
         .into_iter()
         .collect();
     assert_eq!(names, touched_stdlib);

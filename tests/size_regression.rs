@@ -87,7 +87,7 @@ fn a_grown_app_fails_the_size_bench_and_the_users_budget() {
     let limit = before + before / 200;
     std::fs::write(
         app.entry.parent().unwrap().join("pyproject.toml"),
-        format!("[tool.pyodide-pack.budget]\neager = {limit}\nfiles = {{ \"bundle.zip\" = \"1 MB\" }}\n"),
+        format!("[tool.pyodide-pack.budget]\neager = {limit}\nfiles = {{ \"bundle.zip*\" = \"1 MB\" }}\n"),
     )
     .unwrap();
     let markdown = dir.path().join("size.md");

@@ -109,10 +109,10 @@ fn codecs_by_name_and_sysconfig_data_come_from_the_lazy_tier() {
         "stdlib_codecs",
         "b'fa\\x87ade' b'\\xbfmega'\nemscripten\n",
         &[
-            "/lib/python3.14/encodings/cp850.py",
-            "/lib/python3.14/encodings/mac_greek.py",
-            "/lib/python3.14/sysconfig/__init__.py",
-            "/lib/python3.14/_sysconfigdata__emscripten_wasm32-emscripten.py",
+            "/lib/python3.14/encodings/cp850.pyc",
+            "/lib/python3.14/encodings/mac_greek.pyc",
+            "/lib/python3.14/sysconfig/__init__.pyc",
+            "/lib/python3.14/_sysconfigdata__emscripten_wasm32-emscripten.pyc",
         ],
     );
 }
@@ -123,10 +123,10 @@ fn plugins_by_mapping_table_strings_come_from_the_lazy_tier() {
         "pygments_highlight",
         "RustLexer MonokaiStyle 16\n",
         &[
-            "/lib/python3.14/site-packages/pygments/lexers/rust.py",
-            "/lib/python3.14/site-packages/pygments/formatters/terminal256.py",
-            "/lib/python3.14/site-packages/pygments/console.py",
-            "/lib/python3.14/site-packages/pygments/styles/monokai.py",
+            "/lib/python3.14/site-packages/pygments/lexers/rust.pyc",
+            "/lib/python3.14/site-packages/pygments/formatters/terminal256.pyc",
+            "/lib/python3.14/site-packages/pygments/console.pyc",
+            "/lib/python3.14/site-packages/pygments/styles/monokai.pyc",
         ],
     );
 }
@@ -139,9 +139,9 @@ fn zone_files_by_a_computed_path_come_from_the_lazy_tier() {
         "zoneinfo_tzdata",
         "2026-01-15T08:30:00-03:00\n2026-01-15T08:30:00+10:30\n",
         &[
-            "/lib/python3.14/site-packages/tzdata/zoneinfo/America/__init__.py",
+            "/lib/python3.14/site-packages/tzdata/zoneinfo/America/__init__.pyc",
             "/lib/python3.14/site-packages/tzdata/zoneinfo/America/Sao_Paulo",
-            "/lib/python3.14/site-packages/tzdata/zoneinfo/Australia/__init__.py",
+            "/lib/python3.14/site-packages/tzdata/zoneinfo/Australia/__init__.pyc",
             "/lib/python3.14/site-packages/tzdata/zoneinfo/Australia/Adelaide",
         ],
     );
@@ -215,7 +215,7 @@ fn a_plugin_found_through_an_entry_point_comes_from_the_lazy_tier() {
     assert_eq!(runs[1]["stdout"], "HELLO\nolleh\n");
     assert_eq!(
         lazy_paths(&runs[1]),
-        ["/lib/python3.14/site-packages/textkit/reverse.py"]
+        ["/lib/python3.14/site-packages/textkit/reverse.pyc"]
     );
 }
 
@@ -335,10 +335,10 @@ fn the_lazy_tier_loads_in_chromium_on_the_main_thread_and_in_a_worker() {
             assert_eq!(
                 fetched,
                 [
-                    "/lib/python3.14/site-packages/pygments/lexers/rust.py",
-                    "/lib/python3.14/site-packages/pygments/formatters/terminal256.py",
-                    "/lib/python3.14/site-packages/pygments/console.py",
-                    "/lib/python3.14/site-packages/pygments/styles/monokai.py",
+                    "/lib/python3.14/site-packages/pygments/lexers/rust.pyc",
+                    "/lib/python3.14/site-packages/pygments/formatters/terminal256.pyc",
+                    "/lib/python3.14/site-packages/pygments/console.pyc",
+                    "/lib/python3.14/site-packages/pygments/styles/monokai.pyc",
                 ],
                 "{}",
                 run["thread"]
@@ -498,7 +498,7 @@ fn why_from_a_pack_record_names_the_tier_and_the_edge() {
     assert_eq!(
         why("encodings.cp850"),
         format!(
-            "python_stdlib.zip:encodings/cp850.py is kept (/lib/python3.14/encodings/cp850.py)\n\
+            "python_stdlib.zip:encodings/cp850.py is kept (/lib/python3.14/encodings/cp850.pyc)\n\
              lazy (fetched on first read): dynamic-family from {family}\n\
              root: python_stdlib.zip:encodings/__init__.py (boot set: imported by CPython while it starts)\n  \
              {family}  [dynamic-family, optional, nested] -> python_stdlib.zip:encodings/cp850.py\n\n\

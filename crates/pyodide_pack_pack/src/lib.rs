@@ -33,7 +33,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use entries::{write_zip, PackedEntry};
-use measure::{archive_kind, floor_sizes, measure_packages};
+use measure::{archive_kind, floor_zips, measure_packages};
 pub use pyodide_pack_config::TransferForm;
 use reduce::reduce_entries;
 pub use transfer::ZSTD_DECODER;
@@ -197,8 +197,16 @@ pub fn pack(
     };
     let outputs = measure(&fetched);
     let siblings = measure(&sibling_files);
+    // The floor in the same transfer form as the outputs, so the two compare.
     let floor = match touched {
-        Some(files) => Some(floor_sizes(env, files, stdlib_index, &size_cache, layout)?),
+        Some(files) => {
+            let mut sizes = Sizes::default();
+            for zip in floor_zips(env, files, stdlib_index, layout)? {
+                let encoded = transfer::encode(options.transfer, zip, cache, "floor")?;
+                sizes.add(size_cache.sizes_of(&encoded.body));
+            }
+            Some(sizes)
+        }
         None => None,
     };
     let mut before = Sizes::default();

@@ -190,14 +190,14 @@ pub(crate) fn measure_packages(
     Ok(rows.into_iter().map(|(_, r)| r).collect())
 }
 
-/// The touched files of the stdlib and the wheels, zipped as the outputs would be.
-pub(crate) fn floor_sizes(
+/// The touched files of the stdlib and the wheels, zipped as the outputs would be (before their
+/// transfer form, which the caller applies): the stdlib zip, and the wheels' zip if any.
+pub(crate) fn floor_zips(
     env: &Environment,
     touched: &[FileRef],
     stdlib_index: Option<u32>,
-    size_cache: &SizeCache,
     layout: EntryCompression,
-) -> Result<Sizes, PackError> {
+) -> Result<Vec<Vec<u8>>, PackError> {
     let mut files: Vec<FileRef> = touched
         .iter()
         .copied()
@@ -224,9 +224,9 @@ pub(crate) fn floor_sizes(
     let (stdlib, wheels): (Vec<&PackedEntry>, Vec<&PackedEntry>) = entries
         .iter()
         .partition(|e| Some(e.file.archive) == stdlib_index);
-    let mut sizes = size_cache.sizes_of(&write_zip(env, &stdlib, "floor stdlib", layout)?);
+    let mut zips = vec![write_zip(env, &stdlib, "floor stdlib", layout)?];
     if !wheels.is_empty() {
-        sizes.add(size_cache.sizes_of(&write_zip(env, &wheels, "floor bundle", layout)?));
+        zips.push(write_zip(env, &wheels, "floor bundle", layout)?);
     }
-    Ok(sizes)
+    Ok(zips)
 }

@@ -498,14 +498,18 @@ fn page_data(record: &Value) -> Result<PageData<'_>, String> {
             .map(|(i, f)| (f.path, i))
             .collect();
         for lazy in &pack.lazy_files {
-            let id = by_install
-                .get(lazy.install_path.as_str())
-                .copied()
-                .or_else(|| {
-                    let rest = lazy.install_path.strip_prefix("/lib/python")?;
+            let find = |install_path: &str| {
+                by_install.get(install_path).copied().or_else(|| {
+                    let rest = install_path.strip_prefix("/lib/python")?;
                     let (_, path) = rest.split_once('/')?;
                     stdlib_by_path.get(path).copied()
-                });
+                })
+            };
+            // A `.pyc` the pack compiled is matched to its source.
+            let id = find(&lazy.install_path).or_else(|| {
+                let stem = lazy.install_path.strip_suffix(".pyc")?;
+                find(&format!("{stem}.py"))
+            });
             if let Some(id) = id {
                 lazy_served.insert(
                     id,

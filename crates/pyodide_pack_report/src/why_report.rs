@@ -221,11 +221,13 @@ pub fn why_from_report(
     // Where the pack put it: a lazy stdlib module is not in the zip but in the lazy folder.
     let install_path = if row.tier == Some(Tier::Lazy) && a.archives[row.archive].kind == "stdlib" {
         let suffix = format!("/{}", row.path);
+        // (As `.pyc` when the pack compiled it.)
+        let compiled = format!("{suffix}c");
         record
             .pack
             .lazy_files
             .iter()
-            .find(|l| l.install_path.ends_with(&suffix))
+            .find(|l| l.install_path.ends_with(&suffix) || l.install_path.ends_with(&compiled))
             .map(|l| l.install_path.clone())
             .unwrap_or_else(|| row.install_path.clone())
     } else {
