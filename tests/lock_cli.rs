@@ -550,4 +550,3 @@ fn a_shared_library_of_the_lock_is_kept_through_dylink_needed_and_loaded_before_
         .collect();
     assert_eq!(loaded, dynlibs);
 }
-

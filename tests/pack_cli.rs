@@ -121,7 +121,10 @@ fn pack_corpus(app: &str) -> Value {
     for path in stdlib_files("lazy") {
         assert!(
             out.join("lazy/lib/python3.14").join(&path).is_file()
-                || out.join("lazy/lib/python3.14").join(format!("{path}c")).is_file(),
+                || out
+                    .join("lazy/lib/python3.14")
+                    .join(format!("{path}c"))
+                    .is_file(),
             "{app}: lazy {path} is not in lazy/"
         );
     }

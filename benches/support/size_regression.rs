@@ -129,13 +129,14 @@ pub fn measure(bin: &Path, app: &App, baseline: Option<&Value>, tolerance: f64) 
     }
 }
 
-/// `bundle.zip` etc. by name from a size record: raw, gzip, brotli.
+/// `bundle.zip` etc. by name from a size record: raw, gzip, brotli. An eager zip's name matches
+/// it in any transfer form (`bundle.zip.zst`, `.gz`).
 pub fn sizes_of(record: &Value, key: &str) -> (u64, u64, u64) {
     let item = record["items"].as_array().into_iter().flatten().find(|i| {
         let name = i["name"].as_str().unwrap_or("");
         match key {
             "eager" | "lazy" | "total" => i["kind"] == key,
-            _ => name == key,
+            _ => i["kind"] == "file" && (name == key || name.starts_with(&format!("{key}."))),
         }
     });
     let get = |field: &str| {

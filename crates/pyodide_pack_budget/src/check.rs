@@ -18,7 +18,8 @@ pub const SIZE_SCHEMA: &str = "pyodide-pack/size-1";
 pub enum ItemKind {
     /// One output file (`bundle.zip`, `lazy/...`).
     File,
-    /// `bundle.zip` + `python_stdlib.zip` + `loader.mjs`: what the page downloads up front.
+    /// The eager zips in their transfer form + `loader.mjs` (+ the decoder the form needs): what
+    /// the page downloads up front.
     Eager,
     /// Every file of the lazy tier together.
     Lazy,

@@ -14,6 +14,7 @@ use crate::PackError;
 
 /// A packed entry's bytes: copied compressed from its archive, or new bytes (reduced, or from the
 /// app's folder) deflated here.
+#[derive(Clone)]
 pub(crate) enum Content {
     Raw(FileRef),
     Bytes(Vec<u8>),

@@ -22,7 +22,7 @@ pub mod sizes;
 mod transfer;
 pub mod validate;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
@@ -201,7 +201,12 @@ pub fn pack(
     let floor = match touched {
         Some(files) => {
             let mut sizes = Sizes::default();
-            for zip in floor_zips(env, files, stdlib_index, layout)? {
+            let packed: HashMap<FileRef, &PackedEntry> = entries
+                .iter()
+                .chain(&lazy_entries)
+                .map(|e| (e.file, e))
+                .collect();
+            for zip in floor_zips(env, files, &packed, stdlib_index, layout)? {
                 let encoded = transfer::encode(options.transfer, zip, cache, "floor")?;
                 sizes.add(size_cache.sizes_of(&encoded.body));
             }

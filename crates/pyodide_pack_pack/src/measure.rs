@@ -2,7 +2,7 @@
 //! its eager files, and its lazy files one by one), the outputs, and the floor (only the files a
 //! traced run touched, zipped the same way).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use pyodide_pack_env::{ArchiveKind, Environment, FileKind, FileRef};
 use rayon::prelude::*;
@@ -191,10 +191,12 @@ pub(crate) fn measure_packages(
 }
 
 /// The touched files of the stdlib and the wheels, zipped as the outputs would be (before their
-/// transfer form, which the caller applies): the stdlib zip, and the wheels' zip if any.
+/// transfer form, which the caller applies): the stdlib zip, and the wheels' zip if any. A file
+/// the pack reduced (`.pyc`, docstrings) counts as shipped: `packed` has those bytes.
 pub(crate) fn floor_zips(
     env: &Environment,
     touched: &[FileRef],
+    packed: &HashMap<FileRef, &PackedEntry>,
     stdlib_index: Option<u32>,
     layout: EntryCompression,
 ) -> Result<Vec<Vec<u8>>, PackError> {
@@ -207,18 +209,30 @@ pub(crate) fn floor_zips(
     // Named as in the outputs: stdlib files by their path in the zip, the rest by install path.
     let entries: Vec<PackedEntry> = files
         .iter()
-        .map(|f| PackedEntry {
-            file: *f,
-            name: if Some(f.archive) == stdlib_index {
+        .map(|f| {
+            let mut name = if Some(f.archive) == stdlib_index {
                 env.entry(*f).path.clone()
             } else {
                 env.entry(*f)
                     .install_path
                     .trim_start_matches('/')
                     .to_string()
-            },
-            content: Content::Raw(*f),
-            destination: Destination::Bundle,
+            };
+            let content = match packed.get(f) {
+                Some(entry) => {
+                    if entry.name.ends_with(".pyc") && name.ends_with(".py") {
+                        name.push('c');
+                    }
+                    entry.content.clone()
+                }
+                None => Content::Raw(*f),
+            };
+            PackedEntry {
+                file: *f,
+                name,
+                content,
+                destination: Destination::Bundle,
+            }
         })
         .collect();
     let (stdlib, wheels): (Vec<&PackedEntry>, Vec<&PackedEntry>) = entries
