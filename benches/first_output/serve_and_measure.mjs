@@ -74,8 +74,8 @@ function resolveFile(urlPath) {
 }
 
 // The body length last served per URL path: the bytes of a response the page reads as a stream
-// (the gzip form pipes it through DecompressionStream), for which Chromium reports an
-// encodedDataLength of 0.
+// (the gzip form pipes it through DecompressionStream), for which Chromium's encodedDataLength
+// counts only the headers.
 const servedBodies = new Map();
 
 // Compression, cached in memory per file + encoding and on disk by content hash.
@@ -255,8 +255,8 @@ async function measure(browser, origin, variant, profileName) {
       const r = requests.get(e.requestId);
       if (!r) return;
       r.end = e.timestamp;
-      // (0 for a body read as a stream: then what the server sent.)
-      r.bytes = e.encodedDataLength || (servedBodies.get(r.path) ?? 0);
+      // (Only the headers for a body read as a stream: then what the server sent.)
+      r.bytes = Math.max(e.encodedDataLength, servedBodies.get(r.path) ?? 0);
     });
     cdp.on("Network.loadingFailed", (e) => {
       const r = requests.get(e.requestId);
