@@ -1,5 +1,7 @@
 //! `cargo bench --bench pack`: every corpus app packed five ways (no reducer, stripped docstrings,
-//! `.pyc`, both, and `--stdlib-from-trace`), each validated. Prints, per app and mode, the download (gzip and brotli) against
+//! `.pyc`, both, and `--stdlib-from-trace`), each validated, all in the per-file deflate transfer
+//! form so the reducers compare as they always have (`default` adds today's defaults: `.pyc`,
+//! zstd). Prints, per app and mode, the download (gzip and brotli) against
 //! all wheels + the full stdlib and against the floor (only the files a run touched), and the
 //! load + run time of the bundle against the full environment, both measured in the same
 //! validation. Needs `corpus/fetch.sh` to have run. `cargo bench --bench pack -- MODE...` runs only
@@ -24,11 +26,36 @@ const APPS: &[&str] = &[
 ];
 
 const MODES: &[(&str, &[&str])] = &[
-    ("plain", &[]),
-    ("strip", &["--strip-docstrings"]),
-    ("pyc", &["--compile-pyc"]),
-    ("strip+pyc", &["--strip-docstrings", "--compile-pyc"]),
-    ("stdlib-tr", &["--stdlib-from-trace"]),
+    ("plain", &["--no-compile-pyc", "--transfer", "deflate"]),
+    (
+        "strip",
+        &[
+            "--strip-docstrings",
+            "--no-compile-pyc",
+            "--transfer",
+            "deflate",
+        ],
+    ),
+    ("pyc", &["--compile-pyc", "--transfer", "deflate"]),
+    (
+        "strip+pyc",
+        &[
+            "--strip-docstrings",
+            "--compile-pyc",
+            "--transfer",
+            "deflate",
+        ],
+    ),
+    (
+        "stdlib-tr",
+        &[
+            "--stdlib-from-trace",
+            "--no-compile-pyc",
+            "--transfer",
+            "deflate",
+        ],
+    ),
+    ("default", &[]),
 ];
 
 fn kb(v: &Value) -> String {

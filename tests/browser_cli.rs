@@ -44,15 +44,15 @@ fn run_with_env(
 
 /// Packs a corpus app without validation, into a new temporary folder.
 fn packed(app: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    packed_with(app, &[])
+}
+
+fn packed_with(app: &str, extra: &[&str]) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("dist");
-    let output = run(
-        "pack",
-        &out,
-        &corpus_app(app),
-        &corpus_wheels(app),
-        &["--no-validate"],
-    );
+    let mut flags = vec!["--no-validate"];
+    flags.extend_from_slice(extra);
+    let output = run("pack", &out, &corpus_app(app), &corpus_wheels(app), &flags);
     assert!(output.status.success(), "{app}: {}", stderr(&output));
     (dir, out)
 }
@@ -159,16 +159,7 @@ fn an_input_runs_in_the_browser_too_and_isolate_makes_the_page_cross_origin_isol
 fn a_module_missing_from_the_bundle_fails_in_the_browser_naming_it() {
     let app = "tabulate_table";
     // (The per-file deflate form: the test edits the zip.)
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("dist");
-    let output = run(
-        "pack",
-        &out,
-        &corpus_app(app),
-        &corpus_wheels(app),
-        &["--no-validate", "--transfer", "deflate"],
-    );
-    assert!(output.status.success(), "{app}: {}", stderr(&output));
+    let (_dir, out) = packed_with(app, &["--transfer", "deflate"]);
     remove_from_zip(
         &out.join("bundle.zip"),
         "lib/python3.14/site-packages/tabulate/__init__.pyc",

@@ -15,10 +15,14 @@ use serde_json::Value;
 const APP: &str = "msgpack_roundtrip";
 
 fn pack(out: &Path, extra: &[&str]) -> Output {
-    let app = corpus_app(APP);
+    pack_app(&corpus_app(APP), out, extra)
+}
+
+/// `pack` of `app` (beside which a pyproject.toml may be) with the corpus app's wheels.
+fn pack_app(app: &Path, out: &Path, extra: &[&str]) -> Output {
     let wheels = corpus_wheels(APP);
     let mut args: Vec<String> = vec!["pack".into()];
-    args.extend(env_flags(&app, &wheels));
+    args.extend(env_flags(app, &wheels));
     args.extend(["-o".into(), out.display().to_string(), "--no-html".into()]);
     args.extend(extra.iter().map(|s| s.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -207,16 +211,7 @@ fn the_config_picks_the_form_and_opts_out_of_bytecode() {
     )
     .unwrap();
     let out = dir.path().join("dist");
-    let wheels = corpus_wheels(APP);
-    let run = |extra: &[&str]| {
-        let app = app_dir.join("app.py");
-        let mut args: Vec<String> = vec!["pack".into()];
-        args.extend(env_flags(&app, &wheels));
-        args.extend(["-o".into(), out.display().to_string(), "--no-html".into()]);
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        pyodide_pack(&args)
-    };
+    let run = |extra: &[&str]| pack_app(&app_dir.join("app.py"), &out, extra);
     let output = run(&[]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(out.join("bundle.zip.gz").is_file());
