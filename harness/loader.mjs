@@ -243,16 +243,31 @@ export async function loadBundle(options = {}) {
   source.bundle.catch(() => {});
   source.stdlib?.catch(() => {});
   let t = performance.now();
-  const pyodide = await source.loadPyodide({
-    indexURL: source.indexURL,
-    stdLibURL: source.stdLibURL,
-    fsInit: async (FS) => {
-      source.startBundle?.();
-      if (source.stdlib) await installStdlib(FS, source.stdlib);
-    },
-    ...(options.stdout ? { stdout: options.stdout } : {}),
-    ...(options.stderr ? { stderr: options.stderr } : {}),
-  });
+  // A stdlib that could not be fetched or decoded leaves Python the empty placeholder, and
+  // loadPyodide fails for that with a message that does not say why: the cause is thrown instead.
+  let stdlibError = null;
+  let pyodide;
+  try {
+    pyodide = await source.loadPyodide({
+      indexURL: source.indexURL,
+      stdLibURL: source.stdLibURL,
+      fsInit: async (FS) => {
+        source.startBundle?.();
+        if (!source.stdlib) return;
+        try {
+          await installStdlib(FS, source.stdlib);
+        } catch (err) {
+          stdlibError = new Error(`loadBundle: the standard library ${MANIFEST.stdlib}: ${err.message ?? err}`);
+          throw stdlibError;
+        }
+      },
+      ...(options.stdout ? { stdout: options.stdout } : {}),
+      ...(options.stderr ? { stderr: options.stderr } : {}),
+    });
+  } catch (err) {
+    throw stdlibError ?? err;
+  }
+  if (stdlibError) throw stdlibError;
   timings.load_pyodide_ms = performance.now() - t;
   source.startBundle?.(); // (already started, unless a Pyodide skipped fsInit)
   if (!IS_NODE && SOLID) URL.revokeObjectURL(source.stdLibURL);

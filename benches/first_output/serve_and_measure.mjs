@@ -255,8 +255,7 @@ async function measure(browser, origin, variant, profileName) {
       const r = requests.get(e.requestId);
       if (!r) return;
       r.end = e.timestamp;
-      // (Only the headers for a body read as a stream: then what the server sent.)
-      r.bytes = Math.max(e.encodedDataLength, servedBodies.get(r.path) ?? 0);
+      r.bytes = e.encodedDataLength;
     });
     cdp.on("Network.loadingFailed", (e) => {
       const r = requests.get(e.requestId);
@@ -296,6 +295,10 @@ async function measure(browser, origin, variant, profileName) {
     let total = 0;
     let app = 0;
     for (const r of requests.values()) {
+      // A body the page reads as a stream (the gzip form pipes it through DecompressionStream)
+      // can come without its loadingFinished, or with only the headers counted: then what the
+      // server sent for it counts.
+      r.bytes = Math.max(r.bytes, servedBodies.get(r.path) ?? 0);
       total += r.bytes;
       if (!isRuntime(r.path)) app += r.bytes;
       result.resources.push({
