@@ -207,8 +207,8 @@ pub fn pack(
                 .map(|e| (e.file, e))
                 .collect();
             for zip in floor_zips(env, files, &packed, stdlib_index, layout)? {
-                let encoded = transfer::encode(options.transfer, zip, cache, "floor")?;
-                sizes.add(size_cache.sizes_of(&encoded.body));
+                let body = transfer::encode_body(options.transfer, zip, cache, "floor")?;
+                sizes.add(size_cache.sizes_of(&body));
             }
             Some(sizes)
         }

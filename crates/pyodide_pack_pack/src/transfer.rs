@@ -79,36 +79,41 @@ pub(crate) struct Encoded {
     pub(crate) siblings: Vec<(&'static str, Vec<u8>)>,
 }
 
-/// Encodes a zip in `form`, reusing the cached result for the same bytes.
+/// Encodes a zip in `form` with the siblings the form ships, reusing cached results.
 pub(crate) fn encode(
     form: TransferForm,
     zip: Vec<u8>,
     cache: &CacheRoot,
     label: &str,
 ) -> Result<Encoded, PackError> {
-    let cached = TransferCache::new(cache, &zip);
-    Ok(match form {
-        TransferForm::Deflate => Encoded {
-            body: zip,
-            siblings: Vec::new(),
-        },
-        TransferForm::Gzip => Encoded {
-            body: cached.get_or("gz", || gzip(&zip, label))?,
-            siblings: Vec::new(),
-        },
-        TransferForm::Zstd => Encoded {
-            body: cached.get_or("zst", || zstd(&zip, label))?,
-            siblings: Vec::new(),
-        },
+    let siblings = match form {
         TransferForm::Precompressed => {
-            let br = cached.get_or("br", || brotli(&zip, label))?;
-            let gz = cached.get_or("gz", || gzip(&zip, label))?;
-            Encoded {
-                body: zip,
-                siblings: vec![(".br", br), (".gz", gz)],
-            }
+            let cached = TransferCache::new(cache, &zip);
+            vec![
+                (".br", cached.get_or("br", || brotli(&zip, label))?),
+                (".gz", cached.get_or("gz", || gzip(&zip, label))?),
+            ]
         }
+        TransferForm::Deflate | TransferForm::Gzip | TransferForm::Zstd => Vec::new(),
+    };
+    Ok(Encoded {
+        body: encode_body(form, zip, cache, label)?,
+        siblings,
     })
+}
+
+/// The file a zip travels as in `form`, without siblings (what the floor is measured on).
+pub(crate) fn encode_body(
+    form: TransferForm,
+    zip: Vec<u8>,
+    cache: &CacheRoot,
+    label: &str,
+) -> Result<Vec<u8>, PackError> {
+    match form {
+        TransferForm::Deflate | TransferForm::Precompressed => Ok(zip),
+        TransferForm::Gzip => TransferCache::new(cache, &zip).get_or("gz", || gzip(&zip, label)),
+        TransferForm::Zstd => TransferCache::new(cache, &zip).get_or("zst", || zstd(&zip, label)),
+    }
 }
 
 fn gzip(bytes: &[u8], label: &str) -> Result<Vec<u8>, PackError> {
@@ -153,20 +158,18 @@ fn encode_error(label: &str, codec: &str, e: impl std::fmt::Display) -> PackErro
 /// Encoded bytes kept by the sha256 of the zip: the level-19 and q11 encoders take seconds for a
 /// large bundle, and most packs ship the same zips again.
 struct TransferCache {
-    base: Option<PathBuf>,
+    base: PathBuf,
 }
 
 impl TransferCache {
     fn new(cache: &CacheRoot, zip: &[u8]) -> TransferCache {
         let key = hex(&Sha256::digest(zip));
         TransferCache {
-            base: Some(
-                cache
-                    .root()
-                    .join(TRANSFER_CACHE_VERSION)
-                    .join(&key[..2])
-                    .join(&key[2..]),
-            ),
+            base: cache
+                .root()
+                .join(TRANSFER_CACHE_VERSION)
+                .join(&key[..2])
+                .join(&key[2..]),
         }
     }
 
@@ -175,15 +178,13 @@ impl TransferCache {
         extension: &str,
         make: impl FnOnce() -> Result<Vec<u8>, PackError>,
     ) -> Result<Vec<u8>, PackError> {
-        let path = self.base.as_ref().map(|b| b.with_extension(extension));
-        if let Some(bytes) = path.as_ref().and_then(|p| std::fs::read(p).ok()) {
+        let path = self.base.with_extension(extension);
+        if let Ok(bytes) = std::fs::read(&path) {
             return Ok(bytes);
         }
         let bytes = make()?;
-        if let Some(path) = path {
-            // A cache that cannot be written only costs the next pack the time to encode.
-            let _ = pyodide_pack_env::cache::write_atomically(&path, &bytes);
-        }
+        // A cache that cannot be written only costs the next pack the time to encode.
+        let _ = pyodide_pack_env::cache::write_atomically(&path, &bytes);
         Ok(bytes)
     }
 }
