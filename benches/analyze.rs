@@ -9,7 +9,7 @@ use pyodide_pack_env::{
     cached_runtime_dir, CacheRoot, Environment, EnvironmentRequest, FileKind,
     PINNED_PYODIDE_VERSION,
 };
-use pyodide_pack_facts::{python_facts, FactsStore};
+use pyodide_pack_facts::python_facts;
 use pyodide_pack_report::AnalyzeRecord;
 use rayon::prelude::*;
 
@@ -37,13 +37,14 @@ fn main() {
         wheels_dir: Some(wheels),
         requirements: None,
         runtime_dir: Some(runtime),
+        pyodide_version: None,
         index_url: None,
     };
 
     let analyze_once = |facts_dir: &std::path::Path| {
         let start = Instant::now();
         let env = Environment::load(&request, &cache).unwrap();
-        let mut store = FactsStore::open(Some(facts_dir.to_path_buf()));
+        let mut store = pyodide_pack_graph::facts_store_for(&env, Some(facts_dir.to_path_buf()));
         let analysis = pyodide_pack_graph::analyze(&env, &mut store).unwrap();
         store.save().unwrap();
         let record = AnalyzeRecord::new(&env, &analysis, 0.0);
@@ -91,7 +92,7 @@ fn main() {
         let start = Instant::now();
         let n: usize = sources
             .par_iter()
-            .map(|s| python_facts(s).imports.len())
+            .map(|s| python_facts(s, pyodide_pack_facts::PythonVersion::PY314).imports.len())
             .sum();
         std::hint::black_box(n);
         floor.push(start.elapsed());

@@ -46,10 +46,14 @@ struct EnvArgs {
     /// the app, unless --wheels is given alone).
     #[arg(long, value_name = "FILE")]
     requirements: Option<PathBuf>,
-    /// A Pyodide distribution folder (default: $PYODIDE_PACK_RUNTIME, else the pinned version in
-    /// the cache, installed with npm on first use).
+    /// A Pyodide distribution folder: an npm core or a full release (default: --pyodide, else
+    /// `pyodide` in [tool.pyodide-pack], else $PYODIDE_PACK_RUNTIME, else the pinned version).
     #[arg(long, value_name = "DIR")]
     runtime: Option<PathBuf>,
+    /// The Pyodide release to pack against, installed from npm into the cache on first use:
+    /// any 0.27.x, 0.28.x, 0.29.x or 314.x (default: the pinned 314 release).
+    #[arg(long, value_name = "VERSION", conflicts_with = "runtime")]
+    pyodide: Option<String>,
     /// Where packages of the runtime's pyodide-lock.json are fetched from when the runtime folder
     /// does not hold them (default: the CDN folder of the runtime's version).
     #[arg(long, value_name = "URL")]
@@ -57,14 +61,22 @@ struct EnvArgs {
 }
 
 impl EnvArgs {
-    fn request(&self) -> EnvironmentRequest {
-        EnvironmentRequest {
+    /// The environment the flags ask for; `pyodide = "..."` in [tool.pyodide-pack] names the
+    /// runtime when no flag does.
+    fn request(&self) -> Result<EnvironmentRequest> {
+        let pyodide_version = match (&self.pyodide, &self.runtime) {
+            (Some(version), _) => Some(version.clone()),
+            (None, Some(_)) => None,
+            (None, None) => pyodide_pack_config::find_config(&self.app)?.config.pyodide,
+        };
+        Ok(EnvironmentRequest {
             entry: self.app.clone(),
             wheels_dir: self.wheels.clone(),
             requirements: self.requirements.clone(),
             runtime_dir: self.runtime.clone(),
+            pyodide_version,
             index_url: self.index_url.clone(),
-        }
+        })
     }
 }
 
@@ -330,7 +342,7 @@ enum Command {
 fn analysis_for(env: &EnvArgs, trace: &TraceArgs, cache: &CacheRoot) -> Result<pipeline::Loaded> {
     let settings = Settings::new(&env.app, trace)?;
     load_analysis(
-        &env.request(),
+        &env.request()?,
         &settings,
         TraceMode::from_args(trace),
         cache,
@@ -522,7 +534,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ..Default::default()
             };
             let settings = Settings::new(&env.app, &args)?;
-            let environment = pyodide_pack_env::Environment::load(&env.request(), &cache)?;
+            let environment = pyodide_pack_env::Environment::load(&env.request()?, &cache)?;
             let trace = pipeline::run_trace(&environment, &settings, &cache, true)?;
             out(&pipeline::describe_trace(&trace))?;
             write_json(&output, &trace)?;
@@ -554,7 +566,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 no_html,
             };
             let (report, out_dir) =
-                pipeline::pack(&env.request(), &env.app, &trace, &flags, &cache)?;
+                pipeline::pack(&env.request()?, &env.app, &trace, &flags, &cache)?;
             let text = pyodide_pack_report::render_pack(&report, &out_dir.display().to_string());
             emit(&text, json.as_deref(), &report)?;
             Ok(budget_verdict(
@@ -582,7 +594,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 budget: budget.flags()?,
                 no_html: true,
             };
-            let report = pipeline::size(&env.request(), &env.app, &trace, &flags, &cache)?;
+            let report = pipeline::size(&env.request()?, &env.app, &trace, &flags, &cache)?;
             emit(&report.render_text(), json.as_deref(), &report)?;
             Ok(budget_verdict(Some(&report), ""))
         }
@@ -598,7 +610,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ..Default::default()
             };
             let settings = Settings::new(&env.app, &args)?;
-            let environment = pyodide_pack_env::Environment::load(&env.request(), &cache)?;
+            let environment = pyodide_pack_env::Environment::load(&env.request()?, &cache)?;
             let choice = pipeline::BrowserChoice::new(&browser, &settings.config);
             let validation = pipeline::validate_bundle(
                 &environment,

@@ -9,7 +9,6 @@ use anyhow::{Context, Result};
 use pyodide_pack_budget::{check_budget, Baseline, BudgetReport, MaxGrowth};
 use pyodide_pack_config::{find_config, BrowserSetting, LoadedConfig};
 use pyodide_pack_env::{CacheRoot, Environment, EnvironmentRequest, FileRef};
-use pyodide_pack_facts::FactsStore;
 use pyodide_pack_graph::{
     assign_tiers, build_graph, finish, Analysis, BuildOptions, KeptSet, RuleGlob, TierOptions,
     UserRules,
@@ -186,7 +185,7 @@ pub fn load_analysis(
             glob.source, glob.pattern
         );
     }
-    let mut store = FactsStore::open(Some(cache.root().join("facts")));
+    let mut store = pyodide_pack_graph::facts_store_for(&env, Some(cache.root().join("facts")));
     let graph = build_graph(&env, &mut store, &BuildOptions::default());
     // Saved before the verdict is acted on: a refused environment (a damaged `.so`, an entry
     // script that does not parse) keeps its facts too, so the next run pays nothing to refuse it.

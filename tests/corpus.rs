@@ -10,7 +10,6 @@ use std::collections::{BTreeSet, HashSet};
 
 use common::*;
 use pyodide_pack_env::{Environment, EnvironmentRequest};
-use pyodide_pack_facts::FactsStore;
 use pyodide_pack_graph::analyze;
 use pyodide_pack_report::AnalyzeRecord;
 
@@ -42,10 +41,11 @@ fn check_app(app: &str, exceptions: &[Exception]) {
         wheels_dir: Some(wheels_dir.clone()),
         requirements: None,
         runtime_dir: Some(runtime_dir()),
+        pyodide_version: None,
         index_url: None,
     };
     let env = Environment::load(&request, &cache()).expect("the environment loads");
-    let mut store = FactsStore::open(None);
+    let mut store = pyodide_pack_graph::facts_store_for(&env, None);
     let analysis = analyze(&env, &mut store).expect("analysis runs");
     let record = AnalyzeRecord::new(&env, &analysis, 0.0);
 

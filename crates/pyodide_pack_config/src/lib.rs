@@ -32,6 +32,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "budget",
     "html",
     "transfer",
+    "pyodide",
 ];
 
 /// Where browser validation runs the app: `browser = "main" | "worker" | "both"`.
@@ -147,6 +148,9 @@ pub struct PackConfig {
     pub budget: Option<BudgetConfig>,
     /// `false`: `pack` writes no `report.html`.
     pub html: Option<bool>,
+    /// The Pyodide release to pack against (`"0.27.7"`), installed from npm into the cache:
+    /// what `--pyodide VERSION` says. `--runtime DIR` and `--pyodide` win over it.
+    pub pyodide: Option<String>,
 }
 
 /// The settings and where they came from.

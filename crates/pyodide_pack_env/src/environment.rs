@@ -23,6 +23,8 @@ pub struct EnvironmentRequest {
     pub wheels_dir: Option<PathBuf>,
     pub requirements: Option<PathBuf>,
     pub runtime_dir: Option<PathBuf>,
+    /// `--pyodide VERSION`: the npm core of that release (when no `runtime_dir` is given).
+    pub pyodide_version: Option<String>,
     /// Where lock packages the runtime folder lacks are fetched from (default: the CDN folder of
     /// the runtime's version).
     pub index_url: Option<String>,
@@ -65,7 +67,11 @@ impl Environment {
         }
         let entry = entry.canonicalize().map_err(|e| EnvError::io(entry, e))?;
         let app_dir = entry.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let runtime = Runtime::locate(request.runtime_dir.as_deref(), cache)?;
+        let runtime = Runtime::locate(
+            request.runtime_dir.as_deref(),
+            request.pyodide_version.as_deref(),
+            cache,
+        )?;
         let runtime_facts = runtime.facts_cached(cache)?;
 
         let requirements = match (&request.requirements, &request.wheels_dir) {
@@ -243,22 +249,31 @@ fn newest_of_each(
     Ok(kept)
 }
 
-/// A wheel tagged for another platform is refused before anything reads it.
+/// A wheel tagged for another platform is refused before anything reads it: a native wheel, or
+/// a Pyodide wheel of another ABI (a 314 wheel on a 0.27 runtime), whose extension modules would
+/// fail to load.
 fn check_wheel_platform(path: &Path, platform: &str, runtime: &Runtime) -> Result<(), EnvError> {
-    let ok = platform == "any"
-        || platform.split('.').any(|tag| {
-            tag.starts_with("pyemscripten")
-                || tag.starts_with("emscripten")
-                || tag.starts_with("pyodide")
-        });
-    if ok {
+    let tags: Vec<&str> = platform.split('.').collect();
+    if platform == "any" || tags.iter().any(|t| runtime.wheel_platforms.iter().any(|w| w == t)) {
         return Ok(());
     }
-    Err(EnvError::BadWheelName {
-        path: path.to_path_buf(),
-        reason: format!(
+    let is_pyodide = |t: &&str| {
+        t.starts_with("pyemscripten") || t.starts_with("pyodide") || t.starts_with("emscripten")
+    };
+    let reason = if tags.iter().any(is_pyodide) {
+        format!(
+            "built for {platform}, another Pyodide ABI than this runtime's (Pyodide {}: {})",
+            runtime.version,
+            runtime.wheel_platforms.join(" or ")
+        )
+    } else {
+        format!(
             "built for platform {platform}, not for Pyodide ({})",
             runtime.wheel_platform()
-        ),
+        )
+    };
+    Err(EnvError::BadWheelName {
+        path: path.to_path_buf(),
+        reason,
     })
 }

@@ -33,6 +33,8 @@ pub enum EnvError {
     BadWheelName { path: PathBuf, reason: String },
     #[error("Pyodide runtime not usable at {dir}: {reason}")]
     Runtime { dir: PathBuf, reason: String },
+    #[error("Pyodide {version} is not supported: the tool supports Pyodide {supported} (a release version such as 0.27.7 or 314.0.8)")]
+    UnsupportedPyodide { version: String, supported: String },
     #[error("npm install {package} into {dir} failed: {message}")]
     Npm {
         package: String,
@@ -41,10 +43,12 @@ pub enum EnvError {
     },
     #[error("{tool} was not found on PATH: {hint}")]
     MissingTool { tool: String, hint: String },
-    #[error("{requirements}: no Pyodide wheel (pyemscripten_2026_0_wasm32 or pure Python) for requirement {requirement:?}")]
+    #[error("{requirements}: no Pyodide wheel ({platform} or pure Python) for requirement {requirement:?}")]
     NoPyodideWheel {
         requirements: PathBuf,
         requirement: String,
+        /// The runtime's wheel platform tag.
+        platform: String,
     },
     #[error("{requirements}: pip could not resolve it: {message}")]
     Resolve {

@@ -106,11 +106,7 @@ impl PyodideLock {
 /// Where lock packages are fetched from when the runtime folder does not hold them: the CDN folder
 /// of the runtime's version, the same default `loader.mjs` uses.
 pub fn default_index_url(runtime: &Runtime) -> String {
-    let version = runtime
-        .version
-        .clone()
-        .unwrap_or_else(|| crate::PINNED_PYODIDE_VERSION.to_string());
-    format!("https://cdn.jsdelivr.net/pyodide/v{version}/full/")
+    format!("https://cdn.jsdelivr.net/pyodide/v{}/full/", runtime.version)
 }
 
 /// The file of a lock package: beside the lock when the runtime folder is a full release, else in

@@ -240,9 +240,9 @@ fn pip_download(
     runtime: &Runtime,
     cache: &CacheRoot,
 ) -> Result<Vec<PathBuf>, EnvError> {
-    let platform = runtime.wheel_platform();
+    let platforms = runtime.wheel_platforms.join(",");
     let key_source = format!(
-        "{text}\n--platform={platform}\n--python={}\n--find-links={}",
+        "{text}\n--platform={platforms}\n--python={}\n--find-links={}",
         runtime.python_minor(),
         find_links
             .map(|p| p.display().to_string())
@@ -282,7 +282,12 @@ fn pip_download(
             "--disable-pip-version-check",
             "--quiet",
         ])
-        .args(["--only-binary=:all:", "--platform", &platform])
+        .arg("--only-binary=:all:");
+    // Every tag the lock's own wheels carry (0.29 has two namings of one ABI).
+    for platform in &runtime.wheel_platforms {
+        command.args(["--platform", platform]);
+    }
+    command
         .args(["--python-version", &python_version])
         .args(["--implementation", "cp", "--abi", &abi])
         .arg("-d")
@@ -319,6 +324,7 @@ fn pip_download(
             return Err(EnvError::NoPyodideWheel {
                 requirements: requirements.to_path_buf(),
                 requirement: rest.trim().to_string(),
+                platform: runtime.wheel_platform().to_string(),
             });
         }
         let message = stderr

@@ -12,6 +12,8 @@ pub mod store;
 pub mod wasm;
 
 pub use depth::{parsing_pool, too_deep, INLINE_PARSE_BYTES, MAX_BRACKETS, MAX_CHAIN};
+/// The CPython version a source is parsed for (ruff's type).
+pub use ruff_python_ast::PythonVersion;
 pub use python::{
     python_facts, DynamicImport, ImportStatement, LazyMarkers, ParseFailure, PythonFacts, Site,
 };

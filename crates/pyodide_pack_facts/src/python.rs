@@ -1,4 +1,5 @@
-//! Import facts of one Python source, from ruff's parser (target Python 3.14).
+//! Import facts of one Python source, from ruff's parser, targeting the runtime's CPython: a file
+//! that CPython would refuse (3.14's `except A, B:` on 3.12) is a parse failure there.
 
 use ruff_python_ast::visitor::{walk_expr, walk_stmt, Visitor};
 use ruff_python_ast::{self as ast, Expr, PythonVersion, Stmt};
@@ -179,7 +180,7 @@ fn folded_text(source: &str, range: TextRange) -> String {
 
 /// Extracts the import facts of a Python source. Never fails: a file that does not parse gets a
 /// [`ParseFailure`] and the imports a line-by-line scan can find.
-pub fn python_facts(source: &str) -> PythonFacts {
+pub fn python_facts(source: &str, target: PythonVersion) -> PythonFacts {
     // A file nested deeper than CPython accepts would overflow the parser's stack: refused first.
     if let Some((line, what)) = crate::depth::too_deep(source) {
         let mut facts = scan_lines(source);
@@ -189,7 +190,7 @@ pub fn python_facts(source: &str) -> PythonFacts {
         });
         return facts;
     }
-    let options = ParseOptions::from(Mode::Module).with_target_version(PythonVersion::PY314);
+    let options = ParseOptions::from(Mode::Module).with_target_version(target);
     let lines = LineIndex::new(source);
     match parse(source, options) {
         Ok(parsed) => {
@@ -205,6 +206,14 @@ pub fn python_facts(source: &str) -> PythonFacts {
             };
             for stmt in &module.body {
                 collector.visit_stmt(stmt);
+            }
+            // Newer syntax than the target's: the tree (and its imports) is sound, but CPython
+            // of that version refuses the file, so it is a failure all the same.
+            if let Some(newer) = parsed.unsupported_syntax_errors().first() {
+                collector.facts.parse_error = Some(ParseFailure {
+                    line: lines.line(newer.range.start().to_u32()),
+                    message: newer.to_string(),
+                });
             }
             collector.facts
         }
@@ -772,6 +781,10 @@ fn is_dotted_name(s: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn facts_314(source: &str) -> PythonFacts {
+        python_facts(source, PythonVersion::PY314)
+    }
+
     fn modules(facts: &PythonFacts) -> Vec<(String, bool, bool)> {
         facts
             .imports
@@ -791,7 +804,7 @@ mod tests {
     #[test]
     fn plain_relative_nested_and_optional_imports() {
         let src = "import os, json.decoder as d\nfrom . import sibling\nfrom ..pkg.mod import (a,\n    b)\ntry:\n    import ujson\nexcept ImportError:\n    ujson = None\ndef f():\n    from collections import OrderedDict\n";
-        let facts = python_facts(src);
+        let facts = facts_314(src);
         assert_eq!(
             modules(&facts),
             vec![
@@ -810,7 +823,7 @@ mod tests {
     #[test]
     fn type_checking_blocks_add_nothing_but_their_else_does() {
         let src = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import numpy\nelse:\n    import array\nif typing.TYPE_CHECKING:\n    import pandas\n";
-        let facts = python_facts(src);
+        let facts = facts_314(src);
         let names: Vec<_> = modules(&facts).into_iter().map(|m| m.0).collect();
         assert_eq!(names, vec!["typing:TYPE_CHECKING", "array"]);
     }
@@ -818,7 +831,7 @@ mod tests {
     #[test]
     fn dynamic_imports_literal_relative_and_computed() {
         let src = "import importlib\nm = importlib.import_module('a.b')\nn = importlib.import_module('.c', __name__)\nk = __import__(name)\nq = importlib.import_module(f'x.{y}')\n";
-        let facts = python_facts(src);
+        let facts = facts_314(src);
         let names: Vec<_> = facts
             .dynamic_imports
             .iter()
@@ -834,7 +847,7 @@ mod tests {
     #[test]
     fn computed_names_with_a_literal_start_are_families() {
         let src = "import importlib\nm = __import__('encodings.' + modname, fromlist=['x'])\nw = importlib.import_module(f'pkg.writers.{name}')\nl = importlib.import_module('.' + lang, package='docutils.languages')\nr = importlib.import_module('.%s' % x, __name__)\nq = importlib.import_module(name, 'pkg.plugins')\nz = importlib.import_module('_sysconfigdata_{}'.format(x))\nu = __import__(name)\nv = importlib.import_module('x' + y)\n";
-        let facts = python_facts(src);
+        let facts = facts_314(src);
         let families: Vec<_> = facts
             .dynamic_families
             .iter()
@@ -858,7 +871,7 @@ mod tests {
     #[test]
     fn name_literals_and_data_access() {
         let src = "LEXERS = {'PythonLexer': ('pygments.lexers.python', 'Python'), 'X': ('a.b:load',)}\npackages = ('docutils.languages.', '')\nword = 'hello world.'\nimport os\nHERE = os.path.dirname(__file__)\nfrom importlib import resources\nt = resources.files('tzdata.zoneinfo')\nimport pkgutil\nd = pkgutil.get_data(__name__, 'x.json')\n";
-        let facts = python_facts(src);
+        let facts = facts_314(src);
         let names: Vec<_> = facts
             .name_literals
             .iter()
@@ -893,7 +906,7 @@ mod tests {
             "[".repeat(300_000),
             "]".repeat(300_000)
         );
-        let facts = python_facts(&src);
+        let facts = facts_314(&src);
         let failure = facts.parse_error.expect("refused");
         assert_eq!(failure.line, 2);
         assert!(failure.message.starts_with("too many nested brackets"));
@@ -904,15 +917,32 @@ mod tests {
     #[test]
     fn python_314_syntax_parses() {
         let src = "try:\n    pass\nexcept ValueError, TypeError:\n    pass\nx = t'hello {name}'\nimport json\n";
-        let facts = python_facts(src);
+        let facts = facts_314(src);
         assert!(facts.parse_error.is_none(), "{:?}", facts.parse_error);
         assert_eq!(facts.imports.len(), 1);
     }
 
     #[test]
+    fn newer_syntax_than_the_target_is_a_failure_with_its_imports() {
+        let src = "import json\ntry:\n    pass\nexcept ValueError, TypeError:\n    pass\n";
+        let facts = python_facts(src, PythonVersion::PY312);
+        let failure = facts.parse_error.expect("3.12 refuses it");
+        assert_eq!(failure.line, 4);
+        assert!(failure.message.contains("3.12"), "{}", failure.message);
+        assert_eq!(facts.imports.len(), 1);
+        // Nested quotes in f-strings are 3.12's (PEP 701), t-strings are 3.14's.
+        assert!(python_facts("x = f\"{'a' + \"b\"}\"\n", PythonVersion::PY312)
+            .parse_error
+            .is_none());
+        assert!(python_facts("x = t'{y}'\n", PythonVersion::PY313)
+            .parse_error
+            .is_some());
+    }
+
+    #[test]
     fn syntax_error_falls_back_to_a_line_scan() {
         let src = "import os\ndef broken(:\n    from .x import y as z\n";
-        let facts = python_facts(src);
+        let facts = facts_314(src);
         let failure = facts.parse_error.clone().expect("a parse error");
         assert_eq!(failure.line, 2);
         let names: Vec<_> = modules(&facts).into_iter().map(|m| m.0).collect();
@@ -922,7 +952,7 @@ mod tests {
     #[test]
     fn lazy_loader_markers_and_all() {
         let src = "import lazy_loader as lazy\n__getattr__, __dir__, __all__ = lazy.attach_stub(__name__, __file__)\nx = lazy.attach(__name__, submodules=['io', 'filters'], submod_attrs={'util': ['a']})\n__all__ = ['one', 'two']\ndef __getattr__(name):\n    pass\n";
-        let facts = python_facts(src);
+        let facts = facts_314(src);
         assert_eq!(facts.lazy.attach_stub.as_ref().map(|s| s.line), Some(2));
         assert_eq!(facts.lazy.module_getattr.as_ref().map(|s| s.line), Some(5));
         let subs: Vec<_> = facts

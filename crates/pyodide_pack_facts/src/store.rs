@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use ruff_python_ast::PythonVersion;
+
 use crate::{PythonFacts, WasmFacts};
 
 /// Bumped whenever the facts' meaning or layout changes, so stale caches are ignored.
@@ -31,22 +33,34 @@ struct ArchiveFacts {
     dirty: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FactsStore {
     dir: Option<PathBuf>,
+    /// The CPython the sources are parsed for: one wheel's facts differ between runtimes (a file
+    /// 3.14 accepts may be refused by 3.12), so each target has its own folder.
+    target: PythonVersion,
     archives: HashMap<String, ArchiveFacts>,
     /// Archives whose facts are kept in memory only (the app's own folder).
     volatile: std::collections::HashSet<String>,
 }
 
 impl FactsStore {
-    /// A store backed by `dir`, or an in-memory one with `None`.
-    pub fn open(dir: Option<PathBuf>) -> Self {
+    /// A store of facts parsed for `target`, backed by `dir`, or an in-memory one with `None`.
+    pub fn open(dir: Option<PathBuf>, target: PythonVersion) -> Self {
         FactsStore {
-            dir: dir.map(|d| d.join(FACTS_VERSION)),
+            dir: dir.map(|d| {
+                d.join(FACTS_VERSION)
+                    .join(format!("py{}.{}", target.major, target.minor))
+            }),
+            target,
             archives: HashMap::new(),
             volatile: Default::default(),
         }
+    }
+
+    /// The CPython version the sources are parsed for.
+    pub fn target(&self) -> PythonVersion {
+        self.target
     }
 
     fn path_for(&self, sha256: &str) -> Option<PathBuf> {

@@ -96,8 +96,11 @@ pub fn wasm_facts(bytes: &[u8]) {
 pub fn python_facts(bytes: &[u8]) {
     let parse = || {
         let facts = match pyodide_pack_facts::decode_source(bytes) {
-            Ok(source) => pyodide_pack_facts::python_facts(&source),
-            Err(_) => pyodide_pack_facts::python_facts(&String::from_utf8_lossy(bytes)),
+            Ok(source) => pyodide_pack_facts::python_facts(&source, pyodide_pack_facts::PythonVersion::PY314),
+            Err(_) => pyodide_pack_facts::python_facts(
+                &String::from_utf8_lossy(bytes),
+                pyodide_pack_facts::PythonVersion::PY314,
+            ),
         };
         std::hint::black_box(facts);
     };

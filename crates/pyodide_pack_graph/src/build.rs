@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use petgraph::graph::DiGraph;
 use pyodide_pack_env::{ArchiveKind, EnvError, Environment, FileKind, FileRef};
 use pyodide_pack_facts::{
-    python_facts, wasm_facts, FactsStore, FileFacts, ImportStatement, PythonFacts, Site,
+    python_facts, wasm_facts, FactsStore, PythonVersion, FileFacts, ImportStatement, PythonFacts, Site,
 };
 use rayon::prelude::*;
 
@@ -61,6 +61,13 @@ fn is_linker_symbol(symbol: &str) -> bool {
     )
 }
 
+/// The facts store for this environment's runtime: sources are parsed for its CPython (cached
+/// under `dir`, or in memory with `None`).
+pub fn facts_store_for(env: &Environment, dir: Option<std::path::PathBuf>) -> FactsStore {
+    let python = env.runtime.python_version();
+    FactsStore::open(dir, PythonVersion::from((python.major, python.minor)))
+}
+
 fn needs_facts(kind: FileKind) -> bool {
     matches!(
         kind,
@@ -68,7 +75,11 @@ fn needs_facts(kind: FileKind) -> bool {
     )
 }
 
-fn compute_facts(env: &Environment, file: FileRef) -> Result<FileFacts, EnvError> {
+fn compute_facts(
+    env: &Environment,
+    file: FileRef,
+    target: PythonVersion,
+) -> Result<FileFacts, EnvError> {
     let bytes = env.read(file)?;
     Ok(match env.entry(file).kind {
         FileKind::Extension => match wasm_facts(&bytes) {
@@ -78,9 +89,9 @@ fn compute_facts(env: &Environment, file: FileRef) -> Result<FileFacts, EnvError
         // Decoded as CPython decodes it (BOM, PEP 263 declaration, else UTF-8). Bytes CPython
         // would refuse still get a line scan for their imports, and the refusal as the failure.
         _ => match pyodide_pack_facts::decode_source(&bytes) {
-            Ok(source) => FileFacts::Python(Box::new(python_facts(&source))),
+            Ok(source) => FileFacts::Python(Box::new(python_facts(&source, target))),
             Err(problem) => {
-                let mut facts = python_facts(&String::from_utf8_lossy(&bytes));
+                let mut facts = python_facts(&String::from_utf8_lossy(&bytes), target);
                 facts.parse_error = Some(pyodide_pack_facts::ParseFailure {
                     line: problem.line,
                     message: problem.message,
@@ -98,6 +109,7 @@ fn ensure_facts(
     store: &mut FactsStore,
     files: &[FileRef],
 ) -> Result<usize, EnvError> {
+    let target = store.target();
     let todo: Vec<FileRef> = files
         .iter()
         .copied()
@@ -114,11 +126,11 @@ fn ensure_facts(
     // stack is enough for them.
     let computed: Vec<(FileRef, FileFacts)> = match todo.as_slice() {
         [one] if env.entry(*one).size < pyodide_pack_facts::INLINE_PARSE_BYTES => {
-            vec![(*one, compute_facts(env, *one)?)]
+            vec![(*one, compute_facts(env, *one, target)?)]
         }
         _ => pyodide_pack_facts::parsing_pool().install(|| {
             todo.par_iter()
-                .map(|f| compute_facts(env, *f).map(|facts| (*f, facts)))
+                .map(|f| compute_facts(env, *f, target).map(|facts| (*f, facts)))
                 .collect::<Result<_, _>>()
         })?,
     };

@@ -12,7 +12,7 @@ pub mod rules;
 pub mod tier;
 pub mod why;
 
-pub use build::{build_graph, BuildOptions};
+pub use build::{build_graph, facts_store_for, BuildOptions};
 pub use index::{ModuleIndex, ModuleName, Resolution};
 pub use model::{
     DependencyGraph, EdgeKind, GraphNode, ImportEdge, MissingModule, Reason, Root, RootKind,

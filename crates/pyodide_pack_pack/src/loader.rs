@@ -17,11 +17,7 @@ pub fn render_loader(
     lazy: &[LazyFile],
     transfer: TransferForm,
 ) -> String {
-    let version = env
-        .runtime
-        .version
-        .clone()
-        .unwrap_or_else(|| pyodide_pack_env::PINNED_PYODIDE_VERSION.to_string());
+    let version = &env.runtime.version;
     let (bundle, stdlib) = zip_names(transfer);
     // JSON is a JavaScript expression; the values are data, never code.
     let manifest = serde_json::json!({
@@ -33,7 +29,7 @@ pub fn render_loader(
         "decoder": decoder(transfer).map(|(name, _)| name),
         // Where Pyodide mounts the standard library (`/lib/python314.zip`): the solid forms
         // write the decoded zip there.
-        "stdlib_mount": stdlib_mount(&env.runtime.python),
+        "stdlib_mount": env.runtime.stdlib_mount(),
         "dynlibs": plan.dynlibs,
         "lazy": {
             "dir": crate::LAZY_DIR,
@@ -43,12 +39,4 @@ pub fn render_loader(
         },
     });
     TEMPLATE.replacen(PLACEHOLDER, &manifest.to_string(), 1)
-}
-
-/// `/lib/python314.zip` for Python 3.14.x.
-fn stdlib_mount(python: &str) -> String {
-    let mut parts = python.split('.');
-    let major = parts.next().unwrap_or("3");
-    let minor = parts.next().unwrap_or("");
-    format!("/lib/python{major}{minor}.zip")
 }

@@ -35,7 +35,7 @@ pub fn compile_pyc(
     let runtime_key = format!(
         "{}|{}|{}",
         env.runtime.python,
-        env.runtime.version.as_deref().unwrap_or(""),
+        env.runtime.version,
         env.runtime.abi
     );
     let key = |job: &PycJob| {

@@ -40,6 +40,8 @@ pub fn strip_docstrings(source: &str) -> Result<String, DocstringsKept> {
     if let Some((line, what)) = pyodide_pack_facts::too_deep(source) {
         return Err(DocstringsKept::DoesNotParse(format!("line {line}: {what}")));
     }
+    // The newest grammar: this only finds docstrings to blank out; whether the runtime's CPython
+    // accepts the file is the facts' question (and its own compiler's, for `.pyc`).
     let options = ParseOptions::from(Mode::Module).with_target_version(PythonVersion::PY314);
     let parsed =
         parse(source, options.clone()).map_err(|e| DocstringsKept::DoesNotParse(e.to_string()))?;

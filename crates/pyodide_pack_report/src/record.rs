@@ -96,9 +96,11 @@ pub struct TracedFileRecord {
 #[derive(Debug, Serialize)]
 pub struct RuntimeRecord {
     pub dir: String,
-    pub version: Option<String>,
+    pub version: String,
     pub python: String,
     pub abi: String,
+    /// The wheel platform tag pip asks for (the one the runtime's lock uses most).
+    pub wheel_platform: String,
     pub builtin_modules: usize,
 }
 
@@ -373,6 +375,7 @@ impl AnalyzeRecord {
                 version: env.runtime.version.clone(),
                 python: env.runtime.python.clone(),
                 abi: env.runtime.abi.clone(),
+                wheel_platform: env.runtime.wheel_platform().to_string(),
                 builtin_modules: env.runtime_facts.builtin_modules.len(),
             },
             archives,

@@ -96,7 +96,7 @@ impl TraceRequest<'_> {
         let mut hasher = Sha256::new();
         hasher.update(harness_digest().as_bytes());
         hasher.update(self.env.runtime.dir.to_string_lossy().as_bytes());
-        hasher.update(self.env.runtime.version.as_deref().unwrap_or("").as_bytes());
+        hasher.update(self.env.runtime.version.as_bytes());
         for archive in &self.env.archives {
             hasher.update(archive.sha256.as_bytes());
         }
@@ -211,7 +211,7 @@ pub fn run_traces(
             .archive(request.env.entry)
             .path
             .join(app_name(request.env)),
-        pyodide_version: request.env.runtime.version.clone(),
+        pyodide_version: Some(request.env.runtime.version.clone()),
         runs,
     })
 }

@@ -7,42 +7,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::{CacheRoot, EnvError};
 
+mod release;
+mod scan;
+
+pub use release::{supported_lines, PythonMinor, ReleaseLine, RELEASE_LINES};
+
 /// The Pyodide version the tool installs when the user names none.
-pub const PINNED_PYODIDE_VERSION: &str = "314.0.7";
+pub const PINNED_PYODIDE_VERSION: &str = "314.0.8";
+
+/// `pyodide.asm.mjs` (314) or `pyodide.asm.js` (0.27-0.29): the Emscripten bootstrap that
+/// `pyodide.mjs` loads. Whichever the folder holds is the runtime's.
+const BOOTSTRAP_NAMES: &[&str] = &["pyodide.asm.mjs", "pyodide.asm.js"];
 
 /// Modules the interpreter creates itself, with no `PyInit_*` function of their own.
 const CORE_MODULES: &[&str] = &["builtins", "sys", "marshal", "_warnings"];
-
-/// CPython 3.14's frozen modules (`Python/frozen.c`): imported from the interpreter's own data,
-/// never from the stdlib zip. Checked against `__spec__.origin == "frozen"` by the corpus tests.
-const FROZEN_MODULES: &[&str] = &[
-    "_frozen_importlib",
-    "_frozen_importlib_external",
-    "importlib._bootstrap",
-    "importlib._bootstrap_external",
-    "zipimport",
-    "abc",
-    "codecs",
-    "io",
-    "_collections_abc",
-    "_sitebuiltins",
-    "genericpath",
-    "ntpath",
-    "posixpath",
-    "os",
-    "os.path",
-    "site",
-    "stat",
-    "importlib.util",
-    "importlib.machinery",
-    "runpy",
-    "__hello__",
-    "__phello__",
-];
-
-/// Modules CPython imports while it initialises, before any Pyodide code runs: the codec
-/// machinery for the file-system and stdio encodings (`Python/codecs.c`, `Python/pylifecycle.c`).
-const INTERPRETER_BOOT_MODULES: &[&str] = &["encodings", "encodings.utf_8"];
 
 /// `pyodide.unpackArchive` and `loadPackage` extract wheels with `zipfile`, which decodes entry
 /// names without the UTF-8 flag as cp437: a codec looked up by a computed name.
@@ -58,37 +36,70 @@ struct LockInfo {
     python: String,
     abi_version: String,
     platform: String,
+    /// 0.27's lock has it; 314's has not, and 0.28.3's says `0.28.0.dev0`: `package.json` wins.
+    #[serde(default)]
+    version: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Runtime {
     pub dir: PathBuf,
-    /// From the runtime's `package.json`, when it has one (the npm package does).
-    pub version: Option<String>,
+    /// The Pyodide version: `package.json`'s (the npm package and a release folder have one),
+    /// else the lock's `info.version`.
+    pub version: String,
     /// The full CPython version, `3.14.2`.
     pub python: String,
     pub abi: String,
+    /// The Emscripten platform of the lock's `info`, `emscripten_3_1_58`.
     pub platform: String,
+    /// The Emscripten bootstrap JavaScript (see [`BOOTSTRAP_NAMES`]).
+    pub bootstrap_js: PathBuf,
+    /// The wheel platform tags of the lock's binary wheels, most used first:
+    /// `pyodide_2024_0_wasm32` (0.27, 0.28), `pyemscripten_2025_0_wasm32` (0.29, which also has a
+    /// few `pyodide_2025_0_wasm32`), `pyemscripten_2026_0_wasm32` (314).
+    pub wheel_platforms: Vec<String>,
+    python_version: PythonMinor,
 }
 
 impl Runtime {
-    /// `--runtime DIR`, else `$PYODIDE_PACK_RUNTIME`, else the pinned version in the cache (installed
-    /// with npm on first use).
-    pub fn locate(explicit: Option<&Path>, cache: &CacheRoot) -> Result<Runtime, EnvError> {
+    /// `--runtime DIR`, else `--pyodide VERSION` (installed from npm into the cache on first
+    /// use), else `$PYODIDE_PACK_RUNTIME`, else the pinned version in the cache.
+    pub fn locate(
+        explicit: Option<&Path>,
+        version: Option<&str>,
+        cache: &CacheRoot,
+    ) -> Result<Runtime, EnvError> {
         if let Some(dir) = explicit {
             return Runtime::open(dir);
+        }
+        if let Some(version) = version {
+            return Runtime::from_npm(version, cache);
         }
         if let Some(dir) = std::env::var_os("PYODIDE_PACK_RUNTIME").filter(|v| !v.is_empty()) {
             return Runtime::open(Path::new(&dir));
         }
-        let dir = cached_runtime_dir(cache, PINNED_PYODIDE_VERSION);
+        Runtime::from_npm(PINNED_PYODIDE_VERSION, cache)
+    }
+
+    /// The npm core `pyodide@VERSION` from the cache, installed on first use. Only a release of a
+    /// supported line is asked of npm.
+    pub fn from_npm(version: &str, cache: &CacheRoot) -> Result<Runtime, EnvError> {
+        if !release::is_release_version(version) || release::release_line(version).is_none() {
+            return Err(EnvError::UnsupportedPyodide {
+                version: version.to_string(),
+                supported: release::supported_lines(),
+            });
+        }
+        let dir = cached_runtime_dir(cache, version);
         if !dir.join("pyodide-lock.json").is_file() {
-            install_runtime(cache, PINNED_PYODIDE_VERSION)?;
+            install_runtime(cache, version)?;
         }
         Runtime::open(&dir)
     }
 
-    /// A Pyodide distribution folder: it must hold the lock file, the stdlib zip and `pyodide.mjs`.
+    /// A Pyodide distribution folder: an npm core, or a full release with its packages beside
+    /// the lock. It must hold the lock file, the stdlib zip, `pyodide.mjs`, the bootstrap and
+    /// `pyodide.asm.wasm`, and be a release of a supported line.
     pub fn open(dir: &Path) -> Result<Runtime, EnvError> {
         let broken = |reason: String| EnvError::Runtime {
             dir: dir.to_path_buf(),
@@ -97,17 +108,29 @@ impl Runtime {
         if !dir.is_dir() {
             return Err(broken("no such folder".into()));
         }
-        for required in [
+        let missing: Vec<&str> = [
             "pyodide-lock.json",
             "python_stdlib.zip",
             "pyodide.mjs",
             "pyodide.asm.wasm",
-        ] {
-            if !dir.join(required).is_file() {
-                return Err(broken(format!(
-                    "it has no {required} (expected a Pyodide distribution folder)"
-                )));
+        ]
+        .into_iter()
+        .filter(|name| !dir.join(name).is_file())
+        .collect();
+        let bootstrap_js = BOOTSTRAP_NAMES
+            .iter()
+            .map(|name| dir.join(name))
+            .find(|p| p.is_file());
+        if !missing.is_empty() || bootstrap_js.is_none() {
+            let mut names: Vec<String> = missing.iter().map(|s| s.to_string()).collect();
+            if bootstrap_js.is_none() {
+                names.push(BOOTSTRAP_NAMES.join(" or "));
             }
+            return Err(broken(format!(
+                "it has no {} (expected a Pyodide distribution folder of {})",
+                names.join(", "),
+                release::supported_lines()
+            )));
         }
         let lock_path = dir.join("pyodide-lock.json");
         let lock_text =
@@ -115,20 +138,63 @@ impl Runtime {
         #[derive(Deserialize)]
         struct Lock {
             info: LockInfo,
+            #[serde(default)]
+            packages: std::collections::BTreeMap<String, LockFileName>,
+        }
+        #[derive(Deserialize)]
+        struct LockFileName {
+            #[serde(default)]
+            file_name: String,
         }
         let lock: Lock = serde_json::from_str(&lock_text)
             .map_err(|e| broken(format!("pyodide-lock.json: {e}")))?;
         let version = std::fs::read_to_string(dir.join("package.json"))
             .ok()
             .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .and_then(|v| v.get("version").and_then(|v| v.as_str()).map(String::from));
+            .and_then(|v| v.get("version").and_then(|v| v.as_str()).map(String::from))
+            .or(lock.info.version.clone())
+            .ok_or_else(|| {
+                broken(
+                    "it says no version (no package.json, no version in pyodide-lock.json's info)"
+                        .into(),
+                )
+            })?;
+        let line = release::release_line(&version).ok_or_else(|| EnvError::UnsupportedPyodide {
+            version: version.clone(),
+            supported: release::supported_lines(),
+        })?;
+        let python_version = PythonMinor::parse(&lock.info.python).ok_or_else(|| {
+            broken(format!(
+                "pyodide-lock.json: info.python {:?} is not a Python version",
+                lock.info.python
+            ))
+        })?;
+        if python_version != line.python {
+            return Err(broken(format!(
+                "Pyodide {version} should be built on Python {}, but its lock says Python {}",
+                line.python, lock.info.python
+            )));
+        }
+        let wheel_platforms = wheel_platforms_of(
+            lock.packages.values().map(|p| p.file_name.as_str()),
+            &lock.info.abi_version,
+        );
         Ok(Runtime {
             dir: dir.to_path_buf(),
             version,
             python: lock.info.python,
             abi: lock.info.abi_version,
             platform: lock.info.platform,
+            bootstrap_js: bootstrap_js.expect("checked above"),
+            wheel_platforms,
+            python_version,
         })
+    }
+
+    /// The CPython `major.minor` the runtime is built on: what the parser targets and what
+    /// byte-code, paths and frozen modules depend on.
+    pub fn python_version(&self) -> PythonMinor {
+        self.python_version
     }
 
     pub fn stdlib_zip(&self) -> PathBuf {
@@ -139,18 +205,9 @@ impl Runtime {
         self.dir.join("pyodide.asm.wasm")
     }
 
-    pub fn bootstrap_js(&self) -> PathBuf {
-        self.dir.join("pyodide.asm.mjs")
-    }
-
     /// `3.14`.
     pub fn python_minor(&self) -> String {
-        let mut parts = self.python.split('.');
-        format!(
-            "{}.{}",
-            parts.next().unwrap_or("3"),
-            parts.next().unwrap_or("0")
-        )
+        self.python_version.to_string()
     }
 
     /// Where Pyodide mounts the stdlib zip: `/lib/python314.zip`.
@@ -163,9 +220,10 @@ impl Runtime {
         format!("/lib/python{}/site-packages", self.python_minor())
     }
 
-    /// The pip platform tag of wheels built for this runtime: `pyemscripten_2026_0_wasm32`.
-    pub fn wheel_platform(&self) -> String {
-        format!("pyemscripten_{}_wasm32", self.abi)
+    /// The pip platform tag of wheels built for this runtime, the one its lock uses most:
+    /// `pyemscripten_2026_0_wasm32`.
+    pub fn wheel_platform(&self) -> &str {
+        &self.wheel_platforms[0]
     }
 
     /// Facts about the runtime that no file in the environment carries.
@@ -174,7 +232,7 @@ impl Runtime {
     /// them (path, length, modification time of `pyodide.asm.wasm` and `pyodide.asm.js`), as a
     /// build tool keys its outputs, plus this tool's version.
     pub fn facts_cached(&self, cache: &CacheRoot) -> Result<RuntimeFacts, EnvError> {
-        let Some(key) = stat_key(&[self.main_module(), self.bootstrap_js()]) else {
+        let Some(key) = stat_key(&[self.main_module(), self.bootstrap_js.clone()]) else {
             return self.facts();
         };
         let path = cache
@@ -199,7 +257,7 @@ impl Runtime {
         let wasm_path = self.main_module();
         let wasm = std::fs::read(&wasm_path).map_err(|e| EnvError::io(&wasm_path, e))?;
         let (exports, core_imports) =
-            scan_main_module(&wasm).map_err(|reason| EnvError::Runtime {
+            scan::scan_main_module(&wasm).map_err(|reason| EnvError::Runtime {
                 dir: self.dir.clone(),
                 reason: format!("pyodide.asm.wasm: {reason}"),
             })?;
@@ -210,23 +268,19 @@ impl Runtime {
                 builtin_modules.insert(module.to_string());
             }
         }
-        let js_path = self.bootstrap_js();
-        let js = std::fs::read_to_string(&js_path).map_err(|e| EnvError::io(&js_path, e))?;
-        let frozen_modules = if self.python_minor() == "3.14" {
-            FROZEN_MODULES.iter().map(|s| s.to_string()).collect()
-        } else {
-            BTreeSet::new()
-        };
+        let js_path = &self.bootstrap_js;
+        let js = std::fs::read_to_string(js_path).map_err(|e| EnvError::io(js_path, e))?;
+        let row = release::python_row(self.python_version).ok_or_else(|| EnvError::Runtime {
+            dir: self.dir.clone(),
+            reason: format!("Python {} is not one the tool knows", self.python_version),
+        })?;
         builtin_modules.extend(RUNTIME_PROVIDED_MODULES.iter().map(|s| s.to_string()));
         Ok(RuntimeFacts {
             builtin_modules,
-            frozen_modules,
+            frozen_modules: row.frozen.iter().map(|s| s.to_string()).collect(),
             main_exports: exports.into_iter().collect(),
-            interpreter_boot_modules: INTERPRETER_BOOT_MODULES
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-            bootstrap_module_candidates: bootstrap_module_names(&js),
+            interpreter_boot_modules: row.interpreter_boot.iter().map(|s| s.to_string()).collect(),
+            bootstrap_module_candidates: scan::bootstrap_module_names(&js),
             core_module_candidates: core_imports,
             installer_modules: INSTALLER_MODULES.iter().map(|s| s.to_string()).collect(),
         })
@@ -259,117 +313,6 @@ impl RuntimeFacts {
     pub fn is_fileless(&self, module: &str) -> bool {
         self.builtin_modules.contains(module) || self.frozen_modules.contains(module)
     }
-}
-
-/// The main module's exports, and the Pyodide module names its data holds as C strings (what the
-/// C core imports with `PyImport_ImportModule("_pyodide.docstring")` and the like).
-fn scan_main_module(wasm: &[u8]) -> Result<(Vec<String>, Vec<String>), String> {
-    use wasmparser::{Chunk, Parser, Payload};
-    let mut names = Vec::new();
-    let mut data_modules = BTreeSet::new();
-    let mut parser = Parser::new(0);
-    let mut offset = 0;
-    loop {
-        let (payload, consumed) = match parser
-            .parse(&wasm[offset..], true)
-            .map_err(|e| e.to_string())?
-        {
-            Chunk::NeedMoreData(_) => return Err("truncated module".into()),
-            Chunk::Parsed { consumed, payload } => (payload, consumed),
-        };
-        offset += consumed;
-        match payload {
-            Payload::ExportSection(reader) => {
-                for export in reader {
-                    names.push(export.map_err(|e| e.to_string())?.name.to_string());
-                }
-            }
-            // The code is most of the file and says nothing we need.
-            Payload::CodeSectionStart { size, .. } => {
-                parser.skip_section();
-                offset += size as usize;
-            }
-            Payload::DataSection(reader) => {
-                for segment in reader {
-                    let segment = segment.map_err(|e| e.to_string())?;
-                    for piece in segment.data.split(|b| *b == 0) {
-                        if let Ok(text) = std::str::from_utf8(piece) {
-                            if is_pyodide_module_name(text) {
-                                data_modules.insert(text.to_string());
-                            }
-                        }
-                    }
-                }
-            }
-            Payload::End(_) => break,
-            _ => {}
-        }
-    }
-    if names.is_empty() {
-        return Err("it has no exports: not a Pyodide main module".into());
-    }
-    Ok((names, data_modules.into_iter().collect()))
-}
-
-/// `_pyodide`, `pyodide.ffi`, `_pyodide._importhook`: Pyodide's own packages.
-fn is_pyodide_module_name(text: &str) -> bool {
-    let head = text.split('.').next().unwrap_or("");
-    (head == "_pyodide" || head == "pyodide")
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
-}
-
-/// Scans the bootstrap JavaScript for the Python modules it imports while `loadPyodide()` runs.
-fn bootstrap_module_names(js: &str) -> Vec<String> {
-    let mut found = BTreeSet::new();
-    let bytes = js.as_bytes();
-    let is_name = |s: &str| {
-        !s.is_empty()
-            && s.split('.').all(|part| {
-                !part.is_empty()
-                    && part
-                        .chars()
-                        .next()
-                        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                    && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            })
-    };
-    // `f("a.b")`: a call with one string argument.
-    let mut i = 0;
-    while let Some(pos) = js[i..].find("(\"") {
-        let start = i + pos + 2;
-        if let Some(len) = js[start..].find('"') {
-            let arg = &js[start..start + len];
-            let after = bytes.get(start + len + 1);
-            let before = if i + pos > 0 {
-                bytes[i + pos - 1]
-            } else {
-                b' '
-            };
-            if after == Some(&b')')
-                && (before.is_ascii_alphanumeric() || before == b'_')
-                && is_name(arg)
-            {
-                found.insert(arg.to_string());
-            }
-            i = start + len;
-        } else {
-            break;
-        }
-    }
-    // `"import a, b"` inside a string of Python code.
-    for (pos, _) in js.match_indices("\"import ") {
-        let rest = &js[pos + 8..];
-        let end = rest.find('"').unwrap_or(0);
-        for part in rest[..end].split(';').next().unwrap_or("").split(',') {
-            let name = part.trim();
-            if is_name(name) {
-                found.insert(name.to_string());
-            }
-        }
-    }
-    found.into_iter().collect()
 }
 
 /// Where the runtime of `version` lives in the cache once installed (`corpus/fetch.sh` and the
@@ -406,16 +349,50 @@ pub(crate) fn stat_key(files: &[PathBuf]) -> Option<String> {
     Some(crate::hex(&hasher.finalize()))
 }
 
+
+/// The distinct `*_wasm32` platform tags of the lock's wheels, most used first. A lock with no
+/// binary wheel (none seen) gets the tag its ABI would have in the current naming.
+fn wheel_platforms_of<'a>(file_names: impl Iterator<Item = &'a str>, abi: &str) -> Vec<String> {
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for name in file_names {
+        let Some(stem) = name.strip_suffix(".whl") else {
+            continue;
+        };
+        if let Some(tag) = stem.rsplit('-').next().filter(|t| t.ends_with("_wasm32")) {
+            for one in tag.split('.') {
+                *counts.entry(one.to_string()).or_default() += 1;
+            }
+        }
+    }
+    let mut tags: Vec<(String, usize)> = counts.into_iter().collect();
+    tags.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut tags: Vec<String> = tags.into_iter().map(|(t, _)| t).collect();
+    if tags.is_empty() {
+        tags.push(format!("pyemscripten_{abi}_wasm32"));
+    }
+    tags
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn finds_module_names_in_bootstrap_code() {
-        let js = r#"API.x=o("pyodide.code"),let[r]=API.rawRun("import _pyodide_core");e("not a name!");f( "x" );"a.b"'"#;
+    fn wheel_platforms_come_from_the_lock_most_used_first() {
+        let names = [
+            "a-1-cp313-cp313-pyemscripten_2025_0_wasm32.whl",
+            "b-1-py3-none-any.whl",
+            "c-1-cp313-cp313-pyodide_2025_0_wasm32.whl",
+            "d-1-cp313-cp313-pyemscripten_2025_0_wasm32.whl",
+            "openblas-0.3.26.zip",
+        ];
         assert_eq!(
-            bootstrap_module_names(js),
-            vec!["_pyodide_core".to_string(), "pyodide.code".to_string()]
+            wheel_platforms_of(names.into_iter(), "2025_0"),
+            vec!["pyemscripten_2025_0_wasm32", "pyodide_2025_0_wasm32"]
+        );
+        assert_eq!(
+            wheel_platforms_of(["x-1-py3-none-any.whl"].into_iter(), "2026_0"),
+            vec!["pyemscripten_2026_0_wasm32"]
         );
     }
 }
