@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
 # Fetches everything the corpus and the tests need into the pyodide-pack cache:
-#   - the pinned Pyodide runtime from npm   -> $CACHE/runtime/<version>/node_modules/pyodide
+#   - the Pyodide runtimes of runtimes.txt  -> $CACHE/runtime/<version>/node_modules/pyodide
 #   - each corpus app's wheels, via pip      -> $CACHE/corpus/<app>/wheels/
 # Nothing fetched is committed. Safe to run again: what is already there is kept.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${PYODIDE_PACK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pyodide-pack}"
-version="314.0.7"
 python="${PYODIDE_PACK_PYTHON:-python3}"
 
-runtime_prefix="$cache/runtime/$version"
-if [ ! -f "$runtime_prefix/node_modules/pyodide/pyodide-lock.json" ]; then
-  echo "fetch: Pyodide $version from npm"
-  staging="$cache/runtime/.$version.$$.partial"
-  rm -rf "$staging"
-  mkdir -p "$staging"
-  npm install --no-audit --no-fund --no-save --prefix "$staging" "pyodide@$version" >/dev/null
-  rm -rf "$runtime_prefix"
-  mv "$staging" "$runtime_prefix"
-fi
+# Each runtime once, installed into a staging folder and renamed into place.
+grep -v '^#' "$here/runtimes.txt" | while read -r version; do
+  [ -n "$version" ] || continue
+  runtime_prefix="$cache/runtime/$version"
+  if [ ! -f "$runtime_prefix/node_modules/pyodide/pyodide-lock.json" ]; then
+    echo "fetch: Pyodide $version from npm"
+    staging="$cache/runtime/.$version.$$.partial"
+    rm -rf "$staging"
+    mkdir -p "$staging"
+    npm install --no-audit --no-fund --no-save --prefix "$staging" "pyodide@$version" >/dev/null
+    rm -rf "$runtime_prefix"
+    mv "$staging" "$runtime_prefix"
+  fi
+done
 
 for app in "$here"/*/; do
   name="$(basename "$app")"

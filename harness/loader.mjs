@@ -145,7 +145,7 @@ async function loadNode(options) {
   const bundlePath = asPath(options.bundleURL ?? new URL(MANIFEST.bundle, import.meta.url));
   const lazyDir = asPath(options.lazyURL ?? new URL(MANIFEST.lazy.dir + "/", import.meta.url));
   const { readFileSync } = await import("node:fs");
-  const { loadPyodide } = await import(pathToFileURL(path.join(indexURL, "pyodide.mjs")).href);
+  const { loadPyodide, version } = await import(pathToFileURL(path.join(indexURL, "pyodide.mjs")).href);
   const zlib = await import("node:zlib");
   const { promisify } = await import("node:util");
   const gunzip = promisify(zlib.gunzip);
@@ -158,7 +158,7 @@ async function loadNode(options) {
   return {
     // In the solid forms Pyodide reads the stream file itself as its placeholder stdlib (a
     // local read; Pyodide in Node takes only paths and "://" URLs, no blob: URL).
-    indexURL, stdLibURL, loadPyodide, bundle: read(bundlePath),
+    indexURL, stdLibURL, loadPyodide, version, bundle: read(bundlePath),
     stdlib: SOLID ? read(stdLibURL) : null,
     lazyURL: (installPath) => path.join(lazyDir, installPath.slice(1)),
     fetchSync: (file) => new Uint8Array(readFileSync(file)),
@@ -193,9 +193,9 @@ async function loadBrowser(options) {
   const bundle = new Promise((resolve) => { startBundle = resolve; }).then(() => download(bundleURL));
   const stdlib = SOLID ? download(stdLibURL) : null;
   if (MANIFEST.transfer === "zstd") zstdModule().catch(() => {}); // the decoder downloads too
-  const { loadPyodide } = await import(new URL("pyodide.mjs", base).href);
+  const { loadPyodide, version } = await import(new URL("pyodide.mjs", base).href);
   return {
-    indexURL: base, loadPyodide, bundle, stdlib, startBundle,
+    indexURL: base, loadPyodide, version, bundle, stdlib, startBundle,
     stdLibURL: SOLID ? URL.createObjectURL(new Blob([EMPTY_ZIP])) : stdLibURL,
     lazyURL: (installPath) => new URL(installPath.slice(1), lazyRoot).href,
     fetchSync: fetchSyncBrowser,
@@ -242,6 +242,15 @@ export async function loadBundle(options = {}) {
   const source = IS_NODE ? await loadNode(options) : await loadBrowser(options);
   source.bundle.catch(() => {});
   source.stdlib?.catch(() => {});
+  // A bundle holds byte-code, paths and extension modules of one Pyodide release (its CPython's
+  // magic number, /lib/python3.X, its ABI): another release would fail later and obscurely.
+  // `version` is what every supported pyodide.mjs exports (0.27 on).
+  if (source.version !== MANIFEST.pyodide_version) {
+    throw new Error(
+      `loadBundle: this bundle was packed for Pyodide ${MANIFEST.pyodide_version}, but ` +
+      `${source.indexURL} serves Pyodide ${source.version ?? "of an unknown version"}: ` +
+      `load it with Pyodide ${MANIFEST.pyodide_version}, or pack again against ${source.version}`);
+  }
   let t = performance.now();
   // A stdlib that could not be fetched or decoded leaves Python the empty placeholder, and
   // loadPyodide fails for that with a message that does not say why: the cause is thrown instead.

@@ -9,7 +9,7 @@ use pyodide_pack_pack::{
 use serde::Serialize;
 
 use crate::record::AnalyzeRecord;
-use crate::table::format_size;
+use crate::table::{format_size, runtime_line};
 
 #[derive(Debug, Serialize)]
 pub struct PackReport {
@@ -126,6 +126,7 @@ pub fn render_pack(report: &PackReport, out_dir: &str) -> String {
         }
     }
     let mut out = format!("{table}\n");
+    out.push_str(&runtime_line(&report.analysis.runtime));
     out.push_str(&format!(
         "eager download: {} gzip / {} brotli, was {} gzip / {} brotli (all wheels + full stdlib): {:+.1}% gzip, {:+.1}% brotli\n",
         format_size(t.after.gzip),

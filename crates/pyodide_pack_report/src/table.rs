@@ -70,6 +70,15 @@ pub(crate) const ANALYZE_COLUMNS: [&str; 6] = [
     "reduction",
 ];
 
+/// `runtime: Pyodide 0.27.7 (Python 3.12.7, wheels pyodide_2024_0_wasm32)`: what the tables were
+/// measured against.
+pub(crate) fn runtime_line(runtime: &crate::record::RuntimeRecord) -> String {
+    format!(
+        "runtime: Pyodide {} (Python {}, wheels {})\n",
+        runtime.version, runtime.python, runtime.wheel_platform
+    )
+}
+
 pub fn render_analysis(record: &AnalyzeRecord) -> String {
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED);
@@ -84,6 +93,7 @@ pub fn render_analysis(record: &AnalyzeRecord) -> String {
         }
     }
     let mut out = format!("{table}\n");
+    out.push_str(&runtime_line(&record.runtime));
     out.push_str(&format!(
         "{} files reached from {} roots, {} parsed now, in {:.3} s\n",
         record.stats.files_expanded,
