@@ -12,8 +12,10 @@
 //!
 //! `-- --quick`: pydantic_model, cable, 3 runs, the default bundle against the full environment.
 //! `-- --write-readme`: also put the report in README.md, between its first-output markers.
-//! `-- APP...`: only those apps (of the default plan); `--variants=default,gzip` and
-//! `--profiles=fast,cable`: only those; `--runs=5`: that many runs of every row. Needs
+//! `-- APP...`: only those apps (of the default plan's, also with `--quick`); `--variants=default,gzip`
+//! and `--profiles=fast,cable`: only those; `--runs=5`: that many runs of every row;
+//! `--pyodide=0.27.7`: another supported release than the pinned one (its npm core; an app with
+//! extension modules runs only on the release its wheels were built for). Needs
 //! `corpus/fetch.sh` and Chromium.
 
 use std::collections::BTreeMap;
@@ -22,7 +24,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use pyodide_pack_env::{
-    cached_runtime_dir, install_npm_package, CacheRoot, PINNED_PYODIDE_VERSION,
+    install_npm_package, CacheRoot, Runtime, PINNED_PYODIDE_VERSION,
 };
 use pyodide_pack_pack::{find_chromium, DRIVER_VERSION};
 use serde_json::{json, Value};
@@ -291,8 +293,14 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     let only: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
     let mut plan = if quick { quick_plan() } else { default_plan() };
+    // `APP...`: these apps (of the default plan's) instead of the plan's: `-- --quick
+    // stdlib_codecs` on a runtime that cannot load the quick plan's extension module.
     if !only.is_empty() {
-        plan.apps.retain(|a| only.iter().any(|o| o == a));
+        plan.apps = APPS
+            .iter()
+            .copied()
+            .filter(|a| only.iter().any(|o| o == a))
+            .collect();
     }
     // `--variants=a,b` and `--profiles=fast,cable`: a part of the plan, for checking one change.
     let list = |flag: &str| {
@@ -316,8 +324,15 @@ fn main() {
 
     let cache = CacheRoot::from_env();
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let runtime = cached_runtime_dir(&cache, PINNED_PYODIDE_VERSION);
-    assert!(runtime.is_dir(), "run corpus/fetch.sh first");
+    // `--pyodide=VERSION`: another release than the pinned one (installed from npm on first use).
+    let version = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--pyodide="))
+        .unwrap_or(PINNED_PYODIDE_VERSION);
+    let runtime = Runtime::from_npm(version, &cache)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .dir;
+    eprintln!("first_output: Pyodide {version} ({})", runtime.display());
     let chromium = find_chromium().expect("Chromium (apt-get install chromium)");
     let driver = install_npm_package(&cache, "browser-driver", "puppeteer-core", DRIVER_VERSION)
         .expect("puppeteer-core installs");
@@ -409,7 +424,7 @@ fn main() {
                 value,
             }));
     }
-    let text = report(&plan, &repo, &records, &encodings, quick);
+    let text = report(&plan, &repo, &records, &encodings, quick, version);
     print!("{text}");
     if args.iter().any(|a| a == "--write-readme") {
         write_readme(
@@ -431,6 +446,7 @@ fn report(
     records: &BTreeMap<&str, Vec<RunRecord>>,
     encodings: &[String],
     quick: bool,
+    version: &str,
 ) -> String {
     let mut out = String::new();
     // Everything the report says goes into `out`: printed, and with `--write-readme` put in the
@@ -439,6 +455,8 @@ fn report(
         () => { out.push('\n') };
         ($($arg:tt)*) => {{ out.push_str(&format!($($arg)*)); out.push('\n'); }};
     }
+    say!("Pyodide {version} (the runtime of every row, full environment and bundles alike).");
+    say!();
     // (app, profile, variant) -> row, in the plan's order.
     let mut rows: Vec<(&str, &str, &str, Row)> = Vec::new();
     for app in &plan.apps {
@@ -516,8 +534,8 @@ fn report(
     say!();
     say!(
         "Bytes on the wire: the sum of Network.loadingFinished.encodedDataLength (headers \
-         included); the app's bytes are all but the pinned runtime (pyodide.mjs, \
-         pyodide.asm.mjs, pyodide.asm.wasm, pyodide-lock.json), its python_stdlib.zip counted as \
+         included); the app's bytes are all but the runtime (pyodide.mjs, \
+         pyodide.asm.mjs or .js, pyodide.asm.wasm, pyodide-lock.json), its python_stdlib.zip counted as \
          the app's. Served with brotli 11 (Accept-Encoding: {}). loadPyodide includes fetching \
          and compiling pyodide.asm.wasm and the stdlib zip; fetch+unpack is the wait for the \
          bundle / wheels after loadPyodide plus unpacking; the full environment loads its \
@@ -571,7 +589,7 @@ fn report(
     files.sort_by(|a, b| b.1.total_cmp(&a.1));
     say!();
     say!(
-        "The pinned runtime on the wire: {} ({}): {:.0}% of the full environment's bytes and \
+        "The runtime on the wire: {} ({}): {:.0}% of the full environment's bytes and \
          {:.0}% of the default bundle's (medians over apps and profiles).",
         mb(median(runtime_bytes)),
         files

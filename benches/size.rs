@@ -6,15 +6,17 @@
 //! floor (the files the traced run touched) and the ratio eager / floor.
 //!
 //! `cargo bench --bench size -- --save-baseline` rewrites the baseline (after a change that
-//! makes bundles smaller, or one whose growth is intended); `-- APP...` measures only those apps.
-//! Needs `corpus/fetch.sh` to have run.
+//! makes bundles smaller, or one whose growth is intended); `-- APP...` measures only those apps;
+//! `-- --pyodide=0.27.7` measures on another supported release, against its own baseline
+//! (`benches/baseline-pyodide-0.27.7.json`), leaving out the apps whose wheels are built for
+//! another release's ABI. Needs `corpus/fetch.sh` to have run.
 
 #[path = "support/size_regression.rs"]
 mod size_regression;
 
 use std::path::{Path, PathBuf};
 
-use pyodide_pack_env::CacheRoot;
+use pyodide_pack_env::{CacheRoot, Runtime, PINNED_PYODIDE_VERSION};
 use size_regression::{corpus_apps, measure, read_baseline, sizes_of, write_baseline};
 
 fn kb(bytes: u64) -> String {
@@ -28,21 +30,42 @@ fn main() {
         .collect();
     let save = args.iter().any(|a| a == "--save-baseline");
     let only: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let pyodide = args.iter().find_map(|a| a.strip_prefix("--pyodide="));
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let baseline_path = repo.join("benches").join("baseline.json");
+    let cache = CacheRoot::from_env();
+    let version = pyodide.unwrap_or(PINNED_PYODIDE_VERSION);
+    let runtime = Runtime::from_npm(version, &cache).unwrap_or_else(|e| panic!("{e}"));
+    let baseline_path = match pyodide {
+        Some(v) if v != PINNED_PYODIDE_VERSION => {
+            repo.join("benches").join(format!("baseline-pyodide-{v}.json"))
+        }
+        _ => repo.join("benches").join("baseline.json"),
+    };
     let (tolerance, mut baselines) = read_baseline(&baseline_path);
     let bin = Path::new(env!("CARGO_BIN_EXE_pyodide-pack"));
-    let cache = CacheRoot::from_env();
+    println!("Pyodide {version} (Python {})\n", runtime.python);
 
     println!(
         "| app | bundle.zip kB (raw / gzip / br) | python_stdlib.zip kB (raw / gzip / br) | eager files | .so | lazy files / kB br | floor kB br | eager / floor (br) | vs baseline |"
     );
     println!("| --- | --- | --- | --: | --: | --- | --: | --: | --- |");
     let mut failures = Vec::new();
-    for app in corpus_apps(&repo, cache.root()) {
+    for mut app in corpus_apps(&repo, cache.root()) {
         if !only.is_empty() && !only.iter().any(|o| **o == app.name) {
             continue;
         }
+        // A wheel of another ABI cannot run here (the tool refuses it): not this release's app.
+        let foreign = std::fs::read_dir(&app.wheels)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with("_wasm32.whl"))
+            .any(|n| !runtime.wheel_platforms.iter().any(|p| n.ends_with(&format!("{p}.whl"))));
+        if foreign {
+            continue;
+        }
+        app.pyodide = pyodide.map(String::from);
         let previous = if save { None } else { baselines.get(&app.name) };
         let measured = measure(bin, &app, previous, tolerance);
         let record = &measured.record;

@@ -2,6 +2,7 @@
 # Fetches everything the corpus and the tests need into the pyodide-pack cache:
 #   - the Pyodide runtimes of runtimes.txt  -> $CACHE/runtime/<version>/node_modules/pyodide
 #   - each corpus app's wheels, via pip      -> $CACHE/corpus/<app>/wheels/
+#   - a full Pyodide 0.27.7 distribution (fetch_distribution.py) -> $CACHE/distributions/pyodide-0.27.7
 # Nothing fetched is committed. Safe to run again: what is already there is kept.
 set -euo pipefail
 
@@ -39,4 +40,5 @@ for app in "$here"/*/; do
     --implementation cp --abi cp314 -d "$dest" -r "$app/requirements.txt"
   cp "$app/requirements.txt" "$dest/.complete"
 done
+"$python" "$here/fetch_distribution.py" "$cache"
 echo "fetch: done ($cache)"

@@ -228,7 +228,8 @@ function fetchSyncBrowser(url) {
 // The solid forms' stdlib, written over Pyodide's placeholder before Python starts (fsInit is
 // awaited before the interpreter initialises). Pyodide writes its placeholder from its own
 // preRun step, which runs concurrently with this one: wait until it is there, so the real zip is
-// the last write.
+// the last write. The one difference between releases the loader meets: 0.27 starts fsInit
+// before its stdlib step, 0.28-314 after it; waiting covers both (the rest is the same in all).
 async function installStdlib(FS, stdlib) {
   const bytes = await stdlib;
   while (!FS.analyzePath(MANIFEST.stdlib_mount).exists) {
@@ -242,9 +243,7 @@ export async function loadBundle(options = {}) {
   const source = IS_NODE ? await loadNode(options) : await loadBrowser(options);
   source.bundle.catch(() => {});
   source.stdlib?.catch(() => {});
-  // A bundle holds byte-code, paths and extension modules of one Pyodide release (its CPython's
-  // magic number, /lib/python3.X, its ABI): another release would fail later and obscurely.
-  // `version` is what every supported pyodide.mjs exports (0.27 on).
+  // Byte-code, paths and extension modules are bound to one release: refuse another up front.
   if (source.version !== MANIFEST.pyodide_version) {
     throw new Error(
       `loadBundle: this bundle was packed for Pyodide ${MANIFEST.pyodide_version}, but ` +

@@ -22,6 +22,8 @@ pub struct App {
     pub name: String,
     pub entry: PathBuf,
     pub wheels: PathBuf,
+    /// `--pyodide VERSION` to measure on, when not the pinned release.
+    pub pyodide: Option<String>,
 }
 
 /// Every `corpus/<name>/app.py`, sorted by name.
@@ -37,6 +39,7 @@ pub fn corpus_apps(repo: &Path, cache_root: &Path) -> Vec<App> {
                 entry: dir.join("app.py"),
                 wheels: cache_root.join("corpus").join(&name).join("wheels"),
                 name,
+                pyodide: None,
             }
         })
         .collect();
@@ -96,6 +99,9 @@ pub fn measure(bin: &Path, app: &App, baseline: Option<&Value>, tolerance: f64) 
         "--save-baseline".into(),
         saved.display().to_string(),
     ];
+    if let Some(version) = &app.pyodide {
+        args.extend(["--pyodide".into(), version.clone()]);
+    }
     if let Some(baseline) = baseline {
         let path = scratch.path().join("previous.json");
         std::fs::write(&path, baseline.to_string()).unwrap();

@@ -18,10 +18,26 @@ pub fn cache() -> CacheRoot {
 
 /// The runtime `corpus/fetch.sh` installed. Tests fail (not skip) without it.
 pub fn runtime_dir() -> PathBuf {
-    let dir = cached_runtime_dir(&cache(), PINNED_PYODIDE_VERSION);
+    runtime_dir_of(PINNED_PYODIDE_VERSION)
+}
+
+/// The runtimes of `corpus/runtimes.txt`, pinned first, as `corpus/fetch.sh` reads them.
+pub fn runtime_versions() -> Vec<String> {
+    std::fs::read_to_string(repo().join("corpus").join("runtimes.txt"))
+        .unwrap()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect()
+}
+
+/// The npm core of `version` that `corpus/fetch.sh` installed. Tests fail (not skip) without it.
+pub fn runtime_dir_of(version: &str) -> PathBuf {
+    let dir = cached_runtime_dir(&cache(), version);
     assert!(
         dir.join("pyodide-lock.json").is_file(),
-        "no Pyodide runtime at {}: run corpus/fetch.sh first",
+        "no Pyodide {version} at {}: run corpus/fetch.sh first",
         dir.display()
     );
     dir
