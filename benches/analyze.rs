@@ -92,7 +92,11 @@ fn main() {
         let start = Instant::now();
         let n: usize = sources
             .par_iter()
-            .map(|s| python_facts(s, pyodide_pack_facts::PythonVersion::PY314).imports.len())
+            .map(|s| {
+                python_facts(s, pyodide_pack_facts::PythonVersion::PY314)
+                    .imports
+                    .len()
+            })
             .sum();
         std::hint::black_box(n);
         floor.push(start.elapsed());

@@ -23,9 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use pyodide_pack_env::{
-    install_npm_package, CacheRoot, Runtime, PINNED_PYODIDE_VERSION,
-};
+use pyodide_pack_env::{install_npm_package, CacheRoot, Runtime, PINNED_PYODIDE_VERSION};
 use pyodide_pack_pack::{find_chromium, DRIVER_VERSION};
 use serde_json::{json, Value};
 

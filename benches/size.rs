@@ -36,9 +36,9 @@ fn main() {
     let version = pyodide.unwrap_or(PINNED_PYODIDE_VERSION);
     let runtime = Runtime::from_npm(version, &cache).unwrap_or_else(|e| panic!("{e}"));
     let baseline_path = match pyodide {
-        Some(v) if v != PINNED_PYODIDE_VERSION => {
-            repo.join("benches").join(format!("baseline-pyodide-{v}.json"))
-        }
+        Some(v) if v != PINNED_PYODIDE_VERSION => repo
+            .join("benches")
+            .join(format!("baseline-pyodide-{v}.json")),
         _ => repo.join("benches").join("baseline.json"),
     };
     let (tolerance, mut baselines) = read_baseline(&baseline_path);
@@ -61,7 +61,12 @@ fn main() {
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .filter(|n| n.ends_with("_wasm32.whl"))
-            .any(|n| !runtime.wheel_platforms.iter().any(|p| n.ends_with(&format!("{p}.whl"))));
+            .any(|n| {
+                !runtime
+                    .wheel_platforms
+                    .iter()
+                    .any(|p| n.ends_with(&format!("{p}.whl")))
+            });
         if foreign {
             continue;
         }

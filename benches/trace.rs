@@ -36,7 +36,7 @@ fn main() {
                 wheels_dir: Some(wheels.clone()),
                 requirements: None,
                 runtime_dir: Some(runtime.clone()),
-        pyodide_version: None,
+                pyodide_version: None,
                 index_url: None,
             },
             &cache,

@@ -34,7 +34,7 @@ const SNIPPETS: &[&str] = &[
     "type Alias = int\n",
     "def f[T](x: T) -> T:\n    return x\n",
     "match x:\n    case 1:\n        pass\n",
-    "try:\n    pass\nfinally:\n    return\n",
+    "try:\n    pass\nexcept* ValueError:\n    pass\n",
     "def broken(:\n    pass\n",
 ];
 
@@ -73,14 +73,12 @@ fn probe(dir: &Path) -> Value {
 fn the_pinned_version_is_the_first_of_the_fetched_runtimes() {
     let versions = runtime_versions();
     assert_eq!(versions[0], PINNED_PYODIDE_VERSION);
-    let lines: Vec<String> = versions
-        .iter()
-        .map(|v| v.rsplitn(2, '.').nth(1).unwrap().to_string())
-        .collect();
     // One core of every supported line.
     for line in pyodide_pack_env::RELEASE_LINES {
         assert!(
-            lines.iter().any(|l| l == line.line),
+            versions
+                .iter()
+                .any(|v| v.starts_with(&format!("{}.", line.line))),
             "no {} core in corpus/runtimes.txt",
             line.line
         );
@@ -114,9 +112,10 @@ fn what_the_tool_reads_from_each_runtime_is_what_the_runtime_says_in_node() {
                 "{version}: {name} is frozen but not in the table"
             );
         }
+        // (`collections.abc` is `_collections_abc` under a second name: provided, no file.)
         for name in real["frozen_in_sys_modules"].as_array().unwrap() {
             assert!(
-                facts.frozen_modules.contains(name.as_str().unwrap()),
+                facts.is_fileless(name.as_str().unwrap()),
                 "{version}: {name} came from frozen data but is not in the table"
             );
         }
@@ -126,7 +125,10 @@ fn what_the_tool_reads_from_each_runtime_is_what_the_runtime_says_in_node() {
             .iter()
             .map(|p| p.as_str().unwrap())
             .collect();
-        assert!(sys_path.contains(&runtime.stdlib_mount().as_str()), "{version}");
+        assert!(
+            sys_path.contains(&runtime.stdlib_mount().as_str()),
+            "{version}"
+        );
         assert_eq!(runtime.site_packages(), real["site_packages"], "{version}");
         let (_, wheels, bootstrap) = expected_wheels
             .iter()
@@ -216,11 +218,11 @@ fn portable_corpus_on(version: &str) {
             .as_array()
             .unwrap()
             .iter()
-            .find(|p| p["package"].as_str().unwrap().starts_with("stdlib"))
-            .unwrap()["package"]
+            .find(|p| p["package"] == "stdlib")
+            .unwrap()["version"]
             .clone();
         assert!(
-            stdlib.as_str().unwrap().starts_with(&format!("stdlib {python}.")),
+            stdlib.as_str().unwrap().starts_with(&format!("{python}.")),
             "{app}: {stdlib}"
         );
         assert!(
@@ -230,17 +232,23 @@ fn portable_corpus_on(version: &str) {
             "{app}: {}",
             report["validation"]
         );
-        if !repo().join("corpus").join(app).join("untraced.py").is_file() {
+        if !repo()
+            .join("corpus")
+            .join(app)
+            .join("untraced.py")
+            .is_file()
+        {
             continue;
         }
         let record = validate_untraced(&out, app, &runtime, &[]);
         let runs = record["runs"].as_array().unwrap();
         assert_eq!(runs[1]["traced"], false, "{app}");
-        // Lazy paths are this runtime's (`/lib/python3.12/...`).
+        // Lazy paths are this runtime's (`/lib/python3.12/...`), or the app's own.
         for fetched in runs[1]["lazy_fetched"].as_array().unwrap() {
             let path = fetched["path"].as_str().unwrap();
             assert!(
-                path.starts_with(&format!("/lib/python{python}/")),
+                path.starts_with(&format!("/lib/python{python}/"))
+                    || path.starts_with("/home/pyodide/"),
                 "{app} on {version}: {path}"
             );
         }
@@ -280,10 +288,7 @@ fn a_0_27_bundle_runs_in_chromium_and_refuses_a_314_runtime() {
         .collect();
     assert_eq!(untraced.len(), 2, "{record}");
     for run in untraced {
-        assert!(
-            !run["lazy_fetched"].as_array().unwrap().is_empty(),
-            "{run}"
-        );
+        assert!(!run["lazy_fetched"].as_array().unwrap().is_empty(), "{run}");
     }
 
     let newest = runtime_dir();
@@ -376,7 +381,7 @@ fn an_unsupported_or_unreadable_runtime_is_one_error_naming_what_is_supported() 
     };
     for version in ["0.26.4", "latest", "0.27"] {
         let output = base(&["--pyodide", version]);
-        assert_eq!(output.status.code(), Some(2), "{version}");
+        assert_eq!(output.status.code(), Some(1), "{version}");
         let err = stderr(&output);
         assert_eq!(
             err.trim(),
@@ -397,7 +402,7 @@ fn an_unsupported_or_unreadable_runtime_is_one_error_naming_what_is_supported() 
         std::fs::copy(source.join(name), broken.path().join(name)).unwrap();
     }
     let output = base(&["--runtime", &broken.path().display().to_string()]);
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert!(
         err.contains("it has no pyodide.asm.mjs or pyodide.asm.js (expected a Pyodide distribution folder of 0.27.x, 0.28.x, 0.29.x, 314.x)"),
@@ -443,7 +448,7 @@ fn syntax_and_wheels_of_a_newer_python_are_refused_on_an_older_runtime() {
     };
     assert!(analyze(PINNED_PYODIDE_VERSION).status.success());
     let output = analyze(&older_versions()[0]);
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert!(
         err.contains("app.py:4:") && err.contains("Python 3.12") && err.contains("3.14"),
@@ -460,7 +465,7 @@ fn syntax_and_wheels_of_a_newer_python_are_refused_on_an_older_runtime() {
         "--pyodide".into(),
         older_versions()[0].clone(),
     ]);
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert!(
         err.contains("built for pyemscripten_2026_0_wasm32, another Pyodide ABI than this runtime's (Pyodide 0.27.7: pyodide_2024_0_wasm32)"),

@@ -254,7 +254,11 @@ fn newest_of_each(
 /// fail to load.
 fn check_wheel_platform(path: &Path, platform: &str, runtime: &Runtime) -> Result<(), EnvError> {
     let tags: Vec<&str> = platform.split('.').collect();
-    if platform == "any" || tags.iter().any(|t| runtime.wheel_platforms.iter().any(|w| w == t)) {
+    if platform == "any"
+        || tags
+            .iter()
+            .any(|t| runtime.wheel_platforms.iter().any(|w| w == t))
+    {
         return Ok(());
     }
     let is_pyodide = |t: &&str| {

@@ -23,6 +23,6 @@ pub use lock::{LockPackage, PyodideLock};
 pub use npm::{install_npm_package, npm_prefix};
 pub use requirements::{ResolvedWheel, WheelSource};
 pub use runtime::{
-    cached_runtime_dir, supported_lines, PythonMinor, Runtime, RuntimeFacts, PINNED_PYODIDE_VERSION,
-    RELEASE_LINES,
+    cached_runtime_dir, supported_lines, PythonMinor, Runtime, RuntimeFacts,
+    PINNED_PYODIDE_VERSION, RELEASE_LINES,
 };

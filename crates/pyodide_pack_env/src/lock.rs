@@ -106,7 +106,10 @@ impl PyodideLock {
 /// Where lock packages are fetched from when the runtime folder does not hold them: the CDN folder
 /// of the runtime's version, the same default `loader.mjs` uses.
 pub fn default_index_url(runtime: &Runtime) -> String {
-    format!("https://cdn.jsdelivr.net/pyodide/v{}/full/", runtime.version)
+    format!(
+        "https://cdn.jsdelivr.net/pyodide/v{}/full/",
+        runtime.version
+    )
 }
 
 /// The file of a lock package: beside the lock when the runtime folder is a full release, else in

@@ -12,11 +12,11 @@ pub mod store;
 pub mod wasm;
 
 pub use depth::{parsing_pool, too_deep, INLINE_PARSE_BYTES, MAX_BRACKETS, MAX_CHAIN};
-/// The CPython version a source is parsed for (ruff's type).
-pub use ruff_python_ast::PythonVersion;
 pub use python::{
     python_facts, DynamicImport, ImportStatement, LazyMarkers, ParseFailure, PythonFacts, Site,
 };
+/// The CPython version a source is parsed for (ruff's type).
+pub use ruff_python_ast::PythonVersion;
 pub use source::{decode_source, DecodeProblem};
 pub use store::{FactsStore, FileFacts};
 pub use wasm::{wasm_facts, WasmFacts, WasmImport};

@@ -931,9 +931,11 @@ mod tests {
         assert!(failure.message.contains("3.12"), "{}", failure.message);
         assert_eq!(facts.imports.len(), 1);
         // Nested quotes in f-strings are 3.12's (PEP 701), t-strings are 3.14's.
-        assert!(python_facts("x = f\"{'a' + \"b\"}\"\n", PythonVersion::PY312)
-            .parse_error
-            .is_none());
+        assert!(
+            python_facts("x = f\"{'a' + \"b\"}\"\n", PythonVersion::PY312)
+                .parse_error
+                .is_none()
+        );
         assert!(python_facts("x = t'{y}'\n", PythonVersion::PY313)
             .parse_error
             .is_some());

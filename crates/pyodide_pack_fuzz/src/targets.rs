@@ -96,7 +96,9 @@ pub fn wasm_facts(bytes: &[u8]) {
 pub fn python_facts(bytes: &[u8]) {
     let parse = || {
         let facts = match pyodide_pack_facts::decode_source(bytes) {
-            Ok(source) => pyodide_pack_facts::python_facts(&source, pyodide_pack_facts::PythonVersion::PY314),
+            Ok(source) => {
+                pyodide_pack_facts::python_facts(&source, pyodide_pack_facts::PythonVersion::PY314)
+            }
             Err(_) => pyodide_pack_facts::python_facts(
                 &String::from_utf8_lossy(bytes),
                 pyodide_pack_facts::PythonVersion::PY314,

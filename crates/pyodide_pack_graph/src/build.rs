@@ -5,7 +5,8 @@ use std::collections::{HashMap, HashSet};
 use petgraph::graph::DiGraph;
 use pyodide_pack_env::{ArchiveKind, EnvError, Environment, FileKind, FileRef};
 use pyodide_pack_facts::{
-    python_facts, wasm_facts, FactsStore, PythonVersion, FileFacts, ImportStatement, PythonFacts, Site,
+    python_facts, wasm_facts, FactsStore, FileFacts, ImportStatement, PythonFacts, PythonVersion,
+    Site,
 };
 use rayon::prelude::*;
 

@@ -34,9 +34,7 @@ pub fn compile_pyc(
 ) -> Result<Compiled, PackError> {
     let runtime_key = format!(
         "{}|{}|{}",
-        env.runtime.python,
-        env.runtime.version,
-        env.runtime.abi
+        env.runtime.python, env.runtime.version, env.runtime.abi
     );
     let key = |job: &PycJob| {
         let mut hasher = Sha256::new();

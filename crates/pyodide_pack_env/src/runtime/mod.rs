@@ -349,7 +349,6 @@ pub(crate) fn stat_key(files: &[PathBuf]) -> Option<String> {
     Some(crate::hex(&hasher.finalize()))
 }
 
-
 /// The distinct `*_wasm32` platform tags of the lock's wheels, most used first. A lock with no
 /// binary wheel (none seen) gets the tag its ABI would have in the current naming.
 fn wheel_platforms_of<'a>(file_names: impl Iterator<Item = &'a str>, abi: &str) -> Vec<String> {
