@@ -288,7 +288,11 @@ export async function loadBundle(options = {}) {
   // Extension modules, in the order the traced run loaded them; asynchronous, so browsers never
   // compile a large module on the main thread.
   for (const lib of MANIFEST.dynlibs) {
-    await pyodide._api.loadDynlib(lib);
+    try {
+      await pyodide._api.loadDynlib(lib);
+    } catch (err) {
+      throw new Error(`loadBundle: the extension module ${lib} could not be loaded: ${err.message ?? err}`);
+    }
   }
   timings.dynlibs_ms = performance.now() - t;
   installLazyFiles(pyodide, MANIFEST.lazy, source, options);

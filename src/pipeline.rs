@@ -120,6 +120,30 @@ impl BrowserChoice {
     }
 }
 
+/// A bundle that fails to load after the user excluded a library its modules need says so: the
+/// loader's message names the module, the analysis knows which library it was missing.
+fn with_library_hint(error: anyhow::Error, analysis: &Analysis) -> anyhow::Error {
+    let hints: Vec<&String> = analysis
+        .graph
+        .warnings
+        .iter()
+        .filter(|w| w.contains("need it (dylink.0)"))
+        .collect();
+    if hints.is_empty() {
+        return error;
+    }
+    let hints: Vec<&str> = hints.iter().map(|h| h.as_str()).collect();
+    anyhow::anyhow!("{}; {}", error_text(&error), hints.join("; "))
+}
+
+fn error_text(error: &anyhow::Error) -> String {
+    error
+        .chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
 /// Which traces to merge.
 pub struct TraceMode {
     /// Run the app (reusing a cached trace unless `fresh`).
@@ -468,18 +492,21 @@ pub fn pack(
     let validate_it = !flags.no_validate && config.validate.unwrap_or(true);
     let validation = if validate_it {
         let browser = BrowserChoice::new(&flags.browser, &settings.config);
-        Some(validate_bundle(
-            &loaded.env,
-            &settings,
-            staged.path(),
-            cache,
-            browser.as_ref(),
-            true,
-            PriorRuns {
-                traced: traced_runs(&loaded.traces),
-                known: loaded.known_runs(),
-            },
-        )?)
+        Some(
+            validate_bundle(
+                &loaded.env,
+                &settings,
+                staged.path(),
+                cache,
+                browser.as_ref(),
+                true,
+                PriorRuns {
+                    traced: traced_runs(&loaded.traces),
+                    known: loaded.known_runs(),
+                },
+            )
+            .map_err(|e| with_library_hint(e, &loaded.analysis))?,
+        )
     } else {
         None
     };

@@ -43,6 +43,18 @@ pub fn runtime_dir_of(version: &str) -> PathBuf {
     dir
 }
 
+/// The full Pyodide 0.27.7 distribution (runtime and lock packages) that `corpus/fetch.sh`
+/// unpacked from the package index. Tests fail (not skip) without it.
+pub fn distribution_dir() -> PathBuf {
+    let dir = cache().root().join("distributions").join("pyodide-0.27.7");
+    assert!(
+        dir.join(".complete").is_file(),
+        "no Pyodide 0.27.7 distribution at {}: run corpus/fetch.sh first",
+        dir.display()
+    );
+    dir
+}
+
 pub fn corpus_wheels(app: &str) -> PathBuf {
     let dir = cache().root().join("corpus").join(app).join("wheels");
     assert!(

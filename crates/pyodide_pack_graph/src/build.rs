@@ -47,19 +47,21 @@ struct Builder<'e> {
 }
 
 /// Symbols Emscripten's dynamic linker gives every side module itself (its memory and table
-/// placement, the shared stack pointer), not exported by any module.
+/// placement, the shared stack pointer), not exported by any module, and the `invoke_*`
+/// trampolines of C++ exceptions and setjmp, which it creates for any signature on first use.
 fn is_linker_symbol(symbol: &str) -> bool {
-    matches!(
-        symbol,
-        "memory"
-            | "__memory_base"
-            | "__table_base"
-            | "__stack_pointer"
-            | "__indirect_function_table"
-            | "__c_longjmp"
-            | "__cpp_exception"
-            | "__tls_base"
-    )
+    symbol.starts_with("invoke_")
+        || matches!(
+            symbol,
+            "memory"
+                | "__memory_base"
+                | "__table_base"
+                | "__stack_pointer"
+                | "__indirect_function_table"
+                | "__c_longjmp"
+                | "__cpp_exception"
+                | "__tls_base"
+        )
 }
 
 /// The facts store for this environment's runtime: sources are parsed for its CPython (cached
@@ -510,9 +512,7 @@ impl Builder<'_> {
                 let mut by_provider: HashMap<FileRef, Vec<&str>> = HashMap::new();
                 let mut unresolved = Vec::new();
                 for symbol in facts.imported_symbols() {
-                    if self.env.runtime_facts.main_exports.contains(symbol)
-                        || is_linker_symbol(symbol)
-                    {
+                    if self.env.runtime_facts.provides_symbol(symbol) || is_linker_symbol(symbol) {
                         continue;
                     }
                     match self

@@ -27,7 +27,7 @@ pub use why::{
     cut_points, find_target, kept_importers, shortest_chains, ChainLink, Chains, Target,
 };
 
-use pyodide_pack_env::{EnvError, Environment};
+use pyodide_pack_env::{EnvError, Environment, FileRef};
 use pyodide_pack_facts::FactsStore;
 
 /// The graph of an environment and what it keeps.
@@ -52,6 +52,35 @@ pub fn finish(mut graph: DependencyGraph, env: &Environment, rules: &UserRules) 
     let reached = prune_from(&graph);
     apply_default_rules(&mut graph, env, &reached);
     let kept = prune_from(&graph);
+    warn_excluded_libraries(&mut graph, env, &kept);
     let tiers = Tiers::all_eager(&kept);
     Analysis { graph, kept, tiers }
+}
+
+/// A kept side module whose `dylink.0` needed library the user excluded cannot be loaded: said
+/// once per library, with the modules that need it, so a bundle that then fails is explained.
+fn warn_excluded_libraries(graph: &mut DependencyGraph, env: &Environment, kept: &KeptSet) {
+    let mut needers: std::collections::BTreeMap<FileRef, Vec<FileRef>> = Default::default();
+    for (from, to, edge) in graph.edges() {
+        if edge.kind != EdgeKind::DylinkNeeded {
+            continue;
+        }
+        if kept.contains(from) && graph.excluded.contains_key(&to) && !kept.contains(to) {
+            needers.entry(to).or_default().push(from);
+        }
+    }
+    for (library, modules) in needers {
+        let mut names: Vec<String> = modules.iter().map(|m| env.entry(*m).path.clone()).collect();
+        names.sort();
+        names.dedup();
+        let shown: Vec<&str> = names.iter().take(3).map(String::as_str).collect();
+        graph.warnings.push(format!(
+            "{} is excluded ({}), but {} kept extension module(s) need it (dylink.0): {}{}; loading them will fail",
+            env.display(library),
+            graph.excluded[&library],
+            names.len(),
+            shown.join(", "),
+            if names.len() > 3 { ", ..." } else { "" }
+        ));
+    }
 }

@@ -12,6 +12,9 @@ mod scan;
 
 pub use release::{supported_lines, PythonMinor, ReleaseLine, RELEASE_LINES};
 
+/// Bumped when [`RuntimeFacts`] gains or changes a field, so cached facts are read anew.
+const RUNTIME_FACTS_VERSION: &str = "v2";
+
 /// The Pyodide version the tool installs when the user names none.
 pub const PINNED_PYODIDE_VERSION: &str = "314.0.8";
 
@@ -238,7 +241,7 @@ impl Runtime {
         let path = cache
             .root()
             .join("runtime-facts")
-            .join(format!("{key}.json"));
+            .join(format!("{RUNTIME_FACTS_VERSION}-{key}.json"));
         if let Some(facts) = std::fs::read(&path)
             .ok()
             .and_then(|bytes| serde_json::from_slice::<RuntimeFacts>(&bytes).ok())
@@ -281,6 +284,7 @@ impl Runtime {
             main_exports: exports.into_iter().collect(),
             interpreter_boot_modules: row.interpreter_boot.iter().map(|s| s.to_string()).collect(),
             bootstrap_module_candidates: scan::bootstrap_module_names(&js),
+            js_symbols: scan::bootstrap_symbols(&js),
             core_module_candidates: core_imports,
             installer_modules: INSTALLER_MODULES.iter().map(|s| s.to_string()).collect(),
         })
@@ -296,6 +300,10 @@ pub struct RuntimeFacts {
     pub frozen_modules: BTreeSet<String>,
     /// Every export of the main module: the symbols side modules may import from it.
     pub main_exports: BTreeSet<String>,
+    /// Symbols the bootstrap JavaScript implements (its `wasmImports` table: `__cxa_throw` on
+    /// 0.27, where C++ exceptions are JavaScript's): side modules may import these too.
+    #[serde(default)]
+    pub js_symbols: BTreeSet<String>,
     /// What CPython imports while it starts.
     pub interpreter_boot_modules: Vec<String>,
     /// Module names the bootstrap JavaScript imports (`import X` in code it runs, or a call with one
@@ -309,6 +317,11 @@ pub struct RuntimeFacts {
 }
 
 impl RuntimeFacts {
+    /// A symbol a side module can import from the runtime itself (wasm or JavaScript).
+    pub fn provides_symbol(&self, symbol: &str) -> bool {
+        self.main_exports.contains(symbol) || self.js_symbols.contains(symbol)
+    }
+
     /// A module with no file: compiled in or frozen.
     pub fn is_fileless(&self, module: &str) -> bool {
         self.builtin_modules.contains(module) || self.frozen_modules.contains(module)

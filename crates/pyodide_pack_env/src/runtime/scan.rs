@@ -114,9 +114,43 @@ pub(super) fn bootstrap_module_names(js: &str) -> Vec<String> {
     found.into_iter().collect()
 }
 
+/// The names of the bootstrap's `wasmImports={name:impl,...}` table (314 writes `name,` for
+/// `name:name`): what the JavaScript side implements for wasm modules to import.
+pub(super) fn bootstrap_symbols(js: &str) -> BTreeSet<String> {
+    let Some(start) = js.find("wasmImports={").map(|i| i + "wasmImports={".len()) else {
+        return BTreeSet::new();
+    };
+    let Some(len) = js[start..].find('}') else {
+        return BTreeSet::new();
+    };
+    js[start..start + len]
+        .split(',')
+        .filter_map(|item| item.split(':').next())
+        .map(str::trim)
+        .filter(|name| {
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
+        })
+        .map(String::from)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_the_symbols_the_bootstrap_implements() {
+        let js = "var x=1;var wasmImports={__cxa_throw:___cxa_throw,JsArray_count_js,emscripten_sleep:_emscripten_sleep};function f(){}";
+        let names: Vec<String> = bootstrap_symbols(js).into_iter().collect();
+        assert_eq!(
+            names,
+            vec!["JsArray_count_js", "__cxa_throw", "emscripten_sleep"]
+        );
+        assert!(bootstrap_symbols("no table").is_empty());
+    }
 
     #[test]
     fn finds_module_names_in_bootstrap_code() {
