@@ -11,7 +11,7 @@ use ruff_python_ast::PythonVersion;
 use crate::{PythonFacts, WasmFacts};
 
 /// Bumped whenever the facts' meaning or layout changes, so stale caches are ignored.
-const FACTS_VERSION: &str = "facts-v8-ruff0.0.10";
+const FACTS_VERSION: &str = "facts-v9-ruff0.0.10";
 
 /// Externally tagged (serde's default): an internally tagged enum is buffered whole before it is
 /// read, which made loading the cache of a big wheel (sympy: 1.7 MB of facts) a third slower.

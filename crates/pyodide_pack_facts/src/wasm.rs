@@ -1,4 +1,5 @@
-//! Facts of one WebAssembly side module: `dylink.0` needed libraries, imported and exported symbols.
+//! Facts of one WebAssembly side module: `dylink.0` needed libraries, imported and exported
+//! symbols, and the dotted Python module names its data holds (what its C code imports by name).
 
 use serde::{Deserialize, Serialize};
 use wasmparser::{Dylink0Subsection, KnownCustom, Parser, Payload, Validator, WasmFeatures};
@@ -20,7 +21,15 @@ pub struct WasmFacts {
     pub needed: Vec<String>,
     pub imports: Vec<WasmImport>,
     pub exports: Vec<String>,
+    /// Dotted names in the data section's C strings (`"sqlite3.dump"`): candidates for modules
+    /// the C code imports with `PyImport_ImportModule`, which no Python source names. The graph
+    /// keeps those that name a module of the environment.
+    #[serde(default)]
+    pub module_names: Vec<String>,
 }
+
+/// At most this many names are kept per module: a real extension names a few dozen.
+const MAX_MODULE_NAMES: usize = 2_000;
 
 impl WasmFacts {
     /// The symbols this module needs from somewhere else (functions, globals and GOT entries).
@@ -37,10 +46,19 @@ impl WasmFacts {
 /// dynamic loader ("Could not load dynamic lib") after a trace and a validation have run.
 pub fn wasm_facts(bytes: &[u8]) -> Result<WasmFacts, FactsError> {
     check_module(bytes)?;
+    use wasmparser::Chunk;
     let bad = |e: wasmparser::BinaryReaderError| FactsError::BadWasm(e.to_string());
     let mut facts = WasmFacts::default();
-    for payload in Parser::new(0).parse_all(bytes) {
-        match payload.map_err(bad)? {
+    let mut names = std::collections::BTreeSet::new();
+    let mut parser = Parser::new(0);
+    let mut offset = 0;
+    loop {
+        let (payload, consumed) = match parser.parse(&bytes[offset..], true).map_err(bad)? {
+            Chunk::NeedMoreData(_) => break,
+            Chunk::Parsed { consumed, payload } => (payload, consumed),
+        };
+        offset += consumed;
+        match payload {
             Payload::CustomSection(section) => {
                 if let KnownCustom::Dylink0(reader) = section.as_known() {
                     facts.is_side_module = true;
@@ -65,11 +83,39 @@ pub fn wasm_facts(bytes: &[u8]) -> Result<WasmFacts, FactsError> {
                     facts.exports.push(export.map_err(bad)?.name.to_string());
                 }
             }
-            Payload::CodeSectionStart { .. } => break,
+            // The code says nothing here, and is most of the file.
+            Payload::CodeSectionStart { size, .. } => {
+                parser.skip_section();
+                offset += size as usize;
+            }
+            Payload::DataSection(reader) => {
+                for segment in reader {
+                    for piece in segment.map_err(bad)?.data.split(|b| *b == 0) {
+                        if names.len() < MAX_MODULE_NAMES && is_dotted_module_name(piece) {
+                            // Checked as ASCII just above.
+                            names.insert(String::from_utf8_lossy(piece).into_owned());
+                        }
+                    }
+                }
+            }
+            Payload::End(_) => break,
             _ => {}
         }
     }
+    facts.module_names = names.into_iter().collect();
     Ok(facts)
+}
+
+/// `sqlite3.dump`, `numpy._core._methods`: two or more identifiers joined by dots.
+fn is_dotted_module_name(bytes: &[u8]) -> bool {
+    if bytes.len() < 3 || bytes.len() > 100 || !bytes.contains(&b'.') {
+        return false;
+    }
+    bytes.split(|b| *b == b'.').all(|part| {
+        part.first()
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+            && part.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+    })
 }
 
 /// What is wrong with bytes that are not a complete, valid module, in the words a user needs:

@@ -535,6 +535,7 @@ impl Builder<'_> {
                     let text = format!("imports symbol {}{more}", symbols[0]);
                     self.wasm_edge(file, provider, symbols[0], &text, EdgeKind::Symbol);
                 }
+                self.link_names_in_data(file, &facts.module_names);
                 if !unresolved.is_empty() {
                     let shown: Vec<_> = unresolved.iter().take(5).copied().collect();
                     self.graph.warnings.push(format!(

@@ -135,6 +135,30 @@ impl Builder<'_> {
         }
     }
 
+    /// Dotted names in a side module's data that name a module of the environment (not the
+    /// module itself): what its C code imports by name (`_sqlite3` imports `sqlite3.dump` for
+    /// `iterdump()`). A name literal, so optional: lazy unless a run touched it.
+    pub(super) fn link_names_in_data(&mut self, file: FileRef, names: &[String]) {
+        let own = self.index.module_of(file).map(|(m, _)| m.to_string());
+        for name in names {
+            if own.as_deref() == Some(name.as_str()) {
+                continue;
+            }
+            let Resolution::File(target) = self.index.resolve(name) else {
+                continue;
+            };
+            if target == file {
+                continue;
+            }
+            let site = Site {
+                line: 0,
+                text: format!("{name:?} in the module's data (imported by name from C)"),
+            };
+            let flags = family_flags(EdgeKind::NameLiteral, true, true);
+            self.link_module(file, &ModuleName::new(name.clone()), &site, flags);
+        }
+    }
+
     /// The first time a file of a wheel is reached: its distribution's `entry_points.txt`, and
     /// every target it names.
     pub(super) fn expand_entry_points(&mut self, file: FileRef) {
