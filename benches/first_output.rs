@@ -86,6 +86,16 @@ struct Plan {
 
 const APPS: &[&str] = &["pydantic_model", "stdlib_codecs", "sympy_solve"];
 
+/// The scientific stack's apps (`corpus/science/`): on the 0.27.7 distribution only, named as
+/// `-- --runtime=DIR science/sklearn_ridge`.
+const SCIENCE_APPS: &[&str] = &[
+    "science/sklearn_ridge",
+    "science/pandas_frame",
+    "science/scipy_optimize",
+    "science/matplotlib_png",
+    "science/sqlite3_query",
+];
+
 /// The default plan, sized to fit 15 minutes on this 2-core machine (with the `.py` and per-file
 /// deflate variants on cable, cpu4x and 3g too it took 22 minutes): every variant 3 times on "fast" (bytes do not
 /// depend on the profile, so each variant's bytes are there); "cable" 3 times for the full
@@ -128,9 +138,37 @@ const PROFILES: &[(&str, &str)] = &[
 const TIME_GOALS: &[(&str, f64)] = &[("cable", 0.5), ("fast", 0.6), ("cpu4x", 0.6)];
 const BYTES_GOAL: f64 = 0.5;
 
-/// The runtime files as served: everything under /runtime/ except python_stdlib.zip.
+/// The runtime files as served: the core files under /runtime/ (not python_stdlib.zip, and not
+/// the lock's packages a full distribution serves there too: those are the app's bytes).
 fn is_runtime(path: &str) -> bool {
-    path.starts_with("/runtime/") && path != "/runtime/python_stdlib.zip"
+    path.strip_prefix("/runtime/").is_some_and(|name| {
+        matches!(
+            name,
+            "pyodide.mjs"
+                | "pyodide.asm.mjs"
+                | "pyodide.asm.js"
+                | "pyodide.asm.wasm"
+                | "pyodide-lock.json"
+        )
+    })
+}
+
+/// An app's wheels folder from `corpus/fetch.sh`, if it has one; else (the science apps) its
+/// requirements come from the runtime's lock.
+fn wheels_dir(cache: &CacheRoot, app: &str) -> Option<PathBuf> {
+    Some(cache.root().join("corpus").join(app).join("wheels")).filter(|d| d.is_dir())
+}
+
+/// The lock packages an app without a wheels folder asks for (its `requirements.txt`): the full
+/// environment loads them with `pyodide.loadPackage`, as a page does.
+fn lock_packages(repo: &Path, app: &str) -> Vec<String> {
+    std::fs::read_to_string(repo.join("corpus").join(app).join("requirements.txt"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect()
 }
 
 fn median(mut values: Vec<f64>) -> Option<f64> {
@@ -171,9 +209,11 @@ fn pack(repo: &Path, cache: &CacheRoot, runtime: &Path, app: &str, flags: &[&str
     let mut command = Command::new(env!("CARGO_BIN_EXE_pyodide-pack"));
     command
         .arg("pack")
-        .arg(repo.join("corpus").join(app).join("app.py"))
-        .arg("--wheels")
-        .arg(cache.root().join("corpus").join(app).join("wheels"))
+        .arg(repo.join("corpus").join(app).join("app.py"));
+    if let Some(wheels) = wheels_dir(cache, app) {
+        command.arg("--wheels").arg(wheels);
+    }
+    command
         .arg("--runtime")
         .arg(runtime)
         .arg("-o")
@@ -296,6 +336,7 @@ fn main() {
     if !only.is_empty() {
         plan.apps = APPS
             .iter()
+            .chain(SCIENCE_APPS)
             .copied()
             .filter(|a| only.iter().any(|o| o == a))
             .collect();
@@ -327,9 +368,16 @@ fn main() {
         .iter()
         .find_map(|a| a.strip_prefix("--pyodide="))
         .unwrap_or(PINNED_PYODIDE_VERSION);
-    let runtime = Runtime::from_npm(version, &cache)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .dir;
+    // `--runtime=DIR`: a distribution folder (the 0.27.7 release with its packages, for the
+    // science apps, whose packages come from its lock).
+    let opened = match args.iter().find_map(|a| a.strip_prefix("--runtime=")) {
+        Some(dir) => Runtime::open(Path::new(dir)),
+        None => Runtime::from_npm(version, &cache),
+    }
+    .unwrap_or_else(|e| panic!("{e}"));
+    let version = opened.version.clone();
+    let version = version.as_str();
+    let runtime = opened.dir;
     eprintln!("first_output: Pyodide {version} ({})", runtime.display());
     let chromium = find_chromium().expect("Chromium (apt-get install chromium)");
     let driver = install_npm_package(&cache, "browser-driver", "puppeteer-core", DRIVER_VERSION)
@@ -369,8 +417,13 @@ fn main() {
                 "bundle_dir": bundle_dir,
             }));
         }
-        let wheels_dir = cache.root().join("corpus").join(app).join("wheels");
-        let mut wheels: Vec<PathBuf> = std::fs::read_dir(&wheels_dir)
+        let packages = if wheels_dir(&cache, app).is_some() {
+            Vec::new()
+        } else {
+            lock_packages(&repo, app)
+        };
+        let mut wheels: Vec<PathBuf> = wheels_dir(&cache, app)
+            .and_then(|dir| std::fs::read_dir(dir).ok())
             .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
             .unwrap_or_default();
         wheels.retain(|w| w.extension().is_some_and(|e| e == "whl"));
@@ -381,6 +434,7 @@ fn main() {
             "variants": variants,
             "runtime": runtime,
             "wheels": wheels,
+            "packages": packages,
             "app": repo.join("corpus").join(app).join("app.py"),
             "chromium": chromium,
             "driver": driver,

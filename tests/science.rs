@@ -198,3 +198,26 @@ fn a_bundle_without_libopenblas_fails_validation_naming_it() {
     );
     assert!(!out.exists(), "a failed pack leaves no output");
 }
+
+/// `import sqlite3` without the requirement: the stdlib zip lacks it, and the analysis says
+/// which lock package provides it.
+#[test]
+fn an_import_the_lock_provides_names_the_requirement() {
+    let (_dir, app, _) = scratch_app("app.py", "import sqlite3\nimport numpy\n");
+    let output = cli(&[
+        "analyze".into(),
+        app.display().to_string(),
+        "--runtime".into(),
+        distribution_dir().display().to_string(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("app.py:1: import sqlite3: `sqlite3` is not in the environment, but the runtime's lock has it: add `sqlite3` to the requirements (sqlite3 1.0.0, a stdlib module Pyodide ships apart from its stdlib zip)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("app.py:2: import numpy: `numpy` is not in the environment, but the runtime's lock has it: add `numpy` to the requirements (numpy 2.0.2)"),
+        "{text}"
+    );
+}

@@ -57,6 +57,7 @@ fn grown_tabulate_app(dir: &Path) -> App {
         name: "tabulate_table".into(),
         entry: app_dir.join("app.py"),
         wheels: corpus_wheels("tabulate_table"),
+        pyodide: None,
     }
 }
 

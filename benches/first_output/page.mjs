@@ -2,11 +2,11 @@
 // as its module script, then calls `run(config)`). On the page's main thread it loads the app one
 // of two ways and runs it:
 //
-// - "full": the full environment, as a page does it today: the pinned pyodide.mjs, loadPyodide
+// - "full": the full environment, as a page does it today: the runtime's pyodide.mjs, loadPyodide
 //   with the runtime's full python_stdlib.zip, every wheel fetched (started at page start, so the
 //   downloads overlap Pyodide's start, as the bundle's loader does) and unpacked with
 //   pyodide.unpackArchive(buffer, "wheel", {extractDir: <site-packages>}); extension modules load
-//   when imported.
+//   when imported. Lock packages (the science apps) load with pyodide.loadPackage.
 // - "bundle": the packed output folder's own loader.mjs (loadBundle).
 //
 // Then the app's source runs as __main__ (pyodide.runPython). Times are on the page's clock:
@@ -53,6 +53,9 @@ export async function run(config) {
       for (const wheel of wheels) {
         pyodide.unpackArchive(await wheel, "wheel", { extractDir: site });
       }
+      // Lock packages (numpy, scipy, ...), as a page loads them: with their dependencies and
+      // shared libraries, every extension module preloaded.
+      if (config.packages.length) await pyodide.loadPackage(config.packages, { messageCallback: () => {} });
       timings.fetch_unpack_ms = now() - t;
       // Extension modules are loaded (and compiled) by the import that needs them.
       timings.dynlibs_ms = 0;

@@ -13,6 +13,8 @@
 //                                  a bundle's folder is served at /v/NAME/, its page at /page/NAME
 //   runtime: DIR,                  the pinned Pyodide runtime, served at /runtime/
 //   wheels: [PATH...],             the app's wheels, served at /wheels/NAME (mode "full")
+//   packages: [NAME...],           lock packages the full environment loads with loadPackage
+//                                  (from the runtime folder, a full distribution)
 //   app: PATH,                     the entry script, served at /app.py
 //   chromium: PATH, driver: DIR,   the browser, and the npm prefix holding puppeteer-core
 //   compress_cache: DIR,           compressed bodies kept across runs (by content hash)
@@ -337,6 +339,7 @@ async function main() {
       indexURL: origin + "/runtime/",
       loader: `${origin}/v/${variant.name}/loader.mjs`,
       wheels: variant.mode === "full" ? [...wheelFiles.keys()].map((name) => `${origin}/wheels/${name}`) : [],
+      packages: variant.mode === "full" ? spec.packages ?? [] : [],
       app: origin + "/app.py",
       filename: "/home/pyodide/app.py",
     };

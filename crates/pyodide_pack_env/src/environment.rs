@@ -46,6 +46,9 @@ pub struct Environment {
     /// What was decided on the user's behalf while reading it (a wheel left out), shown with the
     /// analysis's warnings.
     pub warnings: Vec<String>,
+    /// Import names the runtime's lock provides (its packages' `imports`), with the package: how
+    /// a missing `import sqlite3` can say which requirement would provide it.
+    pub lock_imports: std::collections::BTreeMap<String, crate::LockPackage>,
 }
 
 /// Where Pyodide installs the shared libraries of its lock (`install_dir = "dynlib"`): its
@@ -148,7 +151,13 @@ impl Environment {
         })?;
         let mut archives = vec![app];
         archives.extend(loaded);
+        // A lock that cannot be read was already refused where it was needed; here it only
+        // feeds hints.
+        let lock_imports = crate::PyodideLock::read(&runtime)
+            .map(|lock| lock.import_names())
+            .unwrap_or_default();
         Ok(Environment {
+            lock_imports,
             runtime,
             runtime_facts,
             archives,

@@ -80,6 +80,20 @@ impl PyodideLock {
         Ok(PyodideLock { packages })
     }
 
+    /// Top-level import name -> the lock package providing it (`sqlite3` -> the `sqlite3`
+    /// cpython_module package on 0.27, `sklearn` -> `scikit-learn`).
+    pub fn import_names(&self) -> std::collections::BTreeMap<String, LockPackage> {
+        let mut names = std::collections::BTreeMap::new();
+        for package in self.packages.values() {
+            for import in &package.imports {
+                names
+                    .entry(import.clone())
+                    .or_insert_with(|| package.clone());
+            }
+        }
+        names
+    }
+
     pub fn get(&self, name: &str) -> Option<&LockPackage> {
         self.packages.get(&normalize(name))
     }

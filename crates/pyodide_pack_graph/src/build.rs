@@ -42,6 +42,8 @@ struct Builder<'e> {
     /// Symbol name -> side modules exporting it.
     exporters: HashMap<String, Vec<FileRef>>,
     missing_seen: HashSet<(FileRef, String)>,
+    /// Top-level names already hinted at as lock packages to require.
+    lock_hints: HashSet<String>,
     /// Archives whose `entry_points.txt` has been linked.
     entry_points_seen: HashSet<u32>,
 }
@@ -202,6 +204,7 @@ pub fn build_graph(
         star_imports: HashMap::new(),
         exporters: HashMap::new(),
         missing_seen: HashSet::new(),
+        lock_hints: HashSet::new(),
         entry_points_seen: HashSet::new(),
     };
 
@@ -377,6 +380,29 @@ impl Builder<'_> {
     fn missing(&mut self, from: FileRef, module: &str, site: &Site, flags: SiteFlags) {
         if !self.missing_seen.insert((from, module.to_string())) {
             return;
+        }
+        let top = module.split('.').next().unwrap_or(module);
+        // Only a top-level, unguarded import: one inside a function or a try/except is often on
+        // a path the app never takes (scikit-learn's plotting helpers import matplotlib).
+        if !flags.optional && !flags.nested {
+            if let Some(package) = self.env.lock_imports.get(top) {
+                if self.lock_hints.insert(top.to_string()) {
+                    self.graph.warnings.push(format!(
+                        "{}:{}: {}: `{top}` is not in the environment, but the runtime's lock has it: add `{}` to the requirements ({} {}{})",
+                        self.env.display(from),
+                        site.line,
+                        site.text,
+                        package.name,
+                        package.name,
+                        package.version,
+                        if package.package_type == "cpython_module" {
+                            ", a stdlib module Pyodide ships apart from its stdlib zip"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+            }
         }
         self.graph.missing.push(MissingModule {
             module: module.to_string(),
