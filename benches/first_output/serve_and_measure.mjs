@@ -11,7 +11,8 @@
 // SPEC: {
 //   variants: [{name, mode: "full" | "bundle", bundle_dir: DIR | null}...],
 //                                  a bundle's folder is served at /v/NAME/, its page at /page/NAME
-//   runtime: DIR,                  the pinned Pyodide runtime, served at /runtime/
+//   runtime: DIR,                  the Pyodide runtime (a full distribution for lock packages),
+//                                  served at /runtime/
 //   wheels: [PATH...],             the app's wheels, served at /wheels/NAME (mode "full")
 //   packages: [NAME...],           lock packages the full environment loads with loadPackage
 //                                  (from the runtime folder, a full distribution)
@@ -227,8 +228,11 @@ async function precompress() {
   await Promise.all([worker(), worker()]);
 }
 
+// The runtime's own files; python_stdlib.zip and the lock's packages (a full distribution serves
+// them under /runtime/ too) are the app's bytes.
+const RUNTIME_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "pyodide-lock.json"];
 function isRuntime(urlPath) {
-  return urlPath.startsWith("/runtime/") && urlPath !== "/runtime/python_stdlib.zip";
+  return RUNTIME_FILES.some((name) => urlPath === "/runtime/" + name);
 }
 
 async function measure(browser, origin, variant, profileName) {
