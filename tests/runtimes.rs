@@ -180,29 +180,16 @@ fn pack(app: &str, runtime: &Path, extra: &[&str]) -> (tempfile::TempDir, PathBu
 
 /// `validate OUTDIR` with the app's untraced input: the record of the runs.
 fn validate_untraced(out: &Path, app: &str, runtime: &Path, extra: &[&str]) -> Value {
-    let record = out.parent().unwrap().join("validation.json");
     let mut args = vec![
-        "validate".to_string(),
-        out.display().to_string(),
         corpus_app(app).display().to_string(),
         "--wheels".into(),
         corpus_wheels(app).display().to_string(),
         "--runtime".into(),
         runtime.display().to_string(),
-        "--input".into(),
-        repo()
-            .join("corpus")
-            .join(app)
-            .join("untraced.py")
-            .display()
-            .to_string(),
-        "--json".into(),
-        record.display().to_string(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
-    let output = cli(&args);
-    assert!(output.status.success(), "{app}: {}", stderr(&output));
-    serde_json::from_slice(&std::fs::read(record).unwrap()).unwrap()
+    let input = repo().join("corpus").join(app).join("untraced.py");
+    validate_input_record(out, &args, &input)
 }
 
 /// Every portable corpus app on one older runtime: packed from a traced run and validated against

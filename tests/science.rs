@@ -51,23 +51,13 @@ fn report(out: &Path) -> Value {
 
 /// `validate OUTDIR` with the app's untraced input: the runs' record.
 fn validate_untraced(out: &Path, name: &str, extra: &[&str]) -> Value {
-    let record = out.parent().unwrap().join("validation.json");
-    let input = app(name).parent().unwrap().join("untraced.py");
     let mut args = vec![
-        "validate".to_string(),
-        out.display().to_string(),
         app(name).display().to_string(),
         "--runtime".into(),
         distribution_dir().display().to_string(),
-        "--input".into(),
-        input.display().to_string(),
-        "--json".into(),
-        record.display().to_string(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
-    let output = cli(&args);
-    assert!(output.status.success(), "{name}: {}", stderr(&output));
-    serde_json::from_slice(&std::fs::read(record).unwrap()).unwrap()
+    validate_input_record(out, &args, &app(name).parent().unwrap().join("untraced.py"))
 }
 
 fn package<'a>(report: &'a Value, name: &str) -> &'a Value {
@@ -77,15 +67,6 @@ fn package<'a>(report: &'a Value, name: &str) -> &'a Value {
         .iter()
         .find(|p| p["package"] == name)
         .unwrap_or_else(|| panic!("no package {name} in the pack table"))
-}
-
-fn lazy_fetched(run: &Value) -> Vec<String> {
-    run["lazy_fetched"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap().to_string())
-        .collect()
 }
 
 /// Packs and validates `name` (the eager tier at the floor, only part of the extension modules
@@ -116,7 +97,7 @@ fn packs_and_runs_untraced(name: &str, packages: &[&str], lazy_so: bool) -> (Pat
     let record = validate_untraced(&out, name, &[]);
     let runs = record["runs"].as_array().unwrap();
     assert_eq!(runs[1]["traced"], false);
-    let fetched = lazy_fetched(&runs[1]);
+    let fetched = lazy_paths(&runs[1]);
     assert!(
         !fetched.is_empty(),
         "{name}: the untraced input fetched nothing"

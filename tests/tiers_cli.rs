@@ -58,15 +58,6 @@ fn validate_with_input(
     (output, value)
 }
 
-fn lazy_paths(run: &Value) -> Vec<String> {
-    run["lazy_fetched"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap().to_string())
-        .collect()
-}
-
 /// Packs a corpus app from a trace of the app alone, then runs `untraced.py` from the bundle:
 /// the traced run fetches nothing lazily, the untraced one prints what the full environment
 /// prints and fetches exactly `lazy`.

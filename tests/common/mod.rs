@@ -288,3 +288,32 @@ pub fn eager_zip_names(out: &Path, name: &str) -> Vec<String> {
         .map(|i| zip.by_index(i).unwrap().name().unwrap().to_string())
         .collect()
 }
+
+/// The install paths of the lazy files one validation run fetched (`runs[i]` of a validation
+/// record).
+pub fn lazy_paths(run: &serde_json::Value) -> Vec<String> {
+    run["lazy_fetched"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Runs `pyodide-pack validate OUTDIR ARGS... --input INPUT --json RECORD` (the record beside
+/// OUTDIR) and returns the record; the command must succeed.
+pub fn validate_input_record(out: &Path, args: &[String], input: &Path) -> serde_json::Value {
+    let record = out.parent().unwrap().join("validation.json");
+    let mut all = vec!["validate".to_string(), out.display().to_string()];
+    all.extend(args.iter().cloned());
+    all.extend([
+        "--input".into(),
+        input.display().to_string(),
+        "--json".into(),
+        record.display().to_string(),
+    ]);
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    let output = pyodide_pack(&all);
+    assert!(output.status.success(), "{}", stderr(&output));
+    serde_json::from_slice(&std::fs::read(record).unwrap()).unwrap()
+}
