@@ -541,8 +541,9 @@ pub fn pack(
 /// The heading of the Markdown table: which app.
 fn size_title(env: &Environment) -> String {
     format!(
-        "pyodide-pack: size of `{}`",
-        env.entry(env.entry).path.trim_start_matches('/')
+        "pyodide-pack: size of `{}` (Pyodide {})",
+        env.entry(env.entry).path.trim_start_matches('/'),
+        env.runtime.version
     )
 }
 

@@ -44,6 +44,38 @@ fn every_corpus_app_is_within_the_committed_baseline() {
     );
 }
 
+/// The same check on the oldest supported release, against its own baseline
+/// (`cargo bench --bench size -- --pyodide=0.27.7 --save-baseline`): every app it holds (the
+/// portable ones; the others' wheels are built for 314's ABI).
+#[test]
+fn the_portable_corpus_on_0_27_is_within_its_baseline() {
+    let version = "0.27.7";
+    let path = repo()
+        .join("benches")
+        .join(format!("baseline-pyodide-{version}.json"));
+    let (tolerance, baselines) = read_baseline(&path);
+    assert!(
+        baselines.len() >= 8,
+        "{}: the portable apps",
+        path.display()
+    );
+    let mut failures = Vec::new();
+    for mut app in corpus_apps(&repo(), cache().root()) {
+        let Some(baseline) = baselines.get(&app.name) else {
+            continue;
+        };
+        app.pyodide = Some(version.into());
+        let measured = measure(bin(), &app, Some(baseline), tolerance);
+        failures.extend(measured.breaches);
+    }
+    assert!(
+        failures.is_empty(),
+        "sizes grew more than {tolerance}% over {}:\n{}",
+        path.display(),
+        failures.join("\n")
+    );
+}
+
 /// The tabulate corpus app copied into a folder of its own, with one more import.
 fn grown_tabulate_app(dir: &Path) -> App {
     let source = corpus_app("tabulate_table");
