@@ -442,6 +442,27 @@ fn syntax_and_wheels_of_a_newer_python_are_refused_on_an_older_runtime() {
         "{err}"
     );
 
+    // A wheel tagged with the Emscripten version of 0.27's toolchain (older build tools' naming)
+    // is 0.27's; on 314 it is another ABI.
+    let (_dir3, app, wheels) = scratch_app("app.py", "import oldtag\nprint(oldtag.X)\n");
+    write_wheel(
+        &wheels.join("oldtag-1.0-cp312-cp312-emscripten_3_1_58_wasm32.whl"),
+        &[("oldtag/__init__.py", b"X = 1\n")],
+    );
+    let on = |version: &str| {
+        cli(&[
+            "analyze".into(),
+            app.display().to_string(),
+            "--wheels".into(),
+            wheels.display().to_string(),
+            "--pyodide".into(),
+            version.to_string(),
+        ])
+    };
+    assert!(on(&older_versions()[0]).status.success());
+    let refused = stderr(&on(PINNED_PYODIDE_VERSION));
+    assert!(refused.contains("another Pyodide ABI"), "{refused}");
+
     // msgpack's real cp314 wheel, offered to 0.27.
     let (_dir2, app, _) = scratch_app("app.py", "import msgpack\n");
     let output = cli(&[

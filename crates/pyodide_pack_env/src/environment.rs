@@ -263,10 +263,13 @@ fn newest_of_each(
 /// fail to load.
 fn check_wheel_platform(path: &Path, platform: &str, runtime: &Runtime) -> Result<(), EnvError> {
     let tags: Vec<&str> = platform.split('.').collect();
+    // The lock's own tags, and the Emscripten-versioned tag of the same toolchain
+    // (`emscripten_3_1_58_wasm32` for 0.27), which older build tools wrote.
+    let emscripten = format!("{}_wasm32", runtime.platform);
     if platform == "any"
         || tags
             .iter()
-            .any(|t| runtime.wheel_platforms.iter().any(|w| w == t))
+            .any(|t| *t == emscripten || runtime.wheel_platforms.iter().any(|w| w == t))
     {
         return Ok(());
     }
