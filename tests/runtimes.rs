@@ -43,6 +43,18 @@ fn cli(args: &[String]) -> Output {
     pyodide_pack(&args)
 }
 
+/// `analyze APP --wheels WHEELS EXTRA...`.
+fn analyze(app: &Path, wheels: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "analyze".to_string(),
+        app.display().to_string(),
+        "--wheels".into(),
+        wheels.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    cli(&args)
+}
+
 fn older_versions() -> Vec<String> {
     runtime_versions()
         .into_iter()
@@ -305,14 +317,7 @@ fn a_0_27_bundle_runs_in_chromium_and_refuses_a_314_runtime() {
 fn a_runtime_is_named_by_version_by_config_or_by_folder_and_works_offline() {
     let version = &older_versions()[0];
     let (_dir, app, wheels) = scratch_app("app.py", "import json\nprint(json.dumps([1]))\n");
-    let by_version = cli(&[
-        "analyze".into(),
-        app.display().to_string(),
-        "--wheels".into(),
-        wheels.display().to_string(),
-        "--pyodide".into(),
-        version.clone(),
-    ]);
+    let by_version = analyze(&app, &wheels, &["--pyodide", version]);
     assert!(by_version.status.success(), "{}", stderr(&by_version));
     let text = String::from_utf8_lossy(&by_version.stdout);
     assert!(
@@ -341,14 +346,8 @@ fn a_runtime_is_named_by_version_by_config_or_by_folder_and_works_offline() {
         "{text}"
     );
 
-    let by_folder = cli(&[
-        "analyze".into(),
-        app.display().to_string(),
-        "--wheels".into(),
-        wheels.display().to_string(),
-        "--runtime".into(),
-        runtime_dir_of(&older_versions()[2]).display().to_string(),
-    ]);
+    let folder = runtime_dir_of(&older_versions()[2]).display().to_string();
+    let by_folder = analyze(&app, &wheels, &["--runtime", &folder]);
     assert!(by_folder.status.success(), "{}", stderr(&by_folder));
     assert!(String::from_utf8_lossy(&by_folder.stdout).contains("Python 3.13"));
 }
@@ -356,16 +355,7 @@ fn a_runtime_is_named_by_version_by_config_or_by_folder_and_works_offline() {
 #[test]
 fn an_unsupported_or_unreadable_runtime_is_one_error_naming_what_is_supported() {
     let (_dir, app, wheels) = scratch_app("app.py", "print(1)\n");
-    let base = |extra: &[&str]| {
-        let mut args = vec![
-            "analyze".to_string(),
-            app.display().to_string(),
-            "--wheels".into(),
-            wheels.display().to_string(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        cli(&args)
-    };
+    let base = |extra: &[&str]| analyze(&app, &wheels, extra);
     for version in ["0.26.4", "latest", "0.27"] {
         let output = base(&["--pyodide", version]);
         assert_eq!(output.status.code(), Some(1), "{version}");
@@ -423,18 +413,12 @@ fn an_unsupported_or_unreadable_runtime_is_one_error_naming_what_is_supported() 
 fn syntax_and_wheels_of_a_newer_python_are_refused_on_an_older_runtime() {
     let source = "import json\ntry:\n    pass\nexcept ValueError, TypeError:\n    pass\n";
     let (_dir, app, wheels) = scratch_app("app.py", source);
-    let analyze = |version: &str| {
-        cli(&[
-            "analyze".into(),
-            app.display().to_string(),
-            "--wheels".into(),
-            wheels.display().to_string(),
-            "--runtime".into(),
-            runtime_dir_of(version).display().to_string(),
-        ])
+    let on = |version: &str| {
+        let dir = runtime_dir_of(version).display().to_string();
+        analyze(&app, &wheels, &["--runtime", &dir])
     };
-    assert!(analyze(PINNED_PYODIDE_VERSION).status.success());
-    let output = analyze(&older_versions()[0]);
+    assert!(on(PINNED_PYODIDE_VERSION).status.success());
+    let output = on(&older_versions()[0]);
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert!(
@@ -449,30 +433,18 @@ fn syntax_and_wheels_of_a_newer_python_are_refused_on_an_older_runtime() {
         &wheels.join("oldtag-1.0-cp312-cp312-emscripten_3_1_58_wasm32.whl"),
         &[("oldtag/__init__.py", b"X = 1\n")],
     );
-    let on = |version: &str| {
-        cli(&[
-            "analyze".into(),
-            app.display().to_string(),
-            "--wheels".into(),
-            wheels.display().to_string(),
-            "--pyodide".into(),
-            version.to_string(),
-        ])
-    };
+    let on = |version: &str| analyze(&app, &wheels, &["--pyodide", version]);
     assert!(on(&older_versions()[0]).status.success());
     let refused = stderr(&on(PINNED_PYODIDE_VERSION));
     assert!(refused.contains("another Pyodide ABI"), "{refused}");
 
     // msgpack's real cp314 wheel, offered to 0.27.
     let (_dir2, app, _) = scratch_app("app.py", "import msgpack\n");
-    let output = cli(&[
-        "analyze".into(),
-        app.display().to_string(),
-        "--wheels".into(),
-        corpus_wheels("msgpack_roundtrip").display().to_string(),
-        "--pyodide".into(),
-        older_versions()[0].clone(),
-    ]);
+    let output = analyze(
+        &app,
+        &corpus_wheels("msgpack_roundtrip"),
+        &["--pyodide", &older_versions()[0]],
+    );
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert!(

@@ -151,11 +151,7 @@ impl Environment {
         })?;
         let mut archives = vec![app];
         archives.extend(loaded);
-        // A lock that cannot be read was already refused where it was needed; here it only
-        // feeds hints.
-        let lock_imports = crate::PyodideLock::read(&runtime)
-            .map(|lock| lock.import_names())
-            .unwrap_or_default();
+        let lock_imports = runtime.lock().import_names();
         Ok(Environment {
             lock_imports,
             runtime,

@@ -40,11 +40,6 @@ pub struct PyodideLock {
     packages: BTreeMap<String, LockPackage>,
 }
 
-#[derive(Deserialize)]
-struct LockFile {
-    packages: BTreeMap<String, LockPackage>,
-}
-
 /// A project name as the lock keys it (PEP 503: lower case, runs of `-_.` as one `-`).
 pub fn normalize(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
@@ -64,20 +59,14 @@ pub fn normalize(name: &str) -> String {
 }
 
 impl PyodideLock {
-    /// The lock of a runtime folder.
-    pub fn read(runtime: &Runtime) -> Result<PyodideLock, EnvError> {
-        let path = runtime.dir.join("pyodide-lock.json");
-        let bytes = std::fs::read(&path).map_err(|e| EnvError::io(&path, e))?;
-        let file: LockFile = serde_json::from_slice(&bytes).map_err(|e| EnvError::Runtime {
-            dir: runtime.dir.clone(),
-            reason: format!("pyodide-lock.json: {e}"),
-        })?;
-        let packages = file
-            .packages
+    /// The lock's packages, keyed as the lock keys them (normalised here): what
+    /// [`Runtime::open`] parsed once from `pyodide-lock.json`.
+    pub(crate) fn from_packages(packages: BTreeMap<String, LockPackage>) -> PyodideLock {
+        let packages = packages
             .into_iter()
             .map(|(key, package)| (normalize(&key), package))
             .collect();
-        Ok(PyodideLock { packages })
+        PyodideLock { packages }
     }
 
     /// Top-level import name -> the lock package providing it (`sqlite3` -> the `sqlite3`

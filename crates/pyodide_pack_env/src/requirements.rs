@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::archive::sha256_hex;
 use crate::cache::write_atomically;
-use crate::lock::{default_index_url, fetch_lock_package, normalize, PyodideLock};
+use crate::lock::{default_index_url, fetch_lock_package, normalize};
 use crate::{CacheRoot, EnvError, Runtime};
 
 /// Where a wheel of the environment came from.
@@ -55,7 +55,7 @@ pub fn resolve_requirements(
     cache: &CacheRoot,
 ) -> Result<Vec<ResolvedWheel>, EnvError> {
     let text = std::fs::read_to_string(requirements).map_err(|e| EnvError::io(requirements, e))?;
-    let lock = PyodideLock::read(runtime)?;
+    let lock = runtime.lock();
     let mut from_lock: Vec<String> = Vec::new();
     let mut pinned_elsewhere: Vec<PinnedElsewhere> = Vec::new();
     let mut pip_lines: Vec<&str> = Vec::new();

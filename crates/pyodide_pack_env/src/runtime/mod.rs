@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{CacheRoot, EnvError};
+use crate::{CacheRoot, EnvError, LockPackage, PyodideLock};
 
 mod release;
 mod scan;
@@ -62,6 +62,8 @@ pub struct Runtime {
     /// few `pyodide_2025_0_wasm32`), `pyemscripten_2026_0_wasm32` (314).
     pub wheel_platforms: Vec<String>,
     python_version: PythonMinor,
+    /// The packages of `pyodide-lock.json`, read once here.
+    lock: PyodideLock,
 }
 
 impl Runtime {
@@ -142,12 +144,7 @@ impl Runtime {
         struct Lock {
             info: LockInfo,
             #[serde(default)]
-            packages: std::collections::BTreeMap<String, LockFileName>,
-        }
-        #[derive(Deserialize)]
-        struct LockFileName {
-            #[serde(default)]
-            file_name: String,
+            packages: std::collections::BTreeMap<String, LockPackage>,
         }
         let lock: Lock = serde_json::from_str(&lock_text)
             .map_err(|e| broken(format!("pyodide-lock.json: {e}")))?;
@@ -182,6 +179,7 @@ impl Runtime {
             lock.packages.values().map(|p| p.file_name.as_str()),
             &lock.info.abi_version,
         );
+        let packages = PyodideLock::from_packages(lock.packages);
         Ok(Runtime {
             dir: dir.to_path_buf(),
             version,
@@ -191,6 +189,7 @@ impl Runtime {
             bootstrap_js: bootstrap_js.expect("checked above"),
             wheel_platforms,
             python_version,
+            lock: packages,
         })
     }
 
@@ -198,6 +197,11 @@ impl Runtime {
     /// byte-code, paths and frozen modules depend on.
     pub fn python_version(&self) -> PythonMinor {
         self.python_version
+    }
+
+    /// The runtime's `pyodide-lock.json` packages.
+    pub fn lock(&self) -> &PyodideLock {
+        &self.lock
     }
 
     pub fn stdlib_zip(&self) -> PathBuf {
