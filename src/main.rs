@@ -379,7 +379,7 @@ fn out(text: &str) -> std::io::Result<()> {
 
 /// The error and its causes, each once: a cause whose text the message already holds (a
 /// `"{path}: {source}"` error) is not repeated.
-fn error_message(error: &anyhow::Error) -> String {
+pub(crate) fn error_message(error: &anyhow::Error) -> String {
     let mut message = error.to_string();
     for cause in error.chain().skip(1) {
         let text = cause.to_string();

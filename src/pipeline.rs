@@ -123,25 +123,11 @@ impl BrowserChoice {
 /// A bundle that fails to load after the user excluded a library its modules need says so: the
 /// loader's message names the module, the analysis knows which library it was missing.
 fn with_library_hint(error: anyhow::Error, analysis: &Analysis) -> anyhow::Error {
-    let hints: Vec<&String> = analysis
-        .graph
-        .warnings
-        .iter()
-        .filter(|w| w.contains("need it (dylink.0)"))
-        .collect();
+    let hints = &analysis.graph.excluded_needed;
     if hints.is_empty() {
         return error;
     }
-    let hints: Vec<&str> = hints.iter().map(|h| h.as_str()).collect();
-    anyhow::anyhow!("{}; {}", error_text(&error), hints.join("; "))
-}
-
-fn error_text(error: &anyhow::Error) -> String {
-    error
-        .chain()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
+    anyhow::anyhow!("{}; {}", crate::error_message(&error), hints.join("; "))
 }
 
 /// Which traces to merge.

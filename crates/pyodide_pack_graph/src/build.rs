@@ -196,6 +196,7 @@ pub fn build_graph(
             module_of,
             frozen_sources: HashSet::new(),
             excluded: HashMap::new(),
+            excluded_needed: Vec::new(),
         },
         index,
         expanded: HashSet::new(),

@@ -60,6 +60,7 @@ pub fn finish(mut graph: DependencyGraph, env: &Environment, rules: &UserRules) 
 /// A kept side module whose `dylink.0` needed library the user excluded cannot be loaded: said
 /// once per library, with the modules that need it, so a bundle that then fails is explained.
 fn warn_excluded_libraries(graph: &mut DependencyGraph, env: &Environment, kept: &KeptSet) {
+    graph.excluded_needed.clear();
     let mut needers: std::collections::BTreeMap<FileRef, Vec<FileRef>> = Default::default();
     for (from, to, edge) in graph.edges() {
         if edge.kind != EdgeKind::DylinkNeeded {
@@ -74,13 +75,15 @@ fn warn_excluded_libraries(graph: &mut DependencyGraph, env: &Environment, kept:
         names.sort();
         names.dedup();
         let shown: Vec<&str> = names.iter().take(3).map(String::as_str).collect();
-        graph.warnings.push(format!(
+        let warning = format!(
             "{} is excluded ({}), but {} kept extension module(s) need it (dylink.0): {}{}; loading them will fail",
             env.display(library),
             graph.excluded[&library],
             names.len(),
             shown.join(", "),
             if names.len() > 3 { ", ..." } else { "" }
-        ));
+        );
+        graph.warnings.push(warning.clone());
+        graph.excluded_needed.push(warning);
     }
 }

@@ -198,6 +198,9 @@ pub struct DependencyGraph {
     /// Files an exclude glob drops, with the glob and where it was written: never kept, and
     /// what only they reach is not kept either.
     pub excluded: HashMap<FileRef, String>,
+    /// For each excluded library that kept side modules need (`dylink.0`), the warning that says
+    /// so (also in `warnings`): what a bundle that fails to load is explained by.
+    pub excluded_needed: Vec<String>,
 }
 
 impl DependencyGraph {
