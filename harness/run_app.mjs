@@ -6,6 +6,7 @@
 //   runtime: DIR,                      the Pyodide distribution (pyodide.mjs, pyodide.asm.wasm, ...)
 //   wheels: [PATH...],                 installed into site-packages, in order
 //   shared_libraries: [PATH...],       the lock's shared-library zips, unpacked into dso_dir
+//   libraries: [DEST...],              the libraries they install, loaded up front in this order
 //   dso_dir: DIR,                      Pyodide's library folder (/usr/lib, on LD_LIBRARY_PATH)
 //   files: [[SOURCE, DEST]...],        the app's folder, copied into the Emscripten FS
 //   entry: DEST,                       the script run as __main__
@@ -64,16 +65,9 @@ const installs = [
   ...(spec.shared_libraries ?? []).map((file) => [file, "zip", spec.dso_dir]),
   ...(spec.wheels ?? []).map((file) => [file, "wheel", sitePackages]),
 ];
-const libraries = [];
 for (const [file, format, extractDir] of installs) {
   try {
-    const listing = () => (pyodide.FS.analyzePath(extractDir).exists ? pyodide.FS.readdir(extractDir) : []);
-    const before = format === "zip" ? new Set(listing()) : null;
     pyodide.unpackArchive(new Uint8Array(fs.readFileSync(file)), format, { extractDir });
-    if (before) {
-      const added = listing().filter((n) => !before.has(n) && /\.so(\.|$)/.test(n));
-      libraries.push(...added.sort().map((n) => `${extractDir}/${n}`));
-    }
   } catch (err) {
     record.error = { kind: "install", message: `${path.basename(file)}: ${errorLine(err)}` };
     finish(1);
@@ -83,7 +77,7 @@ for (const [file, format, extractDir] of installs) {
 // package: on 0.27 (Emscripten 3.1.58) a side module's `needed` library is found only among the
 // libraries already loaded, by name; 0.28 and later also search LD_LIBRARY_PATH. There is no
 // public API to load a library: `_api.loadDynlib` is what loadPackage itself calls.
-for (const lib of libraries) {
+for (const lib of spec.libraries ?? []) {
   try {
     await pyodide._api.loadDynlib(lib, false);
   } catch (err) {

@@ -420,10 +420,20 @@ fn run_one(request: &TraceRequest, harness: &Path, plan: &RunPlan) -> Result<Tra
             .collect()
     };
     let (wheels, shared_libraries) = (archives_of(false), archives_of(true));
+    // The libraries those zips install, loaded up front by the harness (see run_app.mjs).
+    let libraries: Vec<&str> = env
+        .archives
+        .iter()
+        .filter(|a| matches!(a.kind, ArchiveKind::SharedLibrary { .. }))
+        .flat_map(|a| &a.entries)
+        .filter(|e| e.kind == pyodide_pack_env::FileKind::Extension)
+        .map(|e| e.install_path.as_str())
+        .collect();
     let spec = serde_json::json!({
         "runtime": env.runtime.dir,
         "wheels": wheels,
         "shared_libraries": shared_libraries,
+        "libraries": libraries,
         "dso_dir": pyodide_pack_env::environment::DSO_DIR,
         "files": files,
         "entry": env.entry(env.entry).install_path,
