@@ -11,7 +11,7 @@
 //! downloads finished), the runtime's share of the bytes, and the goals.
 //!
 //! `-- --quick`: pydantic_model, cable, 3 runs, the default bundle against the full environment.
-//! `-- --write-readme`: also put the report in README.md, between its first-output markers.
+//! `-- --write-readme`: also put the report in docs/benchmarks.md between its first-output markers.
 //! `-- APP...`: only those apps (of the default plan's, also with `--quick`); `--variants=default,gzip`
 //! and `--profiles=fast,cable`: only those; `--runs=5`: that many runs of every row;
 //! `--pyodide=0.27.7`: another supported release than the pinned one (its npm core; an app with
@@ -480,7 +480,7 @@ fn main() {
     print!("{text}");
     if args.iter().any(|a| a == "--write-readme") {
         write_readme(
-            &repo.join("README.md"),
+            &repo.join("docs/benchmarks.md"),
             &text,
             started.elapsed().as_secs_f64(),
         );
@@ -501,8 +501,8 @@ fn report(
     version: &str,
 ) -> String {
     let mut out = String::new();
-    // Everything the report says goes into `out`: printed, and with `--write-readme` put in the
-    // README between its first-output markers.
+    // Everything the report says goes into `out`: printed, and with `--write-readme` put in
+    // docs/benchmarks.md between its first-output markers.
     macro_rules! say {
         () => { out.push('\n') };
         ($($arg:tt)*) => {{ out.push_str(&format!($($arg)*)); out.push('\n'); }};
@@ -744,12 +744,12 @@ fn report(
 const README_START: &str = "<!-- first_output bench: start -->";
 const README_END: &str = "<!-- first_output bench: end -->";
 
-/// Puts the report between the README's markers (`-- --write-readme`), so the table there is the
-/// one the bench printed.
+/// Puts the report between the markers in docs/benchmarks.md (`-- --write-readme`), so the table
+/// there is the one the bench printed.
 fn write_readme(readme: &Path, text: &str, wall_s: f64) {
-    let old = std::fs::read_to_string(readme).expect("README.md reads");
+    let old = std::fs::read_to_string(readme).expect("docs/benchmarks.md reads");
     let (Some(start), Some(end)) = (old.find(README_START), old.find(README_END)) else {
-        panic!("README.md has no {README_START} ... {README_END} block");
+        panic!("docs/benchmarks.md has no {README_START} ... {README_END} block");
     };
     let new = format!(
         "{}{README_START}\n(written by `cargo bench --bench first_output -- --write-readme`, {wall_s:.0} s)\n{}\n{}",
@@ -757,6 +757,6 @@ fn write_readme(readme: &Path, text: &str, wall_s: f64) {
         text.trim(),
         &old[end..]
     );
-    std::fs::write(readme, new).expect("README.md writes");
+    std::fs::write(readme, new).expect("docs/benchmarks.md writes");
     eprintln!("first_output: the report is in {}", readme.display());
 }

@@ -6,8 +6,10 @@
 //   pyodide.runPython(await (await fetch("app.py")).text());
 //
 // Options:
-//   indexURL   where pyodide.mjs and pyodide.asm.wasm live: a folder path in Node (required there),
-//              a URL in a browser (default: the CDN folder of the Pyodide version packed against)
+//   indexURL   where pyodide.mjs and pyodide.asm.wasm live: a folder path in Node, a URL in a
+//              browser (default: the pyodide/ folder beside this file when pack copied the
+//              runtime there, `--runtime-files copy`; else in a browser the CDN folder of the
+//              Pyodide version packed against; Node needs it then)
 //   stdLibURL  the pruned standard library (default: the python_stdlib.zip file beside this one,
 //              in the bundle's transfer form: python_stdlib.zip.zst, .gz or .zip)
 //   bundleURL  the app's files (default: the bundle.zip file beside this one, likewise)
@@ -17,8 +19,14 @@
 //              "preload": also fetch the whole lazy tier in the background once ready
 //   onLazyFetch  a function called with { path, bytes, ms, preload } for each lazy file fetched
 //   onLazyPreloaded  with lazyFetch "preload": called once the whole lazy tier is in
+//   onProgress a function called as loading goes on with { phase, bytes: [loaded, total],
+//              modules: [loaded, total] }: phase "runtime" (Python starting), "download" (waiting
+//              for the bundle), "install", "dynlibs" (extension modules); bytes: of the files this
+//              loader downloads itself (the bundle, and the stdlib in the solid forms)
 //   timings    a function called with the load-time breakdown in milliseconds
-//              { load_pyodide_ms, fetch_unpack_ms, dynlibs_ms, lazy_files }
+//              { load_pyodide_ms, fetch_unpack_ms, dynlibs_ms, lazy_files }; the extension
+//              modules load while the bundle's later frames download: fetch_unpack_ms is the
+//              time after loadPyodide spent on anything but them
 const MANIFEST = /*@MANIFEST@*/null;
 
 // WASI's EIO, the errno a failed lazy fetch gives the reader (Python: OSError [Errno 29]).
@@ -122,7 +130,164 @@ del _pp_lazy_stdlib
 const SOLID = MANIFEST.transfer === "gzip" || MANIFEST.transfer === "zstd";
 let zstdDecoder = null;
 const zstdModule = () => (zstdDecoder ??= import(new URL(MANIFEST.decoder, import.meta.url).href));
+// (fzstd is given no output buffer: into one of the right size it decodes 4x slower.)
 const decodeZstd = (bytes) => zstdModule().then((m) => m.decompress(bytes));
+
+// A promise with its settle functions outside.
+function deferred() {
+  const d = {};
+  d.promise = new Promise((resolve, reject) => Object.assign(d, { resolve, reject }));
+  d.promise.catch(() => {}); // (awaited later; a rejection before then is not "unhandled")
+  return d;
+}
+
+// What onProgress is told: the phase, the bytes downloaded of the total, the modules loaded.
+function progressReporter(onProgress) {
+  const total = MANIFEST.sizes.bundle + (SOLID ? MANIFEST.sizes.stdlib : 0);
+  const state = { phase: "runtime", bytes: [0, total], modules: [0, MANIFEST.dynlibs.length] };
+  const emit = () => onProgress?.({ phase: state.phase, bytes: [...state.bytes], modules: [...state.modules] });
+  return {
+    phase(name) { state.phase = name; emit(); },
+    bytes(n) { state.bytes[0] += n; emit(); },
+    module() { state.modules[0] += 1; emit(); },
+  };
+}
+
+// A zstd body's parts, each a promise of decoded bytes, settled as soon as its last byte is in:
+// one per frame of `wire` (the frames' sizes on the wire: MANIFEST.bundle_frames for the bundle,
+// whose frames hold whole zip entries, the extension modules first, so they are installed and
+// loaded while the rest downloads), or, with `wire` null, one for the whole body (the stdlib).
+// `chunks` yields the body as it arrives.
+function zstdParts(chunks, wire, label) {
+  const parts = (wire ?? [null]).map(() => deferred());
+  const total = wire?.reduce((n, w) => n + w, 0);
+  (async () => {
+    if (!wire) {
+      const received = [];
+      let got = 0;
+      for await (const chunk of chunks) received.push(chunk), (got += chunk.length);
+      parts[0].resolve(await decodeZstd(concat(received, got)));
+      return;
+    }
+    const body = new Uint8Array(total);
+    let got = 0;
+    let next = 0;
+    let frameStart = 0;
+    for await (const chunk of chunks) {
+      if (got + chunk.length > total) {
+        throw new Error(`${label}: more than the ${total} bytes packed: not this pack's file`);
+      }
+      body.set(chunk, got);
+      got += chunk.length;
+      for (; next < wire.length && got >= frameStart + wire[next]; frameStart += wire[next++]) {
+        parts[next].resolve(await decodeZstd(body.subarray(frameStart, frameStart + wire[next])));
+      }
+    }
+    if (got !== total) throw new Error(`${label}: ${got} of the ${total} bytes packed: cut short`);
+  })().catch((err) => parts.forEach((part) => part.reject(err)));
+  return parts.map((part) => part.promise);
+}
+
+function concat(chunks, length) {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) out.set(chunk, (at += chunk.length) - chunk.length);
+  return out;
+}
+
+// A response body as it arrives.
+async function* bodyChunks(url) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`loadBundle: ${url}: HTTP ${r.status}`);
+  const reader = r.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    yield value;
+  }
+}
+
+// In a browser the zstd files are decoded by this same file started as a module worker ("#decode"
+// on its URL), so that decoding (~0.4 s for scikit-learn's 66 MB bundle) runs beside Python's
+// start instead of after it, on the one thread both need. The page fetches (so its requests start
+// as early as before) and hands each chunk over as it arrives: {id, url, wire} opens a file, then
+// {id, chunk} (the chunk's buffer transferred) and {id, end} or {id, error}. The worker answers
+// {id, index, bytes} per part (the bytes' buffer transferred), or {id, index, error}.
+const AS_DECODER = typeof WorkerGlobalScope !== "undefined" && new URL(import.meta.url).hash === "#decode";
+if (AS_DECODER) {
+  zstdModule().catch(() => {}); // (fetched now, not when the first file is in)
+  const files = new Map();
+  self.onmessage = ({ data: { id, url, wire, chunk, end, error } }) => {
+    if (url !== undefined) {
+      const file = { queue: [], wake: null };
+      files.set(id, file);
+      async function* chunks() {
+        for (;;) {
+          while (!file.queue.length) await new Promise((resolve) => { file.wake = resolve; });
+          const next = file.queue.shift();
+          if (next.error) throw new Error(next.error);
+          if (next.end) return;
+          yield next.chunk;
+        }
+      }
+      zstdParts(chunks(), wire, url).forEach((part, index) =>
+        part.then(
+          (bytes) => self.postMessage({ id, index, bytes }, [bytes.buffer]),
+          (err) => self.postMessage({ id, index, error: String(err.message ?? err) }),
+        ));
+      return;
+    }
+    const file = files.get(id);
+    file.queue.push({ chunk, end, error });
+    file.wake?.();
+  };
+}
+
+// The page's side: fetches a zstd file from `start` on and returns zstdParts decoded in the
+// worker, or on this thread where no module worker can be started.
+function zstdFetcher(progress) {
+  let worker = null;
+  try {
+    worker = new Worker(new URL("#decode", import.meta.url), { type: "module" });
+  } catch {
+    // (Decoded on this thread, below.)
+  }
+  const fetchFrom = (start, url) => (async function* () {
+    await start;
+    for await (const chunk of bodyChunks(url)) {
+      progress.bytes(chunk.length);
+      yield chunk;
+    }
+  })();
+  if (!worker) return (start, url, wire) => zstdParts(fetchFrom(start, url), wire, url);
+  const pending = new Map();
+  let ids = 0;
+  worker.onmessage = ({ data: { id, index, bytes, error } }) => {
+    const parts = pending.get(id);
+    if (error !== undefined) parts[index].reject(new Error(error));
+    else parts[index].resolve(bytes);
+    parts[index] = null;
+    if (parts.every((p) => p === null)) pending.delete(id);
+    if (pending.size === 0) worker.terminate();
+  };
+  worker.onerror = (event) => {
+    const err = new Error(`loadBundle: the decoding worker (${import.meta.url}#decode) failed: ${event.message ?? "it could not start"}`);
+    for (const parts of pending.values()) parts.forEach((p) => p?.reject(err));
+    pending.clear();
+  };
+  return (start, url, wire) => {
+    const id = ids++;
+    const parts = (wire ?? [null]).map(() => deferred());
+    pending.set(id, parts);
+    worker.postMessage({ id, url, wire });
+    (async () => {
+      for await (const chunk of fetchFrom(start, url)) worker.postMessage({ id, chunk }, [chunk.buffer]);
+      worker.postMessage({ id, end: true });
+    })().catch((err) => worker.postMessage({ id, error: String(err.message ?? err) }));
+    return parts.map((p) => p.promise);
+  };
+}
 
 // An empty zip: what Pyodide fetches as its standard library in the solid forms, where the real
 // one is written in its place by the fsInit hook (Pyodide cannot decode a stream itself).
@@ -130,8 +295,9 @@ const EMPTY_ZIP = new Uint8Array([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(
 
 const IS_NODE = typeof process === "object" && !!process.versions?.node && typeof window === "undefined";
 
-async function loadNode(options) {
-  if (!options.indexURL) {
+async function loadNode(options, progress) {
+  const copied = MANIFEST.runtime_dir && new URL(MANIFEST.runtime_dir + "/", import.meta.url);
+  if (!options.indexURL && !copied) {
     throw new Error("loadBundle: indexURL (the folder holding pyodide.mjs) is required in Node");
   }
   const { fileURLToPath, pathToFileURL } = await import("node:url");
@@ -139,7 +305,7 @@ async function loadNode(options) {
   const fs = await import("node:fs/promises");
   // Node's fetch has no file: URLs and loadPyodide wants a plain folder path: use paths.
   const asPath = (p) => (p instanceof URL || String(p).startsWith("file:") ? fileURLToPath(p) : String(p));
-  let indexURL = asPath(options.indexURL);
+  let indexURL = asPath(options.indexURL ?? copied);
   if (!indexURL.endsWith(path.sep)) indexURL += path.sep;
   const stdLibURL = asPath(options.stdLibURL ?? new URL(MANIFEST.stdlib, import.meta.url));
   const bundlePath = asPath(options.bundleURL ?? new URL(MANIFEST.bundle, import.meta.url));
@@ -154,11 +320,16 @@ async function loadNode(options) {
     if (MANIFEST.transfer === "zstd") return decodeZstd(new Uint8Array(bytes));
     return new Uint8Array(bytes);
   };
-  const read = (file) => fs.readFile(file).then(decode);
+  const readCounted = (file) => fs.readFile(file).then((bytes) => (progress.bytes(bytes.length), bytes));
+  const read = (file) => readCounted(file).then(decode);
+  const wire = MANIFEST.bundle_frames.map(([w]) => w);
+  const bundle = MANIFEST.transfer === "zstd"
+    ? zstdParts((async function* () { yield new Uint8Array(await readCounted(bundlePath)); })(), wire, bundlePath)
+    : [read(bundlePath)];
   return {
     // In the solid forms Pyodide reads the stream file itself as its placeholder stdlib (a
     // local read; Pyodide in Node takes only paths and "://" URLs, no blob: URL).
-    indexURL, stdLibURL, loadPyodide, version, bundle: read(bundlePath),
+    indexURL, stdLibURL, loadPyodide, version, bundle,
     stdlib: SOLID ? read(stdLibURL) : null,
     lazyURL: (installPath) => path.join(lazyDir, installPath.slice(1)),
     fetchSync: (file) => new Uint8Array(readFileSync(file)),
@@ -166,8 +337,9 @@ async function loadNode(options) {
   };
 }
 
-async function loadBrowser(options) {
-  const indexURL = String(options.indexURL ?? MANIFEST.cdn);
+async function loadBrowser(options, progress) {
+  const copied = MANIFEST.runtime_dir && new URL(MANIFEST.runtime_dir + "/", import.meta.url);
+  const indexURL = String(options.indexURL ?? copied ?? MANIFEST.cdn);
   const base = indexURL.endsWith("/") ? indexURL : indexURL + "/";
   const stdLibURL = String(options.stdLibURL ?? new URL(MANIFEST.stdlib, import.meta.url));
   const bundleURL = String(options.bundleURL ?? new URL(MANIFEST.bundle, import.meta.url));
@@ -177,22 +349,29 @@ async function loadBrowser(options) {
   const download = async (url) => {
     const r = await fetch(url);
     if (!r.ok) throw new Error(`loadBundle: ${url}: HTTP ${r.status}`);
-    if (MANIFEST.transfer === "gzip") {
-      // Decoded while it downloads.
-      const body = r.body.pipeThrough(new DecompressionStream("gzip"));
-      return new Uint8Array(await new Response(body).arrayBuffer());
-    }
-    const bytes = new Uint8Array(await r.arrayBuffer());
-    return MANIFEST.transfer === "zstd" ? decodeZstd(bytes) : bytes;
+    const counted = r.body.pipeThrough(new TransformStream({
+      transform(chunk, out) { progress.bytes(chunk.length); out.enqueue(chunk); },
+    }));
+    // gzip: decoded while it downloads.
+    const body = MANIFEST.transfer === "gzip" ? counted.pipeThrough(new DecompressionStream("gzip")) : counted;
+    return new Uint8Array(await new Response(body).arrayBuffer());
   };
   // The bundle is needed only once Python has booted, the runtime's wasm and the stdlib before:
   // its download starts when the runtime is in (Pyodide's fsInit hook), so it does not share the
   // link with them, and downloads while Python boots. (Measured on a 20 Mbit/s link: pydantic's
   // first output 0.26 s sooner than with all three at once.)
-  let startBundle;
-  const bundle = new Promise((resolve) => { startBundle = resolve; }).then(() => download(bundleURL));
-  const stdlib = SOLID ? download(stdLibURL) : null;
-  if (MANIFEST.transfer === "zstd") zstdModule().catch(() => {}); // the decoder downloads too
+  const started = deferred();
+  const startBundle = started.resolve;
+  let bundle;
+  let stdlib = null;
+  if (MANIFEST.transfer === "zstd") {
+    const decode = zstdFetcher(progress);
+    bundle = decode(started.promise, bundleURL, MANIFEST.bundle_frames.map(([w]) => w));
+    [stdlib] = decode(Promise.resolve(), stdLibURL, null);
+  } else {
+    bundle = [started.promise.then(() => download(bundleURL))];
+    stdlib = SOLID ? download(stdLibURL) : null;
+  }
   const { loadPyodide, version } = await import(new URL("pyodide.mjs", base).href);
   return {
     indexURL: base, loadPyodide, version, bundle, stdlib, startBundle,
@@ -238,32 +417,33 @@ async function installStdlib(FS, stdlib) {
   FS.writeFile(MANIFEST.stdlib_mount, bytes);
 }
 
-// A zip of stored entries (the solid forms' bundle.zip) unpacked without copying: each file's
-// node takes a view of the decoded bytes (`canOwn`, which MEMFS honours for an array that is not
-// the wasm heap). Python's zipfile, behind pyodide.unpackArchive, copies every byte through the
-// heap: for the 66 MB scikit-learn bundle that was ~0.4 s. Returns false, having written nothing,
-// for a zip this does not read (a compressed entry, zip64): unpackArchive takes it then.
-function unpackStoredZip(FS, bytes) {
+// Stored zip entries (the solid forms' bundle.zip, or a frame of it: whole entries, then perhaps
+// the central directory) unpacked without copying: each file's node takes a view of the decoded
+// bytes (`canOwn`, which MEMFS honours for an array that is not the wasm heap). Python's zipfile,
+// behind pyodide.unpackArchive, copies every byte through the heap: for the 66 MB scikit-learn
+// bundle that was ~0.4 s. It walks the local headers (pyodide-pack writes sizes there, no data
+// descriptors). Returns false, having written nothing, for bytes it does not read (a compressed
+// entry, zip64, a name unpackArchive would refuse).
+function unpackStoredEntries(FS, bytes) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const eocd = bytes.length - 22; // pyodide-pack writes no archive comment
-  if (eocd < 0 || view.getUint32(eocd, true) !== 0x06054b50) return false;
-  const count = view.getUint16(eocd + 10, true);
-  let at = view.getUint32(eocd + 16, true);
-  if (count === 0xffff || at === 0xffffffff) return false;
   const decoder = new TextDecoder();
   const files = [];
-  for (let i = 0; i < count; i++) {
-    if (view.getUint32(at, true) !== 0x02014b50) return false;
-    const method = view.getUint16(at + 10, true);
-    const size = view.getUint32(at + 24, true);
-    const [nameLen, extraLen, commentLen] = [28, 30, 32].map((o) => view.getUint16(at + o, true));
-    const local = view.getUint32(at + 42, true);
-    const name = decoder.decode(bytes.subarray(at + 46, at + 46 + nameLen));
-    if (method !== 0 || size === 0xffffffff || view.getUint32(local, true) !== 0x04034b50) return false;
-    if (name.startsWith("/") || name.split("/").includes("..")) return false; // unpackArchive refuses it
-    const start = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
+  let at = 0;
+  while (at + 30 <= bytes.length && view.getUint32(at, true) === 0x04034b50) {
+    const flags = view.getUint16(at + 6, true);
+    const method = view.getUint16(at + 8, true);
+    const size = view.getUint32(at + 18, true);
+    const [nameLen, extraLen] = [26, 28].map((o) => view.getUint16(at + o, true));
+    const start = at + 30 + nameLen + extraLen;
+    if (method !== 0 || flags & 8 || size === 0xffffffff || start + size > bytes.length) return false;
+    const name = decoder.decode(bytes.subarray(at + 30, at + 30 + nameLen));
+    if (name.startsWith("/") || name.split("/").includes("..")) return false;
     files.push([name, start, size]);
-    at += 46 + nameLen + extraLen + commentLen;
+    at = start + size;
+  }
+  // After the entries: the central directory or the end record, or nothing (a frame's end).
+  if (at < bytes.length && (at + 4 > bytes.length || ![0x02014b50, 0x06054b50].includes(view.getUint32(at, true)))) {
+    return false;
   }
   for (const [name, start, size] of files) {
     const path = "/" + name;
@@ -279,8 +459,9 @@ function unpackStoredZip(FS, bytes) {
 
 export async function loadBundle(options = {}) {
   const timings = {};
-  const source = IS_NODE ? await loadNode(options) : await loadBrowser(options);
-  source.bundle.catch(() => {});
+  const progress = progressReporter(options.onProgress);
+  const source = IS_NODE ? await loadNode(options, progress) : await loadBrowser(options, progress);
+  for (const part of source.bundle) part.catch(() => {});
   source.stdlib?.catch(() => {});
   // Byte-code, paths and extension modules are bound to one release: refuse another up front.
   if (source.version !== MANIFEST.pyodide_version) {
@@ -290,6 +471,7 @@ export async function loadBundle(options = {}) {
       `load it with Pyodide ${MANIFEST.pyodide_version}, or pack again against ${source.version}`);
   }
   let t = performance.now();
+  progress.phase("runtime");
   // A stdlib that could not be fetched or decoded leaves Python the empty placeholder, and
   // loadPyodide fails for that with a message that does not say why: the cause is thrown instead.
   let stdlibError = null;
@@ -319,21 +501,42 @@ export async function loadBundle(options = {}) {
   source.startBundle?.(); // (already started, unless a Pyodide skipped fsInit)
   if (!IS_NODE && SOLID) URL.revokeObjectURL(source.stdLibURL);
   t = performance.now();
-  const bytes = await source.bundle;
-  // Paths inside bundle.zip are absolute paths of Pyodide's file system, without the leading "/".
-  if (!unpackStoredZip(pyodide.FS, bytes)) pyodide.unpackArchive(bytes, "zip", { extractDir: "/" });
-  timings.fetch_unpack_ms = performance.now() - t;
-  t = performance.now();
-  // Extension modules, in the order the traced run loaded them; asynchronous, so browsers never
-  // compile a large module on the main thread.
-  for (const lib of MANIFEST.dynlibs) {
-    try {
-      await pyodide._api.loadDynlib(lib);
-    } catch (err) {
-      throw new Error(`loadBundle: the extension module ${lib} could not be loaded: ${err.message ?? err}`);
+  // Extension modules, in the order the traced run loaded them, each as soon as its file is in
+  // (the bundle holds them first); asynchronous, so browsers never compile a large module on the
+  // main thread.
+  let dynlibsMs = 0;
+  let loaded = 0;
+  const loadDynlibs = async (all) => {
+    for (; loaded < MANIFEST.dynlibs.length; loaded++) {
+      const lib = MANIFEST.dynlibs[loaded];
+      if (!all && !pyodide.FS.analyzePath(lib).exists) return;
+      const t0 = performance.now();
+      progress.phase("dynlibs");
+      try {
+        await pyodide._api.loadDynlib(lib);
+      } catch (err) {
+        throw new Error(`loadBundle: the extension module ${lib} could not be loaded: ${err.message ?? err}`);
+      }
+      dynlibsMs += performance.now() - t0;
+      progress.module();
     }
+  };
+  for (const [i, part] of source.bundle.entries()) {
+    progress.phase("download");
+    const bytes = await part;
+    progress.phase("install");
+    // Paths inside bundle.zip are absolute paths of Pyodide's file system, without the leading "/".
+    if (!unpackStoredEntries(pyodide.FS, bytes)) {
+      if (source.bundle.length > 1) {
+        throw new Error(`loadBundle: ${MANIFEST.bundle}: frame ${i + 1} is not a run of stored zip entries`);
+      }
+      pyodide.unpackArchive(bytes, "zip", { extractDir: "/" });
+    }
+    await loadDynlibs(false);
   }
-  timings.dynlibs_ms = performance.now() - t;
+  await loadDynlibs(true);
+  timings.dynlibs_ms = dynlibsMs;
+  timings.fetch_unpack_ms = performance.now() - t - dynlibsMs;
   installLazyFiles(pyodide, MANIFEST.lazy, source, options);
   timings.lazy_files = MANIFEST.lazy.files.length;
   options.timings?.(timings);

@@ -110,6 +110,36 @@ pub(crate) struct BrowserArgs {
     isolate: bool,
 }
 
+/// Where `serve` (and `pack --serve`) listens.
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// The port (default: a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+}
+
+/// Serves `dir` until Ctrl-C.
+fn serve(dir: &Path, at: &ServeArgs) -> Result<()> {
+    let preview = pyodide_pack_serve::Preview::bind(dir, &at.host, at.port)?;
+    let page = if dir.join(pyodide_pack_pack::PAGE).is_file() {
+        String::new()
+    } else {
+        format!(" (no {}: packed with --no-page)", pyodide_pack_pack::PAGE)
+    };
+    let shown = dir.display().to_string();
+    out(&format!(
+        "serving {}/ at {}{page} (Ctrl-C stops)\n",
+        shown.trim_end_matches('/'),
+        preview.url()
+    ))?;
+    preview.run()?;
+    eprintln!("stopped");
+    Ok(())
+}
+
 /// What form the shipped files take (shared by pack and size).
 #[derive(Args, Clone, Default)]
 struct FormArgs {
@@ -291,6 +321,20 @@ enum Command {
         /// Write no OUTDIR/report.html (the treemap page of the report).
         #[arg(long)]
         no_html: bool,
+        /// Write no OUTDIR/index.html (the page that runs the app) and no copy of the entry
+        /// script (`page = false`).
+        #[arg(long)]
+        no_page: bool,
+        /// Where the page takes the Pyodide runtime from: cdn (default: the jsDelivr folder of
+        /// the packed release) or copy (its files copied into OUTDIR/pyodide/, for a site that
+        /// needs no CDN) (`runtime-files = "..."`).
+        #[arg(long, value_name = "cdn|copy")]
+        runtime_files: Option<pyodide_pack_pack::RuntimeFiles>,
+        /// Then serve OUTDIR as `pyodide-pack serve` does, until Ctrl-C.
+        #[arg(long)]
+        serve: bool,
+        #[command(flatten)]
+        serve_at: ServeArgs,
         #[command(flatten)]
         browser: BrowserArgs,
         #[command(flatten)]
@@ -298,6 +342,16 @@ enum Command {
         /// Also write the report here (`-` for stdout).
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
+    },
+    /// Serve a packed OUTDIR on localhost the way a CDN serves it (brotli or gzip when asked, a
+    /// .br/.gz sibling when there is one, application/wasm, no caching), to open its index.html
+    /// in a browser. Ctrl-C stops it.
+    Serve {
+        /// The folder `pack` wrote.
+        #[arg(default_value = "dist")]
+        outdir: PathBuf,
+        #[command(flatten)]
+        at: ServeArgs,
     },
     /// What `pack` would ship, measured and checked against `[tool.pyodide-pack.budget]`, from the
     /// cached analysis and trace: no validation, no output folder. Exits 1 on a breach.
@@ -420,6 +474,7 @@ fn install_interrupt_handler() {
             std::process::exit(EXIT_INTERRUPTED.into());
         }
         pyodide_pack_trace::interrupt_runs();
+        pyodide_pack_serve::stop();
         std::thread::spawn(|| {
             std::thread::sleep(GRACE);
             eprintln!("error: interrupted");
@@ -550,6 +605,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             strip_docstrings,
             form,
             no_html,
+            no_page,
+            runtime_files,
+            serve: then_serve,
+            serve_at,
             browser,
             budget,
             json,
@@ -564,15 +623,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 transfer: form.transfer,
                 budget: budget.flags()?,
                 no_html,
+                page: no_page.then_some(false),
+                runtime_files,
             };
             let (report, out_dir) =
                 pipeline::pack(&env.request()?, &env.app, &trace, &flags, &cache)?;
             let text = pyodide_pack_report::render_pack(&report, &out_dir.display().to_string());
             emit(&text, json.as_deref(), &report)?;
-            Ok(budget_verdict(
+            let verdict = budget_verdict(
                 report.budget.as_ref(),
                 &format!(" (the output in {} is written)", out_dir.display()),
-            ))
+            );
+            if then_serve {
+                serve(&out_dir, &serve_at)?;
+            }
+            Ok(verdict)
+        }
+        Command::Serve { outdir, at } => {
+            serve(&outdir, &at)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Size {
             env,
@@ -593,6 +662,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 transfer: form.transfer,
                 budget: budget.flags()?,
                 no_html: true,
+                page: Some(false),
+                runtime_files: None,
             };
             let report = pipeline::size(&env.request()?, &env.app, &trace, &flags, &cache)?;
             emit(&report.render_text(), json.as_deref(), &report)?;

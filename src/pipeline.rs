@@ -345,6 +345,10 @@ pub struct PackFlags {
     pub budget: BudgetFlags,
     /// No `report.html`.
     pub no_html: bool,
+    /// `--no-page`: `Some(false)`; `None`: the config's, else true.
+    pub page: Option<bool>,
+    /// `--runtime-files`; `None`: the config's, else the CDN.
+    pub runtime_files: Option<pyodide_pack_pack::RuntimeFiles>,
 }
 
 /// The size check's inputs besides `[tool.pyodide-pack.budget]`.
@@ -396,10 +400,15 @@ fn write_bundle(
     let options = PackOptions {
         strip_docstrings: flags.strip_docstrings || config.strip_docstrings.unwrap_or(false),
         docstring_exclude: config.docstring_exclude.clone(),
-        // `.pyc` by default: compiling sources is most of a page's start-up (see README).
+        // `.pyc` by default: compiling sources is most of a page's start-up (see docs/benchmarks.md).
         compile_pyc: flags.compile_pyc.or(config.compile_pyc).unwrap_or(true),
         transfer: flags.transfer.or(config.transfer).unwrap_or_default(),
         timeout: settings.timeout,
+        page: flags.page.or(config.page).unwrap_or(true),
+        runtime_files: flags
+            .runtime_files
+            .or(config.runtime_files)
+            .unwrap_or_default(),
     };
     let touched: Option<Vec<_>> = loaded
         .trace_summary

@@ -245,30 +245,39 @@ async function measure(browser, origin, variant, profileName) {
     const cdp = await page.createCDPSession();
     const requests = new Map();
     let documentStart = null;
-    cdp.on("Network.requestWillBeSent", (e) => {
-      const url = new URL(e.request.url);
-      if (url.origin !== origin) return;
-      if (url.pathname.startsWith("/page/") && documentStart === null) documentStart = e.timestamp;
-      requests.set(e.requestId, { path: url.pathname, start: e.timestamp, end: null, bytes: 0, encoding: null });
-    });
-    cdp.on("Network.responseReceived", (e) => {
-      const r = requests.get(e.requestId);
-      if (!r) return;
-      const headers = Object.fromEntries(Object.entries(e.response.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
-      r.encoding = headers["content-encoding"] ?? "identity";
-    });
-    cdp.on("Network.loadingFinished", (e) => {
-      const r = requests.get(e.requestId);
-      if (!r) return;
-      r.end = e.timestamp;
-      r.bytes = e.encodedDataLength;
-    });
-    cdp.on("Network.loadingFailed", (e) => {
-      const r = requests.get(e.requestId);
-      if (r) {
+    // The page's requests, and its workers' (the loader fetches and decodes the zstd files in a
+    // worker): the same listeners on each session; request ids are unique across them.
+    const watch = (session) => {
+      session.on("Network.requestWillBeSent", (e) => {
+        const url = new URL(e.request.url);
+        if (url.origin !== origin) return;
+        if (url.pathname.startsWith("/page/") && documentStart === null) documentStart = e.timestamp;
+        requests.set(e.requestId, { path: url.pathname, start: e.timestamp, end: null, bytes: 0, encoding: null });
+      });
+      session.on("Network.responseReceived", (e) => {
+        const r = requests.get(e.requestId);
+        if (!r) return;
+        const headers = Object.fromEntries(Object.entries(e.response.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+        r.encoding = headers["content-encoding"] ?? "identity";
+      });
+      session.on("Network.loadingFinished", (e) => {
+        const r = requests.get(e.requestId);
+        if (!r) return;
         r.end = e.timestamp;
-        r.failed = e.errorText;
-      }
+        r.bytes = e.encodedDataLength;
+      });
+      session.on("Network.loadingFailed", (e) => {
+        const r = requests.get(e.requestId);
+        if (r) {
+          r.end = e.timestamp;
+          r.failed = e.errorText;
+        }
+      });
+    };
+    watch(cdp);
+    page.on("workercreated", (worker) => {
+      watch(worker.client);
+      worker.client.send("Network.enable").catch(() => {});
     });
     await cdp.send("Network.enable");
     // Through puppeteer: Network.setCacheDisabled, Network.emulateNetworkConditions and

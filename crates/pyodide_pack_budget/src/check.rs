@@ -379,6 +379,8 @@ mod tests {
                 },
             ],
             siblings: Vec::new(),
+            page: Vec::new(),
+            runtime_files: Vec::new(),
             transfer: pyodide_pack_pack::TransferForm::Deflate,
             packages: vec![PackageSizes {
                 package: "pydantic_core".into(),

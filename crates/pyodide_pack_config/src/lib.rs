@@ -33,6 +33,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "html",
     "transfer",
     "pyodide",
+    "page",
+    "runtime-files",
 ];
 
 /// Where browser validation runs the app: `browser = "main" | "worker" | "both"`.
@@ -86,6 +88,39 @@ impl TransferForm {
 impl std::fmt::Display for TransferForm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// Where the page takes the Pyodide runtime from: `runtime-files = "cdn" | "copy"`,
+/// `--runtime-files`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuntimeFiles {
+    /// The jsDelivr folder of the packed release (the files are not written).
+    #[default]
+    Cdn,
+    /// Copied into the output's `pyodide/` folder: a site that needs no CDN (intranets, offline,
+    /// a strict Content-Security-Policy).
+    Copy,
+}
+
+impl RuntimeFiles {
+    pub fn name(self) -> &'static str {
+        match self {
+            RuntimeFiles::Cdn => "cdn",
+            RuntimeFiles::Copy => "copy",
+        }
+    }
+}
+
+impl std::str::FromStr for RuntimeFiles {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [RuntimeFiles::Cdn, RuntimeFiles::Copy]
+            .into_iter()
+            .find(|choice| choice.name() == s)
+            .ok_or_else(|| format!("unknown runtime-files {s:?}: expected cdn or copy"))
     }
 }
 
@@ -151,6 +186,10 @@ pub struct PackConfig {
     /// The Pyodide release to pack against (`"0.27.7"`), installed from npm into the cache:
     /// what `--pyodide VERSION` says. `--runtime DIR` and `--pyodide` win over it.
     pub pyodide: Option<String>,
+    /// `false`: `pack` writes no `index.html` (and no copy of the entry script).
+    pub page: Option<bool>,
+    /// Where the page takes the Pyodide runtime from (default: the CDN).
+    pub runtime_files: Option<RuntimeFiles>,
 }
 
 /// The settings and where they came from.

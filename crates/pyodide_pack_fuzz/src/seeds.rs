@@ -1,5 +1,5 @@
 //! Seeds: real files from the pyodide-pack cache (wheels, the `.py` and `.so` files inside them
-//! and inside the runtime's `python_stdlib.zip`, saved traces), the README's `pyproject.toml`
+//! and inside the runtime's `python_stdlib.zip`, saved traces), the settings page's (docs/config.md) `pyproject.toml`
 //! example, and hostile cases built here in code. Nothing binary is committed.
 //!
 //! On a machine whose cache is empty (before `corpus/fetch.sh`) only the built cases are there;
@@ -618,13 +618,13 @@ match command.split():
 
 fn pyproject_seeds() -> Vec<Seed> {
     let mut seeds = Vec::new();
-    // The README's own example, as users copy it.
-    let readme = include_str!("../../../README.md");
+    // The settings page's own example (docs/config.md), as users copy it.
+    let readme = include_str!("../../../docs/config.md");
     for block in readme.split("```toml").skip(1) {
         if let Some(body) = block.split("```").next() {
             if body.contains("[tool.pyodide-pack]") {
                 seeds.push(seed(
-                    "README.md: [tool.pyodide-pack] example",
+                    "docs/config.md: [tool.pyodide-pack] example",
                     body.trim_start(),
                 ));
             }

@@ -30,7 +30,7 @@ pub enum EdgeKind {
     /// Data files a module can open through `__file__`, `importlib.resources`, `pkgutil.get_data`:
     /// the files under its package folder (or under a package named by a literal).
     DataFamily,
-    /// The stdlib's own computed imports no local analysis resolves, from the table in the README
+    /// The stdlib's own computed imports no local analysis resolves, from the table in docs/analyze.md
     /// (sysconfig's `_sysconfigdata_*` module).
     StdlibRule,
     /// A `dylink.0` needed library of a wasm side module.

@@ -18,6 +18,7 @@ pub mod output;
 pub mod plan;
 pub mod pyc;
 pub mod reduce;
+mod site;
 pub mod sizes;
 mod transfer;
 pub mod validate;
@@ -34,8 +35,9 @@ use serde::Serialize;
 
 use entries::{write_zip, PackedEntry};
 use measure::{archive_kind, floor_zips, measure_packages};
-pub use pyodide_pack_config::TransferForm;
+pub use pyodide_pack_config::{RuntimeFiles, TransferForm};
 use reduce::reduce_entries;
+pub use site::{PAGE, RUNTIME_DIR};
 pub use transfer::ZSTD_DECODER;
 
 pub use browser::{
@@ -68,6 +70,10 @@ pub struct PackOptions {
     pub transfer: TransferForm,
     /// For the `.pyc` compiler run.
     pub timeout: Duration,
+    /// Write `index.html` and the entry script beside the loader.
+    pub page: bool,
+    /// Where the loader takes the runtime from by default.
+    pub runtime_files: RuntimeFiles,
 }
 
 /// What `pack` wrote and measured.
@@ -85,6 +91,10 @@ pub struct PackSummary {
     pub totals: Totals,
     /// Extension modules the loader preloads, in order.
     pub dynlibs: Vec<String>,
+    /// The page's files (`index.html`, the entry script's copy), if written.
+    pub page: Vec<String>,
+    /// The runtime's files copied into `pyodide/` (`--runtime-files copy`), with their sizes.
+    pub runtime_files: Vec<OutputFile>,
     /// Every file of the lazy tier.
     pub lazy_files: Vec<LazyFile>,
     pub reducers: ReducerStats,
@@ -141,18 +151,48 @@ pub fn pack(
         Some(bytes) => bytes.clone(),
         None => write_zip(env, &[], STDLIB_ZIP, layout)?,
     };
-    let bundle_entries: Vec<&PackedEntry> = entries
+    // The extension modules first, in the order the loader loads them: in the zstd form their
+    // frames arrive first, and they load while the rest of the bundle downloads.
+    let dynlib_rank: HashMap<&str, usize> = plan
+        .dynlibs
+        .iter()
+        .enumerate()
+        .map(|(i, path)| (path.trim_start_matches('/'), i))
+        .collect();
+    let mut bundle_entries: Vec<&PackedEntry> = entries
         .iter()
         .filter(|e| Some(e.file.archive) != stdlib_index)
         .collect();
+    bundle_entries.sort_by_key(|e| {
+        dynlib_rank
+            .get(e.name.as_str())
+            .copied()
+            .unwrap_or(usize::MAX)
+    });
     let bundle_zip = write_zip(env, &bundle_entries, BUNDLE_ZIP, layout)?;
     let (bundle_name, stdlib_name) = transfer::zip_names(options.transfer);
+    let is_dynlib = |name: &str| dynlib_rank.contains_key(name);
     let (bundle, stdlib) = rayon::join(
-        || transfer::encode(options.transfer, bundle_zip, cache, bundle_name),
-        || transfer::encode(options.transfer, stdlib_zip, cache, stdlib_name),
+        || transfer::encode(options.transfer, bundle_zip, is_dynlib, cache, bundle_name),
+        || transfer::encode(options.transfer, stdlib_zip, |_| false, cache, stdlib_name),
     );
     let (bundle, stdlib) = (bundle?, stdlib?);
-    let loader = loader::render_loader(env, &plan, &lazy_files, options.transfer);
+    let runtime_copy = match options.runtime_files {
+        RuntimeFiles::Copy => site::runtime_files(env)?,
+        RuntimeFiles::Cdn => Vec::new(),
+    };
+    let loader_files = loader::LoaderFiles {
+        bundle_frames: &bundle.frames,
+        bundle_bytes: bundle.body.len(),
+        stdlib_bytes: stdlib.body.len(),
+        runtime_dir: (!runtime_copy.is_empty()).then_some(site::RUNTIME_DIR),
+    };
+    let loader = loader::render_loader(env, &plan, &lazy_files, options.transfer, &loader_files);
+    let page_files = if options.page {
+        site::page_files(env)?
+    } else {
+        Vec::new()
+    };
     let decoder = transfer::decoder(options.transfer);
 
     let mut fetched: Vec<(String, &[u8])> = vec![
@@ -169,10 +209,25 @@ pub fn pack(
             sibling_files.push((format!("{name}{suffix}"), bytes.as_slice()));
         }
     }
+    let mut runtime_outputs = Vec::new();
     if let Some(out_dir) = out_dir {
-        for (name, bytes) in fetched.iter().chain(&sibling_files) {
+        let page = page_files.iter().map(|(n, b)| (n.clone(), b.as_slice()));
+        for (name, bytes) in fetched.iter().chain(&sibling_files).cloned().chain(page) {
             let path = out_dir.join(name);
             std::fs::write(&path, bytes).map_err(|e| PackError::io(&path, e))?;
+        }
+        if !runtime_copy.is_empty() {
+            let dir = out_dir.join(site::RUNTIME_DIR);
+            std::fs::create_dir_all(&dir).map_err(|e| PackError::io(&dir, e))?;
+            for (name, source) in &runtime_copy {
+                let bytes = std::fs::read(source).map_err(|e| PackError::io(source, e))?;
+                let path = dir.join(name);
+                std::fs::write(&path, &bytes).map_err(|e| PackError::io(&path, e))?;
+                runtime_outputs.push(OutputFile {
+                    name: format!("{}/{name}", site::RUNTIME_DIR),
+                    sizes: size_cache.sizes_of(&bytes),
+                });
+            }
         }
     }
 
@@ -247,6 +302,12 @@ pub fn pack(
         packages,
         totals,
         dynlibs: plan.dynlibs,
+        page: if out_dir.is_some() {
+            page_files.into_iter().map(|(name, _)| name).collect()
+        } else {
+            Vec::new()
+        },
+        runtime_files: runtime_outputs,
         lazy_files,
         reducers,
         warnings,

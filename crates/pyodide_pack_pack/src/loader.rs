@@ -3,19 +3,29 @@
 use pyodide_pack_env::Environment;
 
 use crate::plan::{lazy_stdlib_dir, PackPlan};
-use crate::transfer::{decoder, zip_names};
+use crate::transfer::{decoder, zip_names, Frame};
 use crate::{LazyFile, TransferForm};
 
 const TEMPLATE: &str = include_str!("../../../harness/loader.mjs");
 const PLACEHOLDER: &str = "/*@MANIFEST@*/null";
 
+/// What the loader fetches itself: the eager files as written, and the copied runtime's folder.
+pub(crate) struct LoaderFiles<'a> {
+    pub(crate) bundle_frames: &'a [Frame],
+    pub(crate) bundle_bytes: usize,
+    pub(crate) stdlib_bytes: usize,
+    /// `Some("pyodide")` when the runtime's files were copied beside the loader.
+    pub(crate) runtime_dir: Option<&'a str>,
+}
+
 /// The loader for a bundle: its extension modules preload in `plan.dynlibs` order; the lazy files
 /// are listed with their sizes.
-pub fn render_loader(
+pub(crate) fn render_loader(
     env: &Environment,
     plan: &PackPlan,
     lazy: &[LazyFile],
     transfer: TransferForm,
+    files: &LoaderFiles,
 ) -> String {
     let version = &env.runtime.version;
     let (bundle, stdlib) = zip_names(transfer);
@@ -26,6 +36,12 @@ pub fn render_loader(
         "bundle": bundle,
         "stdlib": stdlib,
         "transfer": transfer.name(),
+        // The zstd bundle's frames ([bytes on the wire, zip bytes]), installed as they arrive.
+        "bundle_frames": files.bundle_frames.iter().map(|f| [f.compressed, f.decoded]).collect::<Vec<_>>(),
+        // The two files' bytes as written (what the page's progress counts toward).
+        "sizes": { "bundle": files.bundle_bytes, "stdlib": files.stdlib_bytes },
+        // The runtime's folder beside the loader (`--runtime-files copy`), else null: the CDN.
+        "runtime_dir": files.runtime_dir,
         "decoder": decoder(transfer).map(|(name, _)| name),
         // Where Pyodide mounts the standard library (`/lib/python314.zip`): the solid forms
         // write the decoded zip there.

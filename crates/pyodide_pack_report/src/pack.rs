@@ -193,10 +193,30 @@ pub fn render_pack(report: &PackReport, out_dir: &str) -> String {
     } else {
         ""
     };
+    let page = match pack.page.as_slice() {
+        [page, entry, ..] => format!(", {page} (runs {entry})"),
+        _ => String::new(),
+    };
+    let runtime = if pack.runtime_files.is_empty() {
+        String::new()
+    } else {
+        let bytes: u64 = pack.runtime_files.iter().map(|f| f.sizes.raw).sum();
+        format!(
+            ", {}/ ({} runtime files, {})",
+            pyodide_pack_pack::RUNTIME_DIR,
+            pack.runtime_files.len(),
+            format_size(bytes)
+        )
+    };
     out.push_str(&format!(
-        "wrote {out_dir}/: {}{lazy}, report.json{html}\n",
+        "wrote {out_dir}/: {}{lazy}, report.json{html}{page}{runtime}\n",
         files.join(", ")
     ));
+    if !pack.page.is_empty() {
+        out.push_str(&format!(
+            "to see it in a browser: pyodide-pack serve {out_dir}\n"
+        ));
+    }
     if let Some(validation) = &report.validation {
         out.push_str(&render_validation(validation));
     }

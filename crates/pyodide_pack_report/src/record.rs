@@ -1,4 +1,4 @@
-//! The analyze record. Its schema is documented in the README; `why`, `trace` and `pack` extend it.
+//! The analyze record. Its schema is documented in docs/analyze.md; `why`, `trace` and `pack` extend it.
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,376 @@
+//! From `pack` to a page: the `index.html` pack writes, served by `pyodide-pack serve`, loaded in
+//! headless Chromium (`tests/page_probe.mjs`): it shows the app's output from the root and from a
+//! sub-path, runs with `--runtime-files copy` when every request outside 127.0.0.1 is blocked, and
+//! shows the loader's error when the bundle cannot load. The server itself: CDN-like responses, a
+//! taken port, Ctrl-C.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use common::*;
+use serde_json::{json, Value};
+
+const APP: &str = "pydantic_model";
+
+/// One pack per output kind for the whole file: packing and validating takes ~30 s.
+fn packed(runtime_files: &str) -> PathBuf {
+    static CDN: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    static COPY: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let cell = if runtime_files == "copy" { &COPY } else { &CDN };
+    cell.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("dist");
+        let mut args: Vec<String> = vec!["pack".into()];
+        args.extend(env_flags(&corpus_app(APP), &corpus_wheels(APP)));
+        args.extend(["-o".into(), out.display().to_string()]);
+        args.extend(["--runtime-files".into(), runtime_files.into()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = pyodide_pack(&args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        (dir, out)
+    })
+    .1
+    .clone()
+}
+
+/// A running `pyodide-pack serve`, stopped with SIGINT when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(dir: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pyodide-pack"))
+            .arg("serve")
+            .arg(dir)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {line:?}"))
+            .to_string();
+        Server { child, url }
+    }
+
+    /// SIGINT, as Ctrl-C sends it; the exit status.
+    fn interrupt(&mut self) -> std::process::ExitStatus {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            self.interrupt();
+        }
+    }
+}
+
+/// What the page shows in Chromium once it has finished.
+fn load_page(url: &str, loopback_only: bool, cdn: bool, screenshot: Option<&Path>) -> Value {
+    let cache = cache();
+    let driver = pyodide_pack_env::install_npm_package(
+        &cache,
+        "browser-driver",
+        "puppeteer-core",
+        pyodide_pack_pack::browser::DRIVER_VERSION,
+    )
+    .unwrap();
+    let chromium = pyodide_pack_pack::browser::find_chromium().unwrap();
+    let version = pyodide_pack_env::PINNED_PYODIDE_VERSION;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = json!({
+        "chromium": chromium,
+        "driver": driver,
+        "url": url,
+        "loopback_only": loopback_only,
+        "cdn": cdn.then(|| json!({
+            "prefix": format!("https://cdn.jsdelivr.net/pyodide/v{version}/full/"),
+            "dir": runtime_dir(),
+        })),
+        "screenshot": screenshot,
+        "timeout_ms": 120_000,
+    });
+    let spec_path = dir.path().join("spec.json");
+    std::fs::write(&spec_path, spec.to_string()).unwrap();
+    let output = Command::new("node")
+        .arg(repo().join("tests/page_probe.mjs"))
+        .arg(&spec_path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn expected() -> String {
+    std::fs::read_to_string(repo().join("corpus").join(APP).join("expected.txt")).unwrap()
+}
+
+#[test]
+fn the_page_shows_the_apps_output_from_the_root_and_from_a_sub_path() {
+    let out = packed("cdn");
+    for name in ["index.html", "app.py", "loader.mjs"] {
+        assert!(out.join(name).is_file(), "{name} is written");
+    }
+    assert!(!out.join("pyodide").exists(), "the CDN is the default");
+
+    // From the root, the runtime from the (stand-in) CDN. The screenshot in docs/ is this page.
+    let server = Server::start(&out, &[]);
+    let shot = tempfile::tempdir().unwrap();
+    let png = match std::env::var_os("PYODIDE_PACK_UPDATE_SCREENSHOT") {
+        Some(_) => repo().join("docs/page.png"),
+        None => shot.path().join("page.png"),
+    };
+    let page = load_page(&server.url, false, true, Some(&png));
+    assert_eq!(page["state"], "done", "{page}");
+    assert_eq!(page["output"].as_str().unwrap(), expected(), "{page}");
+    assert_eq!(page["title"], "app.py");
+    assert!(
+        page["status"].as_str().unwrap().starts_with("app.py ran"),
+        "{page}"
+    );
+    assert_eq!(&std::fs::read(&png).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
+    // The output reaches the console too.
+    let console = page["console"].as_array().unwrap();
+    let first = expected().lines().next().unwrap().to_string();
+    assert!(console.iter().any(|m| m == &json!(first)), "{page}");
+    drop(server);
+
+    // From a sub-path (a project site: https://user.github.io/repo/).
+    let site = tempfile::tempdir().unwrap();
+    copy_dir(&out, &site.path().join("repo"));
+    let server = Server::start(site.path(), &[]);
+    let page = load_page(&format!("{}repo/", server.url), false, true, None);
+    assert_eq!(page["state"], "done", "{page}");
+    assert_eq!(page["output"].as_str().unwrap(), expected(), "{page}");
+}
+
+#[test]
+fn with_the_runtime_copied_the_page_needs_nothing_outside_loopback() {
+    let out = packed("copy");
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let copied: Vec<&str> = report["pack"]["runtime_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        copied,
+        [
+            "pyodide/pyodide.mjs",
+            "pyodide/pyodide.asm.mjs",
+            "pyodide/pyodide.asm.wasm",
+            "pyodide/pyodide-lock.json"
+        ]
+    );
+    let server = Server::start(&out, &[]);
+    let page = load_page(&server.url, true, false, None);
+    assert_eq!(page["outside"], json!([]), "{page}");
+    assert_eq!(page["state"], "done", "{page}");
+    assert_eq!(page["output"].as_str().unwrap(), expected(), "{page}");
+
+    // The control: the default output, under the same block, cannot reach its CDN.
+    let server = Server::start(&packed("cdn"), &[]);
+    let page = load_page(&server.url, true, false, None);
+    assert_eq!(page["state"], "failed", "{page}");
+    let outside = page["outside"].as_array().unwrap();
+    assert!(
+        outside.iter().any(|u| u
+            .as_str()
+            .unwrap()
+            .starts_with("https://cdn.jsdelivr.net/pyodide/")),
+        "{page}"
+    );
+}
+
+#[test]
+fn a_bundle_that_cannot_load_shows_the_loaders_error_in_the_page() {
+    let site = tempfile::tempdir().unwrap();
+    let out = site.path().join("dist");
+    copy_dir(&packed("copy"), &out);
+    std::fs::remove_file(out.join("bundle.zip.zst")).unwrap();
+    let server = Server::start(&out, &[]);
+    let page = load_page(&server.url, true, false, None);
+    assert_eq!(page["state"], "failed", "{page}");
+    let status = page["status"].as_str().unwrap();
+    assert!(
+        status.starts_with("Failed: loadBundle: ")
+            && status.contains(&format!("{}bundle.zip.zst: HTTP 404", server.url)),
+        "{page}"
+    );
+}
+
+#[test]
+fn serve_answers_as_a_cdn_does() {
+    let out = packed("copy");
+    let server = Server::start(&out, &[]);
+    let addr = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+
+    // Brotli when asked, the wasm type, nothing cached.
+    let (head, body) = get(addr, "/pyodide/pyodide.asm.wasm", "br");
+    assert!(head.contains("content-type: application/wasm"), "{head}");
+    assert!(head.contains("content-encoding: br"), "{head}");
+    assert!(head.contains("cache-control: no-store"), "{head}");
+    let mut wasm = Vec::new();
+    brotli::BrotliDecompress(&mut &body[..], &mut wasm).unwrap();
+    assert_eq!(
+        wasm,
+        std::fs::read(out.join("pyodide/pyodide.asm.wasm")).unwrap()
+    );
+    // gzip when that is all the client takes; the page at the folder's URL.
+    let (head, _) = get(addr, "/", "gzip");
+    assert!(
+        head.contains("content-encoding: gzip") && head.contains("text/html"),
+        "{head}"
+    );
+    // A zstd stream is sent as it is.
+    let (head, body) = get(addr, "/bundle.zip.zst", "br, gzip");
+    assert!(!head.contains("content-encoding"), "{head}");
+    assert_eq!(body, std::fs::read(out.join("bundle.zip.zst")).unwrap());
+    // A precompressed sibling is served in place of its file.
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(
+        site.path().join("data.txt"),
+        "plain text, repeated. ".repeat(50),
+    )
+    .unwrap();
+    std::fs::write(site.path().join("data.txt.br"), b"not really brotli").unwrap();
+    let sibling = Server::start(site.path(), &[]);
+    let addr = sibling
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let (head, body) = get(addr, "/data.txt", "br");
+    assert!(head.contains("content-encoding: br"), "{head}");
+    assert_eq!(body, b"not really brotli");
+    let (head, _) = get(addr, "/missing.txt", "br");
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+}
+
+#[test]
+fn serve_stops_on_ctrl_c_and_says_when_its_port_is_taken() {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "<p>hi</p>").unwrap();
+    let mut server = Server::start(site.path(), &[]);
+    let addr = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    let (head, _) = get(&addr, "/", "identity");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+
+    // The port is taken while it runs.
+    let port = addr.rsplit(':').next().unwrap();
+    let output = pyodide_pack(&["serve", &site.path().display().to_string(), "--port", port]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+    assert!(
+        message.contains(&format!(
+            "cannot serve on 127.0.0.1:{port}: the port is taken"
+        )),
+        "{message}"
+    );
+
+    // Ctrl-C: a clean exit, and the port free again.
+    let status = server.interrupt();
+    assert!(status.success(), "{status:?}");
+    let mut rest = String::new();
+    server
+        .child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut rest)
+        .unwrap();
+    assert_eq!(rest.trim(), "stopped");
+    assert!(std::net::TcpListener::bind(&addr).is_ok(), "{addr} is free");
+
+    // A folder that is not there is one line, before anything listens.
+    let output = pyodide_pack(&["serve", "/nonexistent/dist"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output).trim().lines().count(),
+        1,
+        "{}",
+        stderr(&output)
+    );
+    assert!(stderr(&output).contains("/nonexistent/dist: no such folder"));
+}
+
+/// A raw GET (the headers lowercased, the body as sent).
+fn get(addr: &str, path: &str, accept_encoding: &str) -> (String, Vec<u8>) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept-Encoding: {accept_encoding}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a header block");
+    let head = String::from_utf8_lossy(&response[..split]).to_lowercase();
+    let mut body = response[split + 4..].to_vec();
+    if head.contains("transfer-encoding: chunked") {
+        body = dechunk(&body);
+    }
+    (head.replacen("http/1.1", "HTTP/1.1", 1), body)
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16)
+                .unwrap();
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
