@@ -374,3 +374,66 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn the_page_and_the_runtime_copy_follow_the_flags_and_the_settings() {
+    let (dir, app, wheels) = scratch_app("hello.py", "print('hello')\n");
+    let pack = |extra: &[&str]| {
+        let out = dir.path().join("out");
+        let mut args: Vec<String> = vec!["pack".into()];
+        args.extend(env_flags(&app, &wheels));
+        args.extend([
+            "-o".into(),
+            out.display().to_string(),
+            "--no-validate".into(),
+        ]);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        (pyodide_pack(&args), out)
+    };
+    // By default: the page and the entry's copy, the runtime from the CDN.
+    let (output, out) = pack(&[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(text.contains(", index.html (runs hello.py)"), "{text}");
+    assert!(text.contains(&format!(
+        "to see it in a browser: pyodide-pack serve {}",
+        out.display()
+    )));
+    assert_eq!(
+        std::fs::read(out.join("hello.py")).unwrap(),
+        b"print('hello')\n"
+    );
+    let loader = std::fs::read_to_string(out.join("loader.mjs")).unwrap();
+    assert!(loader.contains("\"runtime_dir\":null"), "the CDN");
+
+    // --no-page: neither.
+    let (output, out) = pack(&["--no-page"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!out.join("index.html").exists() && !out.join("hello.py").exists());
+
+    // The settings: page = false, runtime-files = "copy"; a flag wins over them.
+    std::fs::write(
+        dir.path().join("pyproject.toml"),
+        "[tool.pyodide-pack]\npage = false\nruntime-files = \"copy\"\n",
+    )
+    .unwrap();
+    let (output, out) = pack(&[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!out.join("index.html").exists());
+    assert!(out.join("pyodide/pyodide.asm.wasm").is_file());
+    let loader = std::fs::read_to_string(out.join("loader.mjs")).unwrap();
+    assert!(loader.contains("\"runtime_dir\":\"pyodide\""));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(text.contains(", pyodide/ (4 runtime files, "), "{text}");
+    let (output, out) = pack(&["--runtime-files", "cdn"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!out.join("pyodide").exists());
+
+    // An unknown value is one line and writes nothing.
+    std::fs::remove_dir_all(&out).unwrap();
+    let (output, out) = pack(&["--runtime-files", "mirror"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("unknown runtime-files \"mirror\": expected cdn or copy"));
+    assert!(!out.exists());
+}
