@@ -22,7 +22,7 @@
 //   onProgress a function called as loading goes on with { phase, bytes: [loaded, total],
 //              modules: [loaded, total] }: phase "runtime" (Python starting), "download" (waiting
 //              for the bundle), "install", "dynlibs" (extension modules); bytes: of the files this
-//              loader downloads itself (the bundle, and the stdlib in the solid forms)
+//              loader downloads itself (the bundle and the stdlib)
 //   timings    a function called with the load-time breakdown in milliseconds
 //              { load_pyodide_ms, fetch_unpack_ms, dynlibs_ms, lazy_files }; the extension
 //              modules load while the bundle's later frames download: fetch_unpack_ms is the
@@ -43,7 +43,7 @@ function installLazyFiles(pyodide, lazy, source, options) {
   const report = options.onLazyFetch ?? (() => {});
   const complain = options.stderr ?? ((line) => console.warn(line));
   const pending = [];
-  for (const [path, size] of lazy.files) {
+  for (const [path, size, sha256] of lazy.files) {
     const slash = path.lastIndexOf("/");
     const dir = path.slice(0, slash) || "/";
     FS.mkdirTree(dir);
@@ -56,14 +56,23 @@ function installLazyFiles(pyodide, lazy, source, options) {
       node.contents = data;
       report({ path, bytes: data.length, ms, preload });
     };
+    // The bytes packed, or an error that says what came instead (a stale file after a
+    // redeploy, a file of another pack, a truncated response).
+    const check = (data) => {
+      const received = source.sha256Sync(data);
+      if (data.length !== size || received !== sha256) {
+        throw new Error(`not the file packed: received ${data.length} bytes, ${received}; packed: ${size} bytes, ${sha256}`);
+      }
+      return data;
+    };
     const load = () => {
       if (bytes !== null) return;
       const t = performance.now();
       let data;
       try {
-        data = source.fetchSync(url);
+        data = check(source.fetchSync(url));
       } catch (err) {
-        complain(`loadBundle: lazy file ${path} could not be fetched from ${url}: ${err.message ?? err}`);
+        complain(`loadBundle: lazy file ${path} from ${url}: ${err.message ?? err}`);
         throw new FS.ErrnoError(EIO);
       }
       fill(data, performance.now() - t, false);
@@ -84,7 +93,7 @@ function installLazyFiles(pyodide, lazy, source, options) {
     pending.push(() => {
       if (bytes !== null) return Promise.resolve();
       const t = performance.now();
-      return source.fetchAsync(url).then((data) => fill(data, performance.now() - t, true));
+      return source.fetchAsync(url).then((data) => fill(check(data), performance.now() - t, true));
     });
   }
   // Lazy stdlib modules live in a folder after the zip on sys.path; the zipped packages that have
@@ -127,9 +136,8 @@ del _pp_lazy_stdlib
 // are one compressed stream per zip, decoded here: gzip by the platform (DecompressionStream,
 // Node's zlib), zstd by the decoder written beside this file (neither Chromium nor Node 20 has
 // zstd in DecompressionStream).
-const SOLID = MANIFEST.transfer === "gzip" || MANIFEST.transfer === "zstd";
-let zstdDecoder = null;
-const zstdModule = () => (zstdDecoder ??= import(new URL(MANIFEST.decoder, import.meta.url).href));
+let zstdImport = null;
+const zstdModule = () => (zstdImport ??= import(new URL(MANIFEST.decoder, import.meta.url).href));
 // (fzstd is given no output buffer: into one of the right size it decodes 4x slower.)
 const decodeZstd = (bytes) => zstdModule().then((m) => m.decompress(bytes));
 
@@ -143,7 +151,7 @@ function deferred() {
 
 // What onProgress is told: the phase, the bytes downloaded of the total, the modules loaded.
 function progressReporter(onProgress) {
-  const total = MANIFEST.sizes.bundle + (SOLID ? MANIFEST.sizes.stdlib : 0);
+  const total = MANIFEST.sizes.bundle + MANIFEST.sizes.stdlib;
   const state = { phase: "runtime", bytes: [0, total], modules: [0, MANIFEST.dynlibs.length] };
   const emit = () => onProgress?.({ phase: state.phase, bytes: [...state.bytes], modules: [...state.modules] });
   return {
@@ -153,47 +161,49 @@ function progressReporter(onProgress) {
   };
 }
 
-// A zstd body's parts, each a promise of decoded bytes, settled as soon as its last byte is in:
-// one per frame of `wire` (the frames' sizes on the wire: MANIFEST.bundle_frames for the bundle,
-// whose frames hold whole zip entries, the extension modules first, so they are installed and
-// loaded while the rest downloads), or, with `wire` null, one for the whole body (the stdlib).
-// `chunks` yields the body as it arrives.
-function zstdParts(chunks, wire, label) {
-  const parts = (wire ?? [null]).map(() => deferred());
-  const total = wire?.reduce((n, w) => n + w, 0);
+// A pinned file's parts, each a promise of its bytes as fetched, checked against the manifest
+// (size and sha256) as soon as its last byte is in: one part per frame of a framed file (the
+// zstd bundle: MANIFEST.bundle_frames, whole zip entries each, the extension modules first, so
+// they are installed and loaded while the rest downloads), else one for the whole file.
+// `chunks` yields the body as it arrives; `digest` gives a promise of `sha256-<base64>`.
+function checkedParts(chunks, name, url, frames, digest) {
+  const pinned = MANIFEST.files[name];
+  const wire = frames?.length ? frames : [[pinned.size, null, pinned.sha256]];
+  const parts = wire.map(() => deferred());
+  const what = `loadBundle: ${name} from ${url}`;
+  const packed = `the file packed: ${pinned.size} bytes, ${pinned.sha256}`;
   (async () => {
-    if (!wire) {
-      const received = [];
-      let got = 0;
-      for await (const chunk of chunks) received.push(chunk), (got += chunk.length);
-      parts[0].resolve(await decodeZstd(concat(received, got)));
-      return;
-    }
-    const body = new Uint8Array(total);
     let got = 0;
     let next = 0;
     let frameStart = 0;
-    for await (const chunk of chunks) {
-      if (got + chunk.length > total) {
-        throw new Error(`${label}: more than the ${total} bytes packed: not this pack's file`);
+    let frame = new Uint8Array(wire[0][0]);
+    let filled = 0;
+    try {
+      for await (const chunk of chunks) {
+        for (let at = 0; at < chunk.length;) {
+          if (next === wire.length) throw new Error(`${what} is not the file packed: more than ${packed}`);
+          const take = Math.min(chunk.length - at, frame.length - filled);
+          frame.set(chunk.subarray(at, at + take), filled);
+          [at, filled, got] = [at + take, filled + take, got + take];
+          if (filled < frame.length) continue;
+          const [index, start, bytes, [size, , sha256]] = [next, frameStart, frame, wire[next]];
+          parts[index].resolve(digest(bytes).then((received) => {
+            if (received === sha256) return bytes;
+            throw new Error(`${what} is not the file packed: ` + (wire.length > 1
+              ? `bytes ${start}-${start + size - 1} (frame ${index + 1} of ${wire.length}) are ${received}, packed: ${sha256} (${packed})`
+              : `received ${size} bytes, ${received}; ${packed}`));
+          }));
+          [frameStart, next, filled] = [frameStart + size, next + 1, 0];
+          frame = next < wire.length ? new Uint8Array(wire[next][0]) : new Uint8Array(0);
+        }
       }
-      body.set(chunk, got);
-      got += chunk.length;
-      for (; next < wire.length && got >= frameStart + wire[next]; frameStart += wire[next++]) {
-        parts[next].resolve(await decodeZstd(body.subarray(frameStart, frameStart + wire[next])));
-      }
+    } catch (err) {
+      if (String(err.message).startsWith(what)) throw err;
+      throw new Error(`${what} failed after ${got} bytes (${packed}): ${err.message ?? err}`);
     }
-    if (got !== total) throw new Error(`${label}: ${got} of the ${total} bytes packed: cut short`);
+    if (got !== pinned.size) throw new Error(`${what} was cut short: ${got} bytes arrived (${packed})`);
   })().catch((err) => parts.forEach((part) => part.reject(err)));
   return parts.map((part) => part.promise);
-}
-
-function concat(chunks, length) {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) out.set(chunk, (at += chunk.length) - chunk.length);
-  return out;
 }
 
 // A response body as it arrives.
@@ -208,89 +218,79 @@ async function* bodyChunks(url) {
   }
 }
 
-// In a browser the zstd files are decoded by this same file started as a module worker ("#decode"
-// on its URL), so that decoding (~0.4 s for scikit-learn's 66 MB bundle) runs beside Python's
-// start instead of after it, on the one thread both need. The page fetches (so its requests start
-// as early as before) and hands each chunk over as it arrives: {id, url, wire} opens a file, then
-// {id, chunk} (the chunk's buffer transferred) and {id, end} or {id, error}. The worker answers
-// {id, index, bytes} per part (the bytes' buffer transferred), or {id, index, error}.
+// In a browser zstd frames are decoded by this same file started as a module worker ("#decode" on
+// its URL), so that decoding (~0.4 s for scikit-learn's 66 MB bundle) runs beside Python's start
+// instead of after it, on the one thread both need. The page fetches and checks each frame, then
+// hands it over: {id, bytes} (the buffer transferred); the worker answers {id, bytes} or
+// {id, error}.
 const AS_DECODER = typeof WorkerGlobalScope !== "undefined" && new URL(import.meta.url).hash === "#decode";
 if (AS_DECODER) {
-  zstdModule().catch(() => {}); // (fetched now, not when the first file is in)
-  const files = new Map();
-  self.onmessage = ({ data: { id, url, wire, chunk, end, error } }) => {
-    if (url !== undefined) {
-      const file = { queue: [], wake: null };
-      files.set(id, file);
-      async function* chunks() {
-        for (;;) {
-          while (!file.queue.length) await new Promise((resolve) => { file.wake = resolve; });
-          const next = file.queue.shift();
-          if (next.error) throw new Error(next.error);
-          if (next.end) return;
-          yield next.chunk;
-        }
-      }
-      zstdParts(chunks(), wire, url).forEach((part, index) =>
-        part.then(
-          (bytes) => self.postMessage({ id, index, bytes }, [bytes.buffer]),
-          (err) => self.postMessage({ id, index, error: String(err.message ?? err) }),
-        ));
-      return;
-    }
-    const file = files.get(id);
-    file.queue.push({ chunk, end, error });
-    file.wake?.();
+  zstdModule().catch(() => {}); // (fetched now, not when the first frame is in)
+  self.onmessage = ({ data: { id, bytes } }) => {
+    decodeZstd(bytes).then(
+      (out) => self.postMessage({ id, bytes: out }, [out.buffer]),
+      (err) => self.postMessage({ id, error: String(err.message ?? err) }),
+    );
   };
 }
 
-// The page's side: fetches a zstd file from `start` on and returns zstdParts decoded in the
-// worker, or on this thread where no module worker can be started.
-function zstdFetcher(progress) {
+// The page's side: decode(bytes) in that worker, or on this thread where no module worker can
+// be started; close() ends the worker.
+function zstdDecoder() {
   let worker = null;
   try {
     worker = new Worker(new URL("#decode", import.meta.url), { type: "module" });
   } catch {
-    // (Decoded on this thread, below.)
+    return { decode: decodeZstd, close() {} };
   }
-  const fetchFrom = (start, url) => (async function* () {
-    await start;
-    for await (const chunk of bodyChunks(url)) {
-      progress.bytes(chunk.length);
-      yield chunk;
-    }
-  })();
-  if (!worker) return (start, url, wire) => zstdParts(fetchFrom(start, url), wire, url);
   const pending = new Map();
   let ids = 0;
-  worker.onmessage = ({ data: { id, index, bytes, error } }) => {
-    const parts = pending.get(id);
-    if (error !== undefined) parts[index].reject(new Error(error));
-    else parts[index].resolve(bytes);
-    parts[index] = null;
-    if (parts.every((p) => p === null)) pending.delete(id);
-    if (pending.size === 0) worker.terminate();
+  worker.onmessage = ({ data: { id, bytes, error } }) => {
+    const request = pending.get(id);
+    pending.delete(id);
+    if (error === undefined) request.resolve(bytes);
+    else request.reject(new Error(error));
   };
   worker.onerror = (event) => {
-    const err = new Error(`loadBundle: the decoding worker (${import.meta.url}#decode) failed: ${event.message ?? "it could not start"}`);
-    for (const parts of pending.values()) parts.forEach((p) => p?.reject(err));
+    const err = new Error(`the decoding worker (${import.meta.url}#decode) failed: ${event.message ?? "it could not start"}`);
+    for (const request of pending.values()) request.reject(err);
     pending.clear();
   };
-  return (start, url, wire) => {
-    const id = ids++;
-    const parts = (wire ?? [null]).map(() => deferred());
-    pending.set(id, parts);
-    worker.postMessage({ id, url, wire });
-    (async () => {
-      for await (const chunk of fetchFrom(start, url)) worker.postMessage({ id, chunk }, [chunk.buffer]);
-      worker.postMessage({ id, end: true });
-    })().catch((err) => worker.postMessage({ id, error: String(err.message ?? err) }));
-    return parts.map((p) => p.promise);
+  return {
+    decode(bytes) {
+      const id = ids++;
+      const request = deferred();
+      pending.set(id, request);
+      worker.postMessage({ id, bytes }, [bytes.buffer]);
+      return request.promise;
+    },
+    close: () => worker.terminate(),
   };
 }
 
-// An empty zip: what Pyodide fetches as its standard library in the solid forms, where the real
-// one is written in its place by the fsInit hook (Pyodide cannot decode a stream itself).
+// The eager files: each part checked, then decoded from its transfer form. zstd frames decode
+// alone (a frame's zip bytes are checked against the manifest's size too); a gzip stream and a
+// plain zip are one part.
+function eagerParts(start, name, url, frames, fetchChunks, digest, decoder, gunzip) {
+  const form = MANIFEST.transfer;
+  const sizes = frames?.map(([, size]) => size);
+  return checkedParts(fetchChunks(start, url), name, url, frames, digest).map((part, index) =>
+    part.then(async (bytes) => {
+      if (form === "gzip") return gunzip(bytes);
+      if (form !== "zstd") return bytes;
+      const out = await decoder.decode(bytes).catch((err) => {
+        throw new Error(`loadBundle: ${name} from ${url}: frame ${index + 1} does not decode: ${err.message ?? err}`);
+      });
+      if (sizes && out.length !== sizes[index]) {
+        throw new Error(`loadBundle: ${name} from ${url}: frame ${index + 1} decodes to ${out.length} bytes, not the ${sizes[index]} packed`);
+      }
+      return out;
+    }));
+}
+
+// An empty zip: what Pyodide fetches as its standard library, where the real one, fetched and
+// checked here, is written in its place by the fsInit hook (Pyodide cannot decode a stream, nor
+// check one).
 const EMPTY_ZIP = new Uint8Array([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(0)]);
 
 const IS_NODE = typeof process === "object" && !!process.versions?.node && typeof window === "undefined";
@@ -303,6 +303,7 @@ async function loadNode(options, progress) {
   const { fileURLToPath, pathToFileURL } = await import("node:url");
   const path = await import("node:path");
   const fs = await import("node:fs/promises");
+  const { createHash } = await import("node:crypto");
   // Node's fetch has no file: URLs and loadPyodide wants a plain folder path: use paths.
   const asPath = (p) => (p instanceof URL || String(p).startsWith("file:") ? fileURLToPath(p) : String(p));
   let indexURL = asPath(options.indexURL ?? copied);
@@ -315,25 +316,29 @@ async function loadNode(options, progress) {
   const zlib = await import("node:zlib");
   const { promisify } = await import("node:util");
   const gunzip = promisify(zlib.gunzip);
-  const decode = async (bytes) => {
-    if (MANIFEST.transfer === "gzip") return new Uint8Array(await gunzip(bytes));
-    if (MANIFEST.transfer === "zstd") return decodeZstd(new Uint8Array(bytes));
-    return new Uint8Array(bytes);
-  };
-  const readCounted = (file) => fs.readFile(file).then((bytes) => (progress.bytes(bytes.length), bytes));
-  const read = (file) => readCounted(file).then(decode);
-  const wire = MANIFEST.bundle_frames.map(([w]) => w);
-  const bundle = MANIFEST.transfer === "zstd"
-    ? zstdParts((async function* () { yield new Uint8Array(await readCounted(bundlePath)); })(), wire, bundlePath)
-    : [read(bundlePath)];
+  const sha256Sync = (bytes) => "sha256-" + createHash("sha256").update(bytes).digest("base64");
+  // A local file is one chunk.
+  const readChunks = (start, file) => (async function* () {
+    await start;
+    const bytes = new Uint8Array(await fs.readFile(file));
+    progress.bytes(bytes.length);
+    yield bytes;
+  })();
+  const decoder = { decode: decodeZstd };
+  const unzip = async (bytes) => new Uint8Array(await gunzip(bytes));
+  const eager = (name, file, frames) => eagerParts(Promise.resolve(), name, file, frames, readChunks,
+    async (bytes) => sha256Sync(bytes), decoder, unzip);
   return {
-    // In the solid forms Pyodide reads the stream file itself as its placeholder stdlib (a
-    // local read; Pyodide in Node takes only paths and "://" URLs, no blob: URL).
-    indexURL, stdLibURL, loadPyodide, version, bundle,
-    stdlib: SOLID ? read(stdLibURL) : null,
+    // Pyodide reads the stdlib file itself as its placeholder (a local read; Pyodide in Node
+    // takes only paths and "://" URLs, no blob: URL); the checked one replaces it in fsInit.
+    indexURL, stdLibURL, loadPyodide, version,
+    bundle: eager(MANIFEST.bundle, bundlePath, MANIFEST.bundle_frames),
+    stdlib: eager(MANIFEST.stdlib, stdLibURL, null)[0],
     lazyURL: (installPath) => path.join(lazyDir, installPath.slice(1)),
     fetchSync: (file) => new Uint8Array(readFileSync(file)),
     fetchAsync: async (file) => new Uint8Array(await fs.readFile(file)),
+    sha256Sync,
+    close() {},
   };
 }
 
@@ -345,37 +350,31 @@ async function loadBrowser(options, progress) {
   const bundleURL = String(options.bundleURL ?? new URL(MANIFEST.bundle, import.meta.url));
   const lazyBase = String(options.lazyURL ?? new URL(MANIFEST.lazy.dir + "/", import.meta.url));
   const lazyRoot = lazyBase.endsWith("/") ? lazyBase : lazyBase + "/";
-  // The bundle (and in the solid forms the stdlib) download while Pyodide starts.
-  const download = async (url) => {
-    const r = await fetch(url);
-    if (!r.ok) throw new Error(`loadBundle: ${url}: HTTP ${r.status}`);
-    const counted = r.body.pipeThrough(new TransformStream({
-      transform(chunk, out) { progress.bytes(chunk.length); out.enqueue(chunk); },
-    }));
-    // gzip: decoded while it downloads.
-    const body = MANIFEST.transfer === "gzip" ? counted.pipeThrough(new DecompressionStream("gzip")) : counted;
-    return new Uint8Array(await new Response(body).arrayBuffer());
-  };
+  const fetchChunks = (start, url) => (async function* () {
+    await start;
+    for await (const chunk of bodyChunks(url)) {
+      progress.bytes(chunk.length);
+      yield chunk;
+    }
+  })();
+  // SubtleCrypto digests off the page's thread.
+  const digest = async (bytes) =>
+    "sha256-" + btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))));
+  const gunzip = async (bytes) =>
+    new Uint8Array(await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
+  const decoder = MANIFEST.transfer === "zstd" ? zstdDecoder() : null;
   // The bundle is needed only once Python has booted, the runtime's wasm and the stdlib before:
   // its download starts when the runtime is in (Pyodide's fsInit hook), so it does not share the
   // link with them, and downloads while Python boots. (Measured on a 20 Mbit/s link: pydantic's
   // first output 0.26 s sooner than with all three at once.)
   const started = deferred();
-  const startBundle = started.resolve;
-  let bundle;
-  let stdlib = null;
-  if (MANIFEST.transfer === "zstd") {
-    const decode = zstdFetcher(progress);
-    bundle = decode(started.promise, bundleURL, MANIFEST.bundle_frames.map(([w]) => w));
-    [stdlib] = decode(Promise.resolve(), stdLibURL, null);
-  } else {
-    bundle = [started.promise.then(() => download(bundleURL))];
-    stdlib = SOLID ? download(stdLibURL) : null;
-  }
+  const eager = (start, name, url, frames) => eagerParts(start, name, url, frames, fetchChunks, digest, decoder, gunzip);
+  const bundle = eager(started.promise, MANIFEST.bundle, bundleURL, MANIFEST.bundle_frames);
+  const [stdlib] = eager(Promise.resolve(), MANIFEST.stdlib, stdLibURL, null);
   const { loadPyodide, version } = await import(new URL("pyodide.mjs", base).href);
   return {
-    indexURL: base, loadPyodide, version, bundle, stdlib, startBundle,
-    stdLibURL: SOLID ? URL.createObjectURL(new Blob([EMPTY_ZIP])) : stdLibURL,
+    indexURL: base, loadPyodide, version, bundle, stdlib, startBundle: started.resolve,
+    stdLibURL: URL.createObjectURL(new Blob([EMPTY_ZIP])),
     lazyURL: (installPath) => new URL(installPath.slice(1), lazyRoot).href,
     fetchSync: fetchSyncBrowser,
     fetchAsync: async (url) => {
@@ -383,7 +382,54 @@ async function loadBrowser(options, progress) {
       if (!r.ok) throw new Error(`HTTP ${r.status}`);
       return new Uint8Array(await r.arrayBuffer());
     },
+    sha256Sync,
+    close: () => decoder?.close(),
   };
+}
+
+// SHA-256 (FIPS 180-4), synchronous: a lazy file is fetched and checked inside a Python read,
+// where SubtleCrypto's promise cannot be awaited. Returns `sha256-<base64>`.
+const SHA256_K = new Uint32Array([
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+]);
+function sha256Sync(bytes) {
+  const rotr = (x, n) => (x >>> n) | (x << (32 - n));
+  const h = new Uint32Array([
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+  ]);
+  const w = new Uint32Array(64);
+  const padded = new Uint8Array(Math.ceil((bytes.length + 9) / 64) * 64);
+  padded.set(bytes);
+  padded[bytes.length] = 0x80;
+  const view = new DataView(padded.buffer);
+  view.setUint32(padded.length - 8, Math.floor(bytes.length / 0x20000000));
+  view.setUint32(padded.length - 4, (bytes.length * 8) >>> 0);
+  for (let block = 0; block < padded.length; block += 64) {
+    for (let i = 0; i < 16; i++) w[i] = view.getUint32(block + i * 4);
+    for (let i = 16; i < 64; i++) {
+      const s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >>> 3);
+      const s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >>> 10);
+      w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    let [a, b, c, d, e, f, g, k] = h;
+    for (let i = 0; i < 64; i++) {
+      const t1 = (k + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + SHA256_K[i] + w[i]) | 0;
+      const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+      [k, g, f, e, d, c, b, a] = [g, f, e, (d + t1) | 0, c, b, a, (t1 + t2) | 0];
+    }
+    [a, b, c, d, e, f, g, k].forEach((x, i) => { h[i] += x; });
+  }
+  const out = new Uint8Array(32);
+  const outView = new DataView(out.buffer);
+  h.forEach((x, i) => outView.setUint32(i * 4, x));
+  return "sha256-" + btoa(String.fromCharCode(...out));
 }
 
 // A synchronous GET (a read cannot wait). A worker may ask for an ArrayBuffer; a page's main
@@ -404,7 +450,7 @@ function fetchSyncBrowser(url) {
   return bytes;
 }
 
-// The solid forms' stdlib, written over Pyodide's placeholder before Python starts (fsInit is
+// The stdlib, checked, written over Pyodide's placeholder before Python starts (fsInit is
 // awaited before the interpreter initialises). Pyodide writes its placeholder from its own
 // preRun step, which runs concurrently with this one: wait until it is there, so the real zip is
 // the last write. The one difference between releases the loader meets: 0.27 starts fsInit
@@ -472,26 +518,30 @@ export async function loadBundle(options = {}) {
   }
   let t = performance.now();
   progress.phase("runtime");
-  // A stdlib that could not be fetched or decoded leaves Python the empty placeholder, and
-  // loadPyodide fails for that with a message that does not say why: the cause is thrown instead.
+  // A stdlib that could not be fetched, checked or decoded leaves Python the empty placeholder,
+  // and loadPyodide fails for that with a message that does not say why: the cause is thrown
+  // instead, and Python's own complaint about it is not passed on. (fsInit must not throw: not
+  // every release catches it, and an uncaught rejection there ends Node or hangs a page.)
   let stdlibError = null;
   let pyodide;
+  const stderr = options.stderr && ((line) => { if (!stdlibError) options.stderr(line); });
   try {
     pyodide = await source.loadPyodide({
       indexURL: source.indexURL,
       stdLibURL: source.stdLibURL,
       fsInit: async (FS) => {
         source.startBundle?.();
-        if (!source.stdlib) return;
         try {
           await installStdlib(FS, source.stdlib);
         } catch (err) {
-          stdlibError = new Error(`loadBundle: the standard library ${MANIFEST.stdlib}: ${err.message ?? err}`);
-          throw stdlibError;
+          const message = String(err.message ?? err);
+          stdlibError = new Error(message.startsWith("loadBundle:")
+            ? message
+            : `loadBundle: the standard library ${MANIFEST.stdlib}: ${message}`);
         }
       },
       ...(options.stdout ? { stdout: options.stdout } : {}),
-      ...(options.stderr ? { stderr: options.stderr } : {}),
+      ...(stderr ? { stderr } : {}),
     });
   } catch (err) {
     throw stdlibError ?? err;
@@ -499,7 +549,7 @@ export async function loadBundle(options = {}) {
   if (stdlibError) throw stdlibError;
   timings.load_pyodide_ms = performance.now() - t;
   source.startBundle?.(); // (already started, unless a Pyodide skipped fsInit)
-  if (!IS_NODE && SOLID) URL.revokeObjectURL(source.stdLibURL);
+  if (!IS_NODE) URL.revokeObjectURL(source.stdLibURL);
   t = performance.now();
   // Extension modules, in the order the traced run loaded them, each as soon as its file is in
   // (the bundle holds them first); asynchronous, so browsers never compile a large module on the
@@ -539,6 +589,7 @@ export async function loadBundle(options = {}) {
   timings.fetch_unpack_ms = performance.now() - t - dynlibsMs;
   installLazyFiles(pyodide, MANIFEST.lazy, source, options);
   timings.lazy_files = MANIFEST.lazy.files.length;
+  source.close();
   options.timings?.(timings);
   return pyodide;
 }

@@ -614,6 +614,15 @@ pub fn validate_bundle(
             dir.display()
         );
     }
+    // Every file the loader fetches, as its manifest pins it, before anything runs.
+    let mismatches = pyodide_pack_pack::integrity::check_output(dir)?;
+    if !mismatches.is_empty() {
+        return Err(pyodide_pack_pack::PackError::Integrity {
+            dir: dir.to_path_buf(),
+            mismatches,
+        }
+        .into());
+    }
     let app = env.archive(env.entry).path.join(&env.entry(env.entry).path);
     let request = ValidationRequest {
         env,

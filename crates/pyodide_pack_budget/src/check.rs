@@ -361,6 +361,7 @@ mod tests {
             install_path: path.into(),
             size: brotli * 3,
             sizes: sizes(brotli),
+            sha256: String::new(),
             archive: 1,
         };
         PackSummary {

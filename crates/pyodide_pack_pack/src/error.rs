@@ -63,6 +63,11 @@ pub enum PackError {
         seconds: u64,
         log: String,
     },
+    #[error("{}: {} file(s) are not what its loader.mjs pins (size and sha256), so a page would refuse them; pack again, or deploy the whole folder of one pack:\n{}", .dir.display(), .mismatches.len(), mismatch_lines(.mismatches))]
+    Integrity {
+        dir: PathBuf,
+        mismatches: Vec<crate::integrity::Mismatch>,
+    },
     #[error(
         "browser validation: the page reported errors in Chromium ({thread}, run {run}):\n{errors}"
     )]
@@ -71,6 +76,15 @@ pub enum PackError {
         thread: String,
         errors: String,
     },
+}
+
+/// The files of an output folder that its loader does not accept, one per line.
+fn mismatch_lines(mismatches: &[crate::integrity::Mismatch]) -> String {
+    mismatches
+        .iter()
+        .map(|m| format!("  {m}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl PackError {

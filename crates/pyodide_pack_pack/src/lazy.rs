@@ -24,6 +24,8 @@ pub struct LazyFile {
     pub size: u64,
     /// As a server sends it on its own.
     pub sizes: Sizes,
+    /// What the loader checks the fetched bytes against (`sha256-<base64>`).
+    pub sha256: String,
     #[serde(skip)]
     pub archive: u32,
 }
@@ -53,6 +55,7 @@ pub(crate) fn write_lazy(
                 install_path: format!("/{}", entry.name),
                 size: bytes.len() as u64,
                 sizes: size_cache.sizes_of(&bytes),
+                sha256: crate::integrity::sri_sha256(&bytes),
                 archive: entry.file.archive,
             })
         })

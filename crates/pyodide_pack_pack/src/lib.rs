@@ -11,6 +11,7 @@
 pub mod browser;
 mod entries;
 pub mod error;
+pub mod integrity;
 mod lazy;
 pub mod loader;
 mod measure;
@@ -181,8 +182,17 @@ pub fn pack(
         RuntimeFiles::Copy => site::runtime_files(env)?,
         RuntimeFiles::Cdn => Vec::new(),
     };
+    let decoder = transfer::decoder(options.transfer);
+    let mut pinned = vec![
+        (bundle_name.to_string(), integrity::Pinned::of(&bundle.body)),
+        (stdlib_name.to_string(), integrity::Pinned::of(&stdlib.body)),
+    ];
+    if let Some((name, text)) = &decoder {
+        pinned.push((name.to_string(), integrity::Pinned::of(text.as_bytes())));
+    }
     let loader_files = loader::LoaderFiles {
         bundle_frames: &bundle.frames,
+        pinned: &pinned,
         bundle_bytes: bundle.body.len(),
         stdlib_bytes: stdlib.body.len(),
         runtime_dir: (!runtime_copy.is_empty()).then_some(site::RUNTIME_DIR),
@@ -193,7 +203,6 @@ pub fn pack(
     } else {
         Vec::new()
     };
-    let decoder = transfer::decoder(options.transfer);
 
     let mut fetched: Vec<(String, &[u8])> = vec![
         (bundle_name.to_string(), bundle.body.as_slice()),

@@ -2,6 +2,7 @@
 
 use pyodide_pack_env::Environment;
 
+use crate::integrity::Pinned;
 use crate::plan::{lazy_stdlib_dir, PackPlan};
 use crate::transfer::{decoder, zip_names, Frame};
 use crate::{LazyFile, TransferForm};
@@ -12,6 +13,8 @@ const PLACEHOLDER: &str = "/*@MANIFEST@*/null";
 /// What the loader fetches itself: the eager files as written, and the copied runtime's folder.
 pub(crate) struct LoaderFiles<'a> {
     pub(crate) bundle_frames: &'a [Frame],
+    /// Each file the loader fetches up front (the two zips, the decoder), by name.
+    pub(crate) pinned: &'a [(String, Pinned)],
     pub(crate) bundle_bytes: usize,
     pub(crate) stdlib_bytes: usize,
     /// `Some("pyodide")` when the runtime's files were copied beside the loader.
@@ -37,7 +40,10 @@ pub(crate) fn render_loader(
         "stdlib": stdlib,
         "transfer": transfer.name(),
         // The zstd bundle's frames ([bytes on the wire, zip bytes]), installed as they arrive.
-        "bundle_frames": files.bundle_frames.iter().map(|f| [f.compressed, f.decoded]).collect::<Vec<_>>(),
+        // ([bytes on the wire, zip bytes, sha256 of the bytes on the wire]).
+        "bundle_frames": files.bundle_frames.iter().map(|f| serde_json::json!([f.compressed, f.decoded, f.sha256])).collect::<Vec<_>>(),
+        // The size and sha256 of each file fetched up front, checked before use.
+        "files": files.pinned.iter().map(|(name, pinned)| (name.clone(), pinned)).collect::<std::collections::BTreeMap<_, _>>(),
         // The two files' bytes as written (what the page's progress counts toward).
         "sizes": { "bundle": files.bundle_bytes, "stdlib": files.stdlib_bytes },
         // The runtime's folder beside the loader (`--runtime-files copy`), else null: the CDN.
@@ -49,7 +55,7 @@ pub(crate) fn render_loader(
         "dynlibs": plan.dynlibs,
         "lazy": {
             "dir": crate::LAZY_DIR,
-            "files": lazy.iter().map(|f| (f.install_path.as_str(), f.size)).collect::<Vec<_>>(),
+            "files": lazy.iter().map(|f| (f.install_path.as_str(), f.size, f.sha256.as_str())).collect::<Vec<_>>(),
             "stdlib_dir": lazy_stdlib_dir(env),
             "stdlib_packages": plan.lazy_stdlib_packages,
         },

@@ -89,10 +89,12 @@ pub(crate) struct Encoded {
 
 /// One zstd frame of the body: its bytes on the wire and the zip bytes it decodes to, which are
 /// whole entries (the last frame also holds the central directory).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct Frame {
     pub(crate) compressed: usize,
     pub(crate) decoded: usize,
+    /// Of its bytes on the wire: the loader checks each frame as it arrives.
+    pub(crate) sha256: String,
 }
 
 /// Encodes a zip in `form` with the siblings the form ships, reusing cached results. `group`
@@ -181,6 +183,7 @@ fn zstd_frames(
         frames.push(Frame {
             compressed: encoded.len(),
             decoded: part.len(),
+            sha256: crate::integrity::sri_sha256(&encoded),
         });
         body.extend_from_slice(&encoded);
     }
