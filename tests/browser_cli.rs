@@ -164,6 +164,8 @@ fn a_module_missing_from_the_bundle_fails_in_the_browser_naming_it() {
         &out.join("bundle.zip"),
         "lib/python3.14/site-packages/tabulate/__init__.pyc",
     );
+    // (Pinned again: this is about what the app does without the module, not the check.)
+    repin(&out, "bundle.zip");
     let output = run(
         "validate",
         &out,
@@ -209,9 +211,10 @@ fn a_console_error_fails_and_a_page_that_never_finishes_times_out_with_its_log()
         "{err}"
     );
 
+    let manifest = manifest_line(&out);
     std::fs::write(
         &loader,
-        "console.warn(\"about to hang\");\nexport async function loadBundle() { await new Promise(() => {}); }\n",
+        format!("console.warn(\"about to hang\");\n{manifest}\nexport async function loadBundle() {{ await new Promise(() => {{}}); }}\n"),
     )
     .unwrap();
     let output = run(

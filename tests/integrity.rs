@@ -8,11 +8,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
+use common::page::{copy_dir, load_in_node, load_page, Server};
 use common::*;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Prints a line always (through a module of its own, in the bundle); in a browser, on the page's
 /// thread or in a worker (not in the traced Node run), it also imports a stdlib module nothing
@@ -76,71 +76,24 @@ fn flip_byte(path: &Path, at: usize) {
     std::fs::write(path, bytes).unwrap();
 }
 
-/// loader.mjs in Node: the error of loadBundle, or what a line of Python raised.
-fn load_in_node(out: &Path, python: &str) -> Value {
-    let output = Command::new("node")
-        .arg(repo().join("tests/loader_probe.mjs"))
-        .arg(out.join("loader.mjs"))
-        .arg(runtime_dir())
-        .arg(python)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
-    serde_json::from_slice(&output.stdout).unwrap()
-}
-
-/// The page in Chromium, served by `pyodide-pack serve` (tests/page_probe.mjs): `index.html`
-/// (`page` ""), or `worker_page.html`.
+/// The page in Chromium, served by `pyodide-pack serve`: `index.html` (`page` ""), or
+/// `worker_page.html`; every request outside 127.0.0.1 fails.
 fn load_in_chromium(out: &Path, page: &str) -> Value {
-    let mut server = Command::new(env!("CARGO_BIN_EXE_pyodide-pack"))
-        .arg("serve")
-        .arg(out)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .to_string()
-        + page;
-    let cache = cache();
-    let driver = pyodide_pack_env::install_npm_package(
-        &cache,
-        "browser-driver",
-        "puppeteer-core",
-        pyodide_pack_pack::browser::DRIVER_VERSION,
-    )
-    .unwrap();
-    let spec = json!({
-        "chromium": pyodide_pack_pack::browser::find_chromium().unwrap(),
-        "driver": driver,
-        "url": url,
-        "loopback_only": true,
-        "cdn": null,
-        "screenshot": null,
-        "timeout_ms": 120_000,
-    });
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("spec.json"), spec.to_string()).unwrap();
-    let output = Command::new("node")
-        .arg(repo().join("tests/page_probe.mjs"))
-        .arg(dir.path().join("spec.json"))
-        .output()
-        .unwrap();
-    unsafe { libc::kill(server.id() as i32, libc::SIGINT) };
-    server.wait().unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
-    let page: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let server = Server::start(out, &[]);
+    let page = load_page(&format!("{}{page}", server.url), true, false, None);
     assert!(page["error"].is_null(), "{page}");
     page
+}
+
+/// `pyodide-pack validate` of a copy of the output.
+fn validate(out: &Path) -> std::process::Output {
+    pyodide_pack(&[
+        "validate",
+        &out.display().to_string(),
+        &packed().0.path().join("app.py").display().to_string(),
+        "--runtime",
+        &runtime_dir().display().to_string(),
+    ])
 }
 
 const LAZY_IMPORT: &str = "import colorsys";
@@ -157,13 +110,7 @@ fn an_untouched_output_validates_and_loads_in_node_and_in_chromium() {
         assert_eq!(page["state"], "done", "{thread}: {page}");
         assert_eq!(page["output"], "hello\n(0.0, 1.0, 1)\n", "{thread}: {page}");
     }
-    let output = pyodide_pack(&[
-        "validate",
-        &out.display().to_string(),
-        &packed().0.path().join("app.py").display().to_string(),
-        "--runtime",
-        &runtime_dir().display().to_string(),
-    ]);
+    let output = validate(out);
     assert!(output.status.success(), "{}", stderr(&output));
 }
 
@@ -297,6 +244,30 @@ fn a_changed_lazy_file_fails_its_read_naming_it() {
 }
 
 #[test]
+fn a_lazy_file_the_server_answers_404_for_fails_its_read_naming_it() {
+    let (_dir, out) = copy_of_output();
+    std::fs::remove_file(out.join(LAZY)).unwrap();
+    for thread in THREADS {
+        let page = load_in_chromium(&out, thread);
+        assert_eq!(page["state"], "failed", "{thread}: {page}");
+        assert!(
+            page["status"]
+                .as_str()
+                .unwrap()
+                .contains("OSError: [Errno 29] I/O error: '/lib/python3.14/colorsys.pyc'"),
+            "{thread}: {page}"
+        );
+        let output = page["output"].as_str().unwrap();
+        assert!(
+            output.contains(
+                "loadBundle: lazy file /lib/python3.14/colorsys.pyc from http://127.0.0.1:"
+            ) && output.contains("/lazy/lib/python3.14/colorsys.pyc: HTTP 404"),
+            "{thread}: {output}"
+        );
+    }
+}
+
+#[test]
 fn a_lazy_file_of_another_pack_is_refused() {
     let (_dir, out) = copy_of_output();
     std::fs::copy(packed().2.join(LAZY), out.join(LAZY)).unwrap();
@@ -331,13 +302,7 @@ fn validate_names_every_file_that_is_not_the_one_packed() {
     std::fs::copy(packed().2.join(LAZY), out.join(LAZY)).unwrap();
     flip_byte(&out.join("bundle.zip.zst"), 1000);
     std::fs::remove_file(out.join("zstd-decoder.mjs")).unwrap();
-    let output = pyodide_pack(&[
-        "validate",
-        &out.display().to_string(),
-        &packed().0.path().join("app.py").display().to_string(),
-        "--runtime",
-        &runtime_dir().display().to_string(),
-    ]);
+    let output = validate(&out);
     assert_eq!(output.status.code(), Some(1));
     let message = stderr(&output);
     assert!(
@@ -361,17 +326,4 @@ fn validate_names_every_file_that_is_not_the_one_packed() {
         message.contains("  zstd-decoder.mjs: missing (expected "),
         "{message}"
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }

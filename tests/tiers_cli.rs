@@ -211,29 +211,6 @@ fn a_plugin_found_through_an_entry_point_comes_from_the_lazy_tier() {
 }
 
 #[test]
-fn a_missing_lazy_file_is_a_clear_error_naming_the_file_and_its_url() {
-    let app = "computed_imports";
-    let (_dir, out, _) = pack(&corpus_app(app), &corpus_wheels(app), &[]);
-    let missing = out.join("lazy/home/pyodide/writers/latex.py");
-    std::fs::remove_file(&missing).unwrap();
-    let input = repo().join("corpus").join(app).join("untraced.py");
-    let (output, _) = validate_with_input(&out, &corpus_app(app), &corpus_wheels(app), &input, &[]);
-    assert!(!output.status.success());
-    let err = stderr(&output);
-    assert!(
-        err.contains(&format!(
-            "loadBundle: lazy file /home/pyodide/writers/latex.py could not be fetched from {}",
-            missing.display()
-        )),
-        "{err}"
-    );
-    assert!(
-        err.contains("OSError: [Errno 29] I/O error: '/home/pyodide/writers/latex.py'"),
-        "{err}"
-    );
-}
-
-#[test]
 fn no_lazy_makes_one_self_contained_download() {
     let app = "computed_imports";
     let (_dir, out, report) = pack(&corpus_app(app), &corpus_wheels(app), &["--no-lazy"]);
@@ -584,30 +561,31 @@ fn a_traced_run_that_fetches_a_lazy_file_fails_validation() {
 }
 
 #[test]
-fn a_lazy_file_the_server_answers_404_for_is_a_clear_error_in_chromium() {
+fn a_missing_lazy_file_is_named_by_validate_and_by_the_loader() {
     let app = "computed_imports";
     let (_dir, out, _) = pack(&corpus_app(app), &corpus_wheels(app), &[]);
-    std::fs::remove_file(out.join("lazy/home/pyodide/writers/latex.py")).unwrap();
+    let missing = "lazy/home/pyodide/writers/latex.py";
+    std::fs::remove_file(out.join(missing)).unwrap();
+    // validate checks the folder against the loader's manifest before anything runs.
     let input = repo().join("corpus").join(app).join("untraced.py");
-    let (output, _) = validate_with_input(
-        &out,
-        &corpus_app(app),
-        &corpus_wheels(app),
-        &input,
-        &["--browser=worker"],
-    );
-    assert!(!output.status.success());
+    let (output, _) = validate_with_input(&out, &corpus_app(app), &corpus_wheels(app), &input, &[]);
+    assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert!(
-        err.contains("loadBundle: lazy file /home/pyodide/writers/latex.py could not be fetched from http://127.0.0.1:"),
+        err.contains(&format!("  {missing}: missing (expected ")),
         "{err}"
     );
-    assert!(
-        err.contains("/bundle/lazy/home/pyodide/writers/latex.py: HTTP 404"),
-        "{err}"
+    // The loader, reading it: the read fails naming the path, the loader says why.
+    let record = common::page::load_in_node(&out, "open('/home/pyodide/writers/latex.py').read()");
+    assert_eq!(
+        record["python"], "OSError: [Errno 29] I/O error: '/home/pyodide/writers/latex.py'",
+        "{record}"
     );
     assert!(
-        err.contains("OSError: [Errno 29] I/O error: '/home/pyodide/writers/latex.py'"),
-        "{err}"
+        record["stderr"].as_str().unwrap().starts_with(&format!(
+            "loadBundle: lazy file /home/pyodide/writers/latex.py from {}: ENOENT",
+            out.join(missing).display()
+        )),
+        "{record}"
     );
 }

@@ -246,25 +246,32 @@ fn an_unknown_form_is_a_clear_error() {
 
 #[test]
 fn a_missing_stream_is_named_when_the_bundle_is_run() {
-    // The loader fetches and decodes the stdlib itself in the solid forms: a missing file is an
-    // error that names it, not an interpreter that cannot boot.
+    // The loader fetches and checks the stdlib itself: a missing file is an error that names it,
+    // not an interpreter that cannot boot; validate names it before running anything.
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("dist");
     let output = pack(&out, &["--no-validate"]);
     assert!(output.status.success(), "{}", stderr(&output));
     std::fs::remove_file(out.join("python_stdlib.zip.zst")).unwrap();
+    let record = common::page::load_in_node(&out, "pass");
+    let error = record["error"].as_str().unwrap();
+    assert!(
+        error.starts_with(&format!(
+            "loadBundle: python_stdlib.zip.zst from {} failed after 0 bytes",
+            out.join("python_stdlib.zip.zst").display()
+        )) && error.contains("no such file or directory"),
+        "{record}"
+    );
     let app = corpus_app(APP);
     let wheels = corpus_wheels(APP);
     let mut args: Vec<String> = vec!["validate".into(), out.display().to_string()];
     args.extend(env_flags(&app, &wheels));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let output = pyodide_pack(&args);
-    assert!(!output.status.success());
+    assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert!(
-        err.contains("error: validation: the bundle does not load (run app.py): ")
-            && err.contains("no such file or directory")
-            && err.contains("python_stdlib.zip.zst"),
+        err.contains("  python_stdlib.zip.zst: missing (expected "),
         "{err}"
     );
 }

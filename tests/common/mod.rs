@@ -2,6 +2,8 @@
 //! CLI, running an app under real Pyodide in Node, and building small crafted wheels.
 #![allow(dead_code)]
 
+pub mod page;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -316,4 +318,34 @@ pub fn validate_input_record(out: &Path, args: &[String], input: &Path) -> serde
     let output = pyodide_pack(&all);
     assert!(output.status.success(), "{}", stderr(&output));
     serde_json::from_slice(&std::fs::read(record).unwrap()).unwrap()
+}
+
+/// Rewrites `file`'s size and sha256 in `out/loader.mjs`'s manifest to its bytes now: for a test
+/// that breaks a file on purpose to see what the app does with it, not what the integrity check
+/// does (tests/integrity.rs).
+pub fn repin(out: &Path, file: &str) {
+    let loader = out.join("loader.mjs");
+    let text = std::fs::read_to_string(&loader).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let line = lines
+        .iter_mut()
+        .find(|l| l.starts_with("const MANIFEST = "))
+        .expect("a manifest line");
+    let json = line["const MANIFEST = ".len()..].trim_end_matches(';');
+    let mut manifest: serde_json::Value = serde_json::from_str(json).unwrap();
+    let bytes = std::fs::read(out.join(file)).unwrap();
+    manifest["files"][file] =
+        serde_json::to_value(pyodide_pack_pack::integrity::Pinned::of(&bytes)).unwrap();
+    *line = format!("const MANIFEST = {manifest};");
+    std::fs::write(&loader, lines.join("\n") + "\n").unwrap();
+}
+
+/// The one manifest line of a packed output's loader.mjs.
+pub fn manifest_line(out: &Path) -> String {
+    std::fs::read_to_string(out.join("loader.mjs"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("const MANIFEST = "))
+        .expect("a manifest line")
+        .to_string()
 }
