@@ -311,7 +311,7 @@ async function loadNode(options, progress) {
   const stdLibURL = asPath(options.stdLibURL ?? new URL(MANIFEST.stdlib, import.meta.url));
   const bundlePath = asPath(options.bundleURL ?? new URL(MANIFEST.bundle, import.meta.url));
   const lazyDir = asPath(options.lazyURL ?? new URL(MANIFEST.lazy.dir + "/", import.meta.url));
-  const { readFileSync } = await import("node:fs");
+  const { readFileSync, rmSync } = await import("node:fs");
   const { loadPyodide, version } = await import(pathToFileURL(path.join(indexURL, "pyodide.mjs")).href);
   const zlib = await import("node:zlib");
   const { promisify } = await import("node:util");
@@ -328,17 +328,22 @@ async function loadNode(options, progress) {
   const unzip = async (bytes) => new Uint8Array(await gunzip(bytes));
   const eager = (name, file, frames) => eagerParts(Promise.resolve(), name, file, frames, readChunks,
     async (bytes) => sha256Sync(bytes), decoder, unzip);
+  // Pyodide's placeholder stdlib, an empty zip in a file of its own (Pyodide in Node takes only
+  // paths and "://" URLs, no blob: URL); the checked one replaces it in fsInit.
+  const os = await import("node:os");
+  const placeholderDir = await fs.mkdtemp(path.join(os.tmpdir(), "pyodide-pack-"));
+  const placeholder = path.join(placeholderDir, "empty.zip");
+  await fs.writeFile(placeholder, EMPTY_ZIP);
   return {
-    // Pyodide reads the stdlib file itself as its placeholder (a local read; Pyodide in Node
-    // takes only paths and "://" URLs, no blob: URL); the checked one replaces it in fsInit.
-    indexURL, stdLibURL, loadPyodide, version,
+    indexURL, stdLibURL: placeholder, loadPyodide, version,
     bundle: eager(MANIFEST.bundle, bundlePath, MANIFEST.bundle_frames),
     stdlib: eager(MANIFEST.stdlib, stdLibURL, null)[0],
     lazyURL: (installPath) => path.join(lazyDir, installPath.slice(1)),
     fetchSync: (file) => new Uint8Array(readFileSync(file)),
     fetchAsync: async (file) => new Uint8Array(await fs.readFile(file)),
     sha256Sync,
-    close() {},
+    // (At once: a harness may exit right after loadBundle.)
+    close: () => rmSync(placeholderDir, { recursive: true, force: true }),
   };
 }
 
@@ -504,9 +509,17 @@ function unpackStoredEntries(FS, bytes) {
 }
 
 export async function loadBundle(options = {}) {
-  const timings = {};
   const progress = progressReporter(options.onProgress);
   const source = IS_NODE ? await loadNode(options, progress) : await loadBrowser(options, progress);
+  try {
+    return await load(source, options, progress);
+  } finally {
+    source.close();
+  }
+}
+
+async function load(source, options, progress) {
+  const timings = {};
   for (const part of source.bundle) part.catch(() => {});
   source.stdlib?.catch(() => {});
   // Byte-code, paths and extension modules are bound to one release: refuse another up front.
@@ -589,7 +602,6 @@ export async function loadBundle(options = {}) {
   timings.fetch_unpack_ms = performance.now() - t - dynlibsMs;
   installLazyFiles(pyodide, MANIFEST.lazy, source, options);
   timings.lazy_files = MANIFEST.lazy.files.length;
-  source.close();
   options.timings?.(timings);
   return pyodide;
 }
