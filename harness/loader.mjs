@@ -151,7 +151,7 @@ function deferred() {
 
 // What onProgress is told: the phase, the bytes downloaded of the total, the modules loaded.
 function progressReporter(onProgress) {
-  const total = MANIFEST.sizes.bundle + MANIFEST.sizes.stdlib;
+  const total = MANIFEST.files[MANIFEST.bundle].size + MANIFEST.files[MANIFEST.stdlib].size;
   const state = { phase: "runtime", bytes: [0, total], modules: [0, MANIFEST.dynlibs.length] };
   const emit = () => onProgress?.({ phase: state.phase, bytes: [...state.bytes], modules: [...state.modules] });
   return {

@@ -6,10 +6,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
+use common::page::Server;
 use common::*;
 use serde_json::Value;
 
@@ -166,40 +166,9 @@ fn sources(record: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-/// `python3 -m http.server` on a free loopback port, serving `dir`.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// `pyodide-pack serve` on a free loopback port, serving `dir` (stopped when dropped).
 fn serve(dir: &Path) -> Server {
-    let script = "import http.server, functools, sys\n\
-        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])\n\
-        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)\n\
-        print(server.server_address[1], flush=True)\n\
-        server.serve_forever()\n";
-    let mut child = Command::new("python3")
-        .args(["-c", script])
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    Server {
-        child,
-        url: format!("http://127.0.0.1:{}/", line.trim()),
-    }
+    Server::start(dir, &[])
 }
 
 #[test]

@@ -193,8 +193,6 @@ pub fn pack(
     let loader_files = loader::LoaderFiles {
         bundle_frames: &bundle.frames,
         pinned: &pinned,
-        bundle_bytes: bundle.body.len(),
-        stdlib_bytes: stdlib.body.len(),
         runtime_dir: (!runtime_copy.is_empty()).then_some(site::RUNTIME_DIR),
     };
     let loader = loader::render_loader(env, &plan, &lazy_files, options.transfer, &loader_files);

@@ -15,8 +15,6 @@ pub(crate) struct LoaderFiles<'a> {
     pub(crate) bundle_frames: &'a [Frame],
     /// Each file the loader fetches up front (the two zips, the decoder), by name.
     pub(crate) pinned: &'a [(String, Pinned)],
-    pub(crate) bundle_bytes: usize,
-    pub(crate) stdlib_bytes: usize,
     /// `Some("pyodide")` when the runtime's files were copied beside the loader.
     pub(crate) runtime_dir: Option<&'a str>,
 }
@@ -44,8 +42,6 @@ pub(crate) fn render_loader(
         "bundle_frames": files.bundle_frames.iter().map(|f| serde_json::json!([f.compressed, f.decoded, f.sha256])).collect::<Vec<_>>(),
         // The size and sha256 of each file fetched up front, checked before use.
         "files": files.pinned.iter().map(|(name, pinned)| (name.clone(), pinned)).collect::<std::collections::BTreeMap<_, _>>(),
-        // The two files' bytes as written (what the page's progress counts toward).
-        "sizes": { "bundle": files.bundle_bytes, "stdlib": files.stdlib_bytes },
         // The runtime's folder beside the loader (`--runtime-files copy`), else null: the CDN.
         "runtime_dir": files.runtime_dir,
         "decoder": decoder(transfer).map(|(name, _)| name),
