@@ -23,6 +23,10 @@
 //              modules: [loaded, total] }: phase "runtime" (Python starting), "download" (waiting
 //              for the bundle), "install", "dynlibs" (extension modules); bytes: of the files this
 //              loader downloads itself (the bundle and the stdlib)
+//   checkIntegrity  true (default): every file fetched is checked against the size and sha256
+//              packed (the bundle, the stdlib, the decoder, each lazy file, and the runtime's own
+//              files: pyodide.mjs, its bootstrap script, pyodide.asm.wasm, pyodide-lock.json);
+//              false: none is (what the first_output bench compares against)
 //   timings    a function called with the load-time breakdown in milliseconds
 //              { load_pyodide_ms, fetch_unpack_ms, dynlibs_ms, lazy_files }; the extension
 //              modules load while the bundle's later frames download: fetch_unpack_ms is the
@@ -59,7 +63,7 @@ function installLazyFiles(pyodide, lazy, source, options) {
     // The bytes packed, or an error that says what came instead (a stale file after a
     // redeploy, a file of another pack, a truncated response).
     const check = (data) => {
-      const received = source.sha256Sync(data);
+      const received = source.sha256Sync ? source.sha256Sync(data) : sha256;
       if (data.length !== size || received !== sha256) {
         throw new Error(`not the file packed: received ${data.length} bytes, ${received}; packed: ${size} bytes, ${sha256}`);
       }
@@ -135,11 +139,34 @@ del _pp_lazy_stdlib
 // they are (a host may compress them in transit, which the browser undoes); "gzip" and "zstd"
 // are one compressed stream per zip, decoded here: gzip by the platform (DecompressionStream,
 // Node's zlib), zstd by the decoder written beside this file (neither Chromium nor Node 20 has
-// zstd in DecompressionStream).
-let zstdImport = null;
-const zstdModule = () => (zstdImport ??= import(new URL(MANIFEST.decoder, import.meta.url).href));
+// zstd in DecompressionStream), imported from the checked bytes (a blob: or data: URL), never
+// from a second fetch of its URL.
 // (fzstd is given no output buffer: into one of the right size it decodes 4x slower.)
-const decodeZstd = (bytes) => zstdModule().then((m) => m.decompress(bytes));
+const zstdDecode = (module) => (bytes) => module.then((m) => m.decompress(bytes));
+
+// A module from bytes already checked: the browser's blob: URL (revoked by `close`).
+function blobModuleURL(bytes) {
+  return URL.createObjectURL(new Blob([bytes], { type: "text/javascript" }));
+}
+
+// The error for a file that is not the one packed. For pyodide.mjs, when the file says it is
+// another release (its version string, read, not run), the error says that instead.
+function notPacked(name, url, bytes, received, pinned, indexURL) {
+  if (name === "pyodide.mjs") {
+    const version = /\bvar [\w$]+="(\d+\.\d+\.\d+[\w.]*)";/.exec(new TextDecoder().decode(bytes))?.[1];
+    if (version && version !== MANIFEST.pyodide_version) return anotherRelease(indexURL, version);
+  }
+  return new Error(`loadBundle: ${name} from ${url} is not the file packed: received ${bytes.length} bytes, ` +
+    `${received}; the file packed: ${pinned.size} bytes, ${pinned.sha256}`);
+}
+
+// Byte-code, paths and extension modules are bound to one release.
+function anotherRelease(indexURL, version) {
+  return new Error(
+    `loadBundle: this bundle was packed for Pyodide ${MANIFEST.pyodide_version}, but ` +
+    `${indexURL} serves Pyodide ${version ?? "of an unknown version"}: ` +
+    `load it with Pyodide ${MANIFEST.pyodide_version}, or pack again against ${version}`);
+}
 
 // A promise with its settle functions outside.
 function deferred() {
@@ -165,7 +192,8 @@ function progressReporter(onProgress) {
 // (size and sha256) as soon as its last byte is in: one part per frame of a framed file (the
 // zstd bundle: MANIFEST.bundle_frames, whole zip entries each, the extension modules first, so
 // they are installed and loaded while the rest downloads), else one for the whole file.
-// `chunks` yields the body as it arrives; `digest` gives a promise of `sha256-<base64>`.
+// `chunks` yields the body as it arrives; `digest` gives a promise of `sha256-<base64>` (null:
+// checkIntegrity false, only the sizes are checked).
 function checkedParts(chunks, name, url, frames, digest) {
   const pinned = MANIFEST.files[name];
   const wire = frames?.length ? frames : [[pinned.size, null, pinned.sha256]];
@@ -187,7 +215,7 @@ function checkedParts(chunks, name, url, frames, digest) {
           [at, filled, got] = [at + take, filled + take, got + take];
           if (filled < frame.length) continue;
           const [index, start, bytes, [size, , sha256]] = [next, frameStart, frame, wire[next]];
-          parts[index].resolve(digest(bytes).then((received) => {
+          parts[index].resolve(!digest ? bytes : digest(bytes).then((received) => {
             if (received === sha256) return bytes;
             throw new Error(`${what} is not the file packed: ` + (wire.length > 1
               ? `bytes ${start}-${start + size - 1} (frame ${index + 1} of ${wire.length}) are ${received}, packed: ${sha256} (${packed})`
@@ -199,6 +227,7 @@ function checkedParts(chunks, name, url, frames, digest) {
       }
     } catch (err) {
       if (String(err.message).startsWith(what)) throw err;
+      if (err.status) throw new Error(`${what}: HTTP ${err.status}`);
       throw new Error(`${what} failed after ${got} bytes (${packed}): ${err.message ?? err}`);
     }
     if (got !== pinned.size) throw new Error(`${what} was cut short: ${got} bytes arrived (${packed})`);
@@ -206,10 +235,10 @@ function checkedParts(chunks, name, url, frames, digest) {
   return parts.map((part) => part.promise);
 }
 
-// A response body as it arrives.
+// A response body as it arrives (an error's `status`: the HTTP status of a response not ok).
 async function* bodyChunks(url) {
   const r = await fetch(url);
-  if (!r.ok) throw new Error(`loadBundle: ${url}: HTTP ${r.status}`);
+  if (!r.ok) throw Object.assign(new Error(`HTTP ${r.status}`), { status: r.status });
   const reader = r.body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
@@ -218,30 +247,35 @@ async function* bodyChunks(url) {
   }
 }
 
-// In a browser zstd frames are decoded by this same file started as a module worker ("#decode" on
-// its URL), so that decoding (~0.4 s for scikit-learn's 66 MB bundle) runs beside Python's start
-// instead of after it, on the one thread both need. The page fetches and checks each frame, then
-// hands it over: {id, bytes} (the buffer transferred); the worker answers {id, bytes} or
+// In a browser zstd frames are decoded in a module worker, so that decoding (~0.4 s for
+// scikit-learn's 66 MB bundle) runs beside Python's start instead of after it, on the one thread
+// both need. The worker runs only what this file holds: its source is DECODE_WORKER (from a blob:
+// URL), and the page posts it the decoder's URL ({decoder}: a blob: URL of the checked bytes),
+// then each checked frame ({id, bytes}, the buffer transferred); it answers {id, bytes} or
 // {id, error}.
-const AS_DECODER = typeof WorkerGlobalScope !== "undefined" && new URL(import.meta.url).hash === "#decode";
-if (AS_DECODER) {
-  zstdModule().catch(() => {}); // (fetched now, not when the first frame is in)
-  self.onmessage = ({ data: { id, bytes } }) => {
-    decodeZstd(bytes).then(
-      (out) => self.postMessage({ id, bytes: out }, [out.buffer]),
-      (err) => self.postMessage({ id, error: String(err.message ?? err) }),
-    );
-  };
-}
-
-// The page's side: decode(bytes) in that worker, or on this thread where no module worker can
-// be started; close() ends the worker.
-function zstdDecoder() {
-  let worker = null;
+const DECODE_WORKER = `let found;
+const decoder = new Promise((resolve) => { found = resolve; });
+self.onmessage = async ({ data }) => {
+  if (data.decoder !== undefined) return found(import(data.decoder));
   try {
-    worker = new Worker(new URL("#decode", import.meta.url), { type: "module" });
+    const out = (await decoder).decompress(data.bytes);
+    self.postMessage({ id: data.id, bytes: out }, [out.buffer]);
+  } catch (err) {
+    self.postMessage({ id: data.id, error: String(err?.message ?? err) });
+  }
+};`;
+
+// The page's side: decode(bytes) in that worker, or on this thread where no worker can be
+// started (a Content-Security-Policy without "worker-src blob:"); `decoderURL` is a promise of
+// the decoder module's URL; close() ends the worker.
+function zstdDecoder(decoderURL) {
+  let worker = null;
+  const source = URL.createObjectURL(new Blob([DECODE_WORKER], { type: "text/javascript" }));
+  try {
+    worker = new Worker(source, { type: "module" });
   } catch {
-    return { decode: decodeZstd, close() {} };
+    URL.revokeObjectURL(source);
+    return { decode: zstdDecode(decoderURL.then((url) => import(url))), close() {} };
   }
   const pending = new Map();
   let ids = 0;
@@ -252,19 +286,21 @@ function zstdDecoder() {
     else request.reject(new Error(error));
   };
   worker.onerror = (event) => {
-    const err = new Error(`the decoding worker (${import.meta.url}#decode) failed: ${event.message ?? "it could not start"}`);
+    const err = new Error(`the decoding worker failed: ${event.message ?? "it could not start"}`);
     for (const request of pending.values()) request.reject(err);
     pending.clear();
   };
+  const ready = decoderURL.then((decoder) => worker.postMessage({ decoder }));
   return {
-    decode(bytes) {
+    async decode(bytes) {
+      await ready;
       const id = ids++;
       const request = deferred();
       pending.set(id, request);
       worker.postMessage({ id, bytes }, [bytes.buffer]);
       return request.promise;
     },
-    close: () => worker.terminate(),
+    close: () => { worker.terminate(); URL.revokeObjectURL(source); },
   };
 }
 
@@ -279,6 +315,7 @@ function eagerParts(start, name, url, frames, fetchChunks, digest, decoder, gunz
       if (form === "gzip") return gunzip(bytes);
       if (form !== "zstd") return bytes;
       const out = await decoder.decode(bytes).catch((err) => {
+        if (String(err.message).startsWith("loadBundle:")) throw err; // (the decoder's own check)
         throw new Error(`loadBundle: ${name} from ${url}: frame ${index + 1} does not decode: ${err.message ?? err}`);
       });
       if (sizes && out.length !== sizes[index]) {
@@ -295,7 +332,7 @@ const EMPTY_ZIP = new Uint8Array([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(
 
 const IS_NODE = typeof process === "object" && !!process.versions?.node && typeof window === "undefined";
 
-async function loadNode(options, progress) {
+async function loadNode(options, progress, checking) {
   const copied = MANIFEST.runtime_dir && new URL(MANIFEST.runtime_dir + "/", import.meta.url);
   if (!options.indexURL && !copied) {
     throw new Error("loadBundle: indexURL (the folder holding pyodide.mjs) is required in Node");
@@ -312,11 +349,31 @@ async function loadNode(options, progress) {
   const bundlePath = asPath(options.bundleURL ?? new URL(MANIFEST.bundle, import.meta.url));
   const lazyDir = asPath(options.lazyURL ?? new URL(MANIFEST.lazy.dir + "/", import.meta.url));
   const { readFileSync, rmSync } = await import("node:fs");
+  const sha256Sync = (bytes) => "sha256-" + createHash("sha256").update(bytes).digest("base64");
+  // A local file, checked whole (what the CLI and tests run: Pyodide in Node reads the runtime's
+  // files itself, by path, so they are checked before it starts; a local disk does not change
+  // them in between).
+  const checkedFile = async (name, file, pinned) => {
+    const bytes = new Uint8Array(await fs.readFile(file).catch((err) => {
+      throw new Error(`loadBundle: ${name} from ${file}: ${err.code === "ENOENT" ? "no such file" : err.message}`);
+    }));
+    const received = checking ? sha256Sync(bytes) : pinned.sha256;
+    if (bytes.length !== pinned.size || received !== pinned.sha256) {
+      throw notPacked(name, file, bytes, received, pinned, indexURL);
+    }
+    return bytes;
+  };
+  if (checking) {
+    // pyodide.mjs first: another release's says which release it is.
+    const { "pyodide.mjs": main, ...rest } = MANIFEST.runtime.files;
+    await checkedFile("pyodide.mjs", path.join(indexURL, "pyodide.mjs"), main);
+    await Promise.all(Object.entries(rest).map(([name, pinned]) =>
+      checkedFile(name, path.join(indexURL, name), pinned)));
+  }
   const { loadPyodide, version } = await import(pathToFileURL(path.join(indexURL, "pyodide.mjs")).href);
   const zlib = await import("node:zlib");
   const { promisify } = await import("node:util");
   const gunzip = promisify(zlib.gunzip);
-  const sha256Sync = (bytes) => "sha256-" + createHash("sha256").update(bytes).digest("base64");
   // A local file is one chunk.
   const readChunks = (start, file) => (async function* () {
     await start;
@@ -324,10 +381,18 @@ async function loadNode(options, progress) {
     progress.bytes(bytes.length);
     yield bytes;
   })();
-  const decoder = { decode: decodeZstd };
+  // The decoder from a data: URL of its checked bytes (Node has no blob: modules).
+  let decoderModule = null;
+  if (MANIFEST.decoder) {
+    const file = asPath(new URL(MANIFEST.decoder, import.meta.url));
+    decoderModule = checkedFile(MANIFEST.decoder, file, MANIFEST.files[MANIFEST.decoder]).then((bytes) =>
+      import("data:text/javascript;base64," + Buffer.from(bytes).toString("base64")));
+    decoderModule.catch(() => {});
+  }
+  const decoder = { decode: zstdDecode(decoderModule) };
   const unzip = async (bytes) => new Uint8Array(await gunzip(bytes));
   const eager = (name, file, frames) => eagerParts(Promise.resolve(), name, file, frames, readChunks,
-    async (bytes) => sha256Sync(bytes), decoder, unzip);
+    checking ? async (bytes) => sha256Sync(bytes) : null, decoder, unzip);
   // Pyodide's placeholder stdlib, an empty zip in a file of its own (Pyodide in Node takes only
   // paths and "://" URLs, no blob: URL); the checked one replaces it in fsInit.
   const os = await import("node:os");
@@ -341,15 +406,17 @@ async function loadNode(options, progress) {
     lazyURL: (installPath) => path.join(lazyDir, installPath.slice(1)),
     fetchSync: (file) => new Uint8Array(readFileSync(file)),
     fetchAsync: async (file) => new Uint8Array(await fs.readFile(file)),
-    sha256Sync,
+    sha256Sync: checking ? sha256Sync : null,
     // (At once: a harness may exit right after loadBundle.)
     close: () => rmSync(placeholderDir, { recursive: true, force: true }),
   };
 }
 
-async function loadBrowser(options, progress) {
+async function loadBrowser(options, progress, checking) {
   const copied = MANIFEST.runtime_dir && new URL(MANIFEST.runtime_dir + "/", import.meta.url);
-  const indexURL = String(options.indexURL ?? copied ?? MANIFEST.cdn);
+  // (A relative indexURL is the page's, as Pyodide reads it; absolute, so that the URLs Pyodide
+  // asks for are the ones answered below.)
+  const indexURL = new URL(options.indexURL ?? copied ?? MANIFEST.cdn, globalThis.location?.href).href;
   const base = indexURL.endsWith("/") ? indexURL : indexURL + "/";
   const stdLibURL = String(options.stdLibURL ?? new URL(MANIFEST.stdlib, import.meta.url));
   const bundleURL = String(options.bundleURL ?? new URL(MANIFEST.bundle, import.meta.url));
@@ -363,11 +430,16 @@ async function loadBrowser(options, progress) {
     }
   })();
   // SubtleCrypto digests off the page's thread.
-  const digest = async (bytes) =>
-    "sha256-" + btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))));
+  const digest = checking ? async (bytes) =>
+    "sha256-" + btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)))) : null;
   const gunzip = async (bytes) =>
     new Uint8Array(await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
-  const decoder = MANIFEST.transfer === "zstd" ? zstdDecoder() : null;
+  const runtime = browserRuntime(base, digest);
+  let decoder = null;
+  if (MANIFEST.transfer === "zstd") {
+    const url = new URL(MANIFEST.decoder, import.meta.url).href;
+    decoder = zstdDecoder(checking ? runtime.checkedModuleURL(MANIFEST.decoder, url, MANIFEST.files[MANIFEST.decoder]) : Promise.resolve(url));
+  }
   // The bundle is needed only once Python has booted, the runtime's wasm and the stdlib before:
   // its download starts when the runtime is in (Pyodide's fsInit hook), so it does not share the
   // link with them, and downloads while Python boots. (Measured on a 20 Mbit/s link: pydantic's
@@ -376,10 +448,17 @@ async function loadBrowser(options, progress) {
   const eager = (start, name, url, frames) => eagerParts(start, name, url, frames, fetchChunks, digest, decoder, gunzip);
   const bundle = eager(started.promise, MANIFEST.bundle, bundleURL, MANIFEST.bundle_frames);
   const [stdlib] = eager(Promise.resolve(), MANIFEST.stdlib, stdLibURL, null);
-  const { loadPyodide, version } = await import(new URL("pyodide.mjs", base).href);
+  let loaded;
+  try {
+    loaded = await runtime.module;
+  } catch (err) {
+    decoder?.close();
+    runtime.close();
+    throw err;
+  }
   return {
-    indexURL: base, loadPyodide, version, bundle, stdlib, startBundle: started.resolve,
-    stdLibURL: URL.createObjectURL(new Blob([EMPTY_ZIP])),
+    indexURL: base, loadPyodide: loaded.loadPyodide, version: loaded.version, bundle, stdlib,
+    startBundle: started.resolve, stdLibURL: runtime.placeholderURL,
     lazyURL: (installPath) => new URL(installPath.slice(1), lazyRoot).href,
     fetchSync: fetchSyncBrowser,
     fetchAsync: async (url) => {
@@ -387,9 +466,148 @@ async function loadBrowser(options, progress) {
       if (!r.ok) throw new Error(`HTTP ${r.status}`);
       return new Uint8Array(await r.arrayBuffer());
     },
-    sha256Sync,
-    close: () => decoder?.close(),
+    sha256Sync: checking ? sha256Sync : null,
+    close: () => { decoder?.close(); runtime.close(); },
   };
+}
+
+// The Pyodide runtime in a browser, its files pinned by the digests of those packed against
+// (MANIFEST.runtime.files; `digest` null: checkIntegrity false, nothing is checked). Pyodide has
+// no option to check what it fetches itself (its getInstantiateWasmFunc fetches
+// pyodide.asm.wasm, its loadLockFile pyodide-lock.json, by URL), so while loadPyodide runs,
+// `fetch` answers those URLs, and the placeholder stdlib's, from here (the one global this loader
+// touches, and only for these URLs): the downloads start at once, and each body streams to
+// Pyodide as it arrives (it compiles the wasm while it downloads) but for its last chunk, passed
+// on only once the whole file matches, so no byte of another file ever runs. The two scripts
+// are fetched and checked whole and imported from blob: URLs of the checked bytes: pyodide.mjs,
+// and the bootstrap, which loadPyodide then does not fetch itself: pyodide.asm.js sets the
+// `_createPyodideModule` global loadPyodide looks for before loading it, and a pyodide.asm.mjs
+// bootstrap's default export is passed as the `createPyodideModule` option (the releases offer
+// no other way to hand over a checked bootstrap).
+function browserRuntime(base, digest) {
+  const { bootstrap, files } = MANIFEST.runtime;
+  const failed = deferred();
+  const blobs = [];
+  const url = (name) => new URL(name, base).href;
+  // The response for a pinned file, its body checked as it streams; a failure also rejects
+  // `failed`, which loadPyodide is raced against (Pyodide may only log a failed fetch).
+  const fetchChecked = (name, address = url(name), pinned = files[name]) => fetch(address).then((r) => {
+    if (!r.ok) throw new Error(`loadBundle: ${name} from ${address}: HTTP ${r.status}`);
+    return checkedResponse(r, name, address, pinned, digest, failed.reject);
+  }).catch((err) => {
+    const error = String(err.message).startsWith("loadBundle:") ? err
+      : new Error(`loadBundle: ${name} from ${address} failed: ${err.message ?? err}`);
+    failed.reject(error);
+    throw error;
+  });
+  const checkedModuleURL = (name, address, pinned) => fetchChecked(name, address, pinned)
+    .then((r) => r.arrayBuffer())
+    .then((bytes) => {
+      const module = blobModuleURL(bytes);
+      blobs.push(module);
+      return module;
+    });
+  // The placeholder stdlib: a URL Pyodide asks for, answered with an empty zip here (no request).
+  const placeholderURL = new URL(`${MANIFEST.stdlib}#placeholder`, import.meta.url).href;
+  const answers = new Map([[placeholderURL, () => Promise.resolve(new Response(EMPTY_ZIP))]]);
+  let module;
+  if (digest) {
+    for (const name of ["pyodide.asm.wasm", "pyodide-lock.json"]) {
+      const response = fetchChecked(name);
+      response.catch(() => {});
+      answers.set(url(name), () => response);
+    }
+    const [main, boot] = [
+      checkedModuleURL("pyodide.mjs", url("pyodide.mjs"), files["pyodide.mjs"]),
+      checkedModuleURL(bootstrap, url(bootstrap), files[bootstrap]),
+    ];
+    boot.catch(() => {});
+    module = main.then((u) => import(u)).then(async ({ loadPyodide, version }) => {
+      // (The version first: another release's bootstrap would not match either.)
+      if (version !== MANIFEST.pyodide_version) return { version };
+      const bootModule = await import(await boot);
+      const options = bootstrap.endsWith(".mjs") ? { createPyodideModule: bootModule.default } : {};
+      return { version, loadPyodide: (config) => loadPyodide({ ...config, ...options }) };
+    });
+  } else {
+    module = import(url("pyodide.mjs"));
+  }
+  return {
+    placeholderURL,
+    checkedModuleURL,
+    module: module.then(({ loadPyodide, version }) => ({
+      version,
+      loadPyodide: async (config) => {
+        const restore = answerFetches(answers);
+        try {
+          const pyodide = await Promise.race([loadPyodide(config), failed.promise]);
+          const unasked = [...answers.keys()].filter((u) => u !== placeholderURL);
+          if (unasked.length) {
+            throw new Error(`loadBundle: Pyodide ${version} did not fetch ${unasked.join(", ")}: ` +
+              "it could not be checked (load with checkIntegrity: false to go on without)");
+          }
+          return pyodide;
+        } finally {
+          restore();
+        }
+      },
+    })),
+    close: () => blobs.forEach((u) => URL.revokeObjectURL(u)),
+  };
+}
+
+// While it is installed, `fetch` answers each URL of `answers` once, from its function; any
+// other request goes out as before. Returns the uninstaller (a no-op if another hook came since).
+function answerFetches(answers) {
+  const original = globalThis.fetch;
+  const hook = function (input, init) {
+    const address = input instanceof Request ? input.url : String(input);
+    const answer = answers.get(address);
+    if (!answer) return original.call(this, input, init);
+    answers.delete(address);
+    return answer();
+  };
+  globalThis.fetch = hook;
+  return () => { if (globalThis.fetch === hook) globalThis.fetch = original; };
+}
+
+// `response`, its body checked against `pinned` as it streams: each chunk is passed on when the
+// next arrives, the last one only once the size and digest of the whole match; else the body
+// fails with the error, which `fail` is also given.
+function checkedResponse(response, name, url, pinned, digest, fail) {
+  if (!digest) return response;
+  const what = `loadBundle: ${name} from ${url}`;
+  const packed = `the file packed: ${pinned.size} bytes, ${pinned.sha256}`;
+  const reader = response.body.getReader();
+  const chunks = [];
+  let got = 0;
+  const body = new ReadableStream({
+    async pull(controller) {
+      try {
+        for (;;) {
+          const { done, value } = await reader.read().catch((err) => {
+            throw new Error(`${what} failed after ${got} bytes (${packed}): ${err.message ?? err}`);
+          });
+          if (done) break;
+          got += value.length;
+          if (got > pinned.size) throw new Error(`${what} is not the file packed: more than ${packed}`);
+          chunks.push(value);
+          if (chunks.length > 1) return controller.enqueue(chunks[chunks.length - 2]);
+        }
+        if (got !== pinned.size) throw new Error(`${what} was cut short: ${got} bytes arrived (${packed})`);
+        const whole = new Uint8Array(got);
+        chunks.reduce((at, chunk) => (whole.set(chunk, at), at + chunk.length), 0);
+        const received = await digest(whole);
+        if (received !== pinned.sha256) throw notPacked(name, url, whole, received, pinned, url.slice(0, url.lastIndexOf("/") + 1));
+        if (chunks.length) controller.enqueue(chunks[chunks.length - 1]);
+        controller.close();
+      } catch (err) {
+        fail(err);
+        controller.error(err);
+      }
+    },
+  });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
 // SHA-256 (FIPS 180-4), synchronous: a lazy file is fetched and checked inside a Python read,
@@ -510,7 +728,8 @@ function unpackStoredEntries(FS, bytes) {
 
 export async function loadBundle(options = {}) {
   const progress = progressReporter(options.onProgress);
-  const source = IS_NODE ? await loadNode(options, progress) : await loadBrowser(options, progress);
+  const checking = options.checkIntegrity !== false;
+  const source = IS_NODE ? await loadNode(options, progress, checking) : await loadBrowser(options, progress, checking);
   try {
     return await load(source, options, progress);
   } finally {
@@ -523,12 +742,7 @@ async function load(source, options, progress) {
   for (const part of source.bundle) part.catch(() => {});
   source.stdlib?.catch(() => {});
   // Byte-code, paths and extension modules are bound to one release: refuse another up front.
-  if (source.version !== MANIFEST.pyodide_version) {
-    throw new Error(
-      `loadBundle: this bundle was packed for Pyodide ${MANIFEST.pyodide_version}, but ` +
-      `${source.indexURL} serves Pyodide ${source.version ?? "of an unknown version"}: ` +
-      `load it with Pyodide ${MANIFEST.pyodide_version}, or pack again against ${source.version}`);
-  }
+  if (source.version !== MANIFEST.pyodide_version) throw anotherRelease(source.indexURL, source.version);
   let t = performance.now();
   progress.phase("runtime");
   // A stdlib that could not be fetched, checked or decoded leaves Python the empty placeholder,
@@ -562,7 +776,6 @@ async function load(source, options, progress) {
   if (stdlibError) throw stdlibError;
   timings.load_pyodide_ms = performance.now() - t;
   source.startBundle?.(); // (already started, unless a Pyodide skipped fsInit)
-  if (!IS_NODE) URL.revokeObjectURL(source.stdLibURL);
   t = performance.now();
   // Extension modules, in the order the traced run loaded them, each as soon as its file is in
   // (the bundle holds them first); asynchronous, so browsers never compile a large module on the

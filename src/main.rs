@@ -119,11 +119,18 @@ struct ServeArgs {
     /// The port (default: a free one).
     #[arg(long, default_value_t = 0)]
     port: u16,
+    /// A header to send with every response, "Name: value" (repeatable): try the page under the
+    /// Content-Security-Policy it will be deployed with (docs/integrity.md has the minimal one).
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    headers: Vec<String>,
 }
 
 /// Serves `dir` until Ctrl-C.
 fn serve(dir: &Path, at: &ServeArgs) -> Result<()> {
-    let preview = pyodide_pack_serve::Preview::bind(dir, &at.host, at.port)?;
+    let mut preview = pyodide_pack_serve::Preview::bind(dir, &at.host, at.port)?;
+    for header in &at.headers {
+        preview = preview.header(header)?;
+    }
     let page = if dir.join(pyodide_pack_pack::PAGE).is_file() {
         String::new()
     } else {

@@ -70,6 +70,14 @@ impl std::fmt::Display for Mismatch {
 struct Manifest {
     files: std::collections::BTreeMap<String, Pinned>,
     lazy: LazyManifest,
+    /// `pyodide` when the runtime was copied beside the loader.
+    runtime_dir: Option<String>,
+    runtime: RuntimeManifest,
+}
+
+#[derive(Deserialize)]
+struct RuntimeManifest {
+    files: std::collections::BTreeMap<String, Pinned>,
 }
 
 #[derive(Deserialize)]
@@ -80,7 +88,7 @@ struct LazyManifest {
 }
 
 /// Every file of `dir` that its `loader.mjs` pins and that is missing or differs, in the order
-/// the manifest lists them (the eager files, then the lazy tier).
+/// the manifest lists them (the eager files, the copied runtime, then the lazy tier).
 pub fn check_output(dir: &Path) -> Result<Vec<Mismatch>, PackError> {
     let loader = dir.join(crate::LOADER);
     let text = std::fs::read_to_string(&loader).map_err(|e| PackError::io(&loader, e))?;
@@ -97,6 +105,14 @@ pub fn check_output(dir: &Path) -> Result<Vec<Mismatch>, PackError> {
         .into_iter()
         .map(|(name, pinned)| (name.clone(), dir.join(&name), pinned))
         .collect();
+    // The runtime's files are checked where the output holds them (`--runtime-files copy`); a
+    // CDN's copy is checked by the loader as it fetches it.
+    if let Some(runtime_dir) = &manifest.runtime_dir {
+        for (name, pinned) in manifest.runtime.files {
+            let rel = format!("{runtime_dir}/{name}");
+            expected.push((rel.clone(), dir.join(&rel), pinned));
+        }
+    }
     for (install_path, size, sha256) in manifest.lazy.files {
         let rel = format!(
             "{}/{}",
@@ -157,6 +173,11 @@ mod tests {
                 ["/lib/a.py", 1, sri_sha256(b"a")],
                 ["/lib/b.py", 1, sri_sha256(b"b")],
             ]},
+            "runtime_dir": "pyodide",
+            "runtime": {"bootstrap": "pyodide.asm.js", "files": {
+                "pyodide.asm.wasm": Pinned::of(b"wasm"),
+                "pyodide.mjs": Pinned::of(b"mjs"),
+            }},
         });
         std::fs::write(
             dir.path().join("loader.mjs"),
@@ -167,6 +188,9 @@ mod tests {
         std::fs::write(dir.path().join("python_stdlib.zip.zst"), b"stdlib, changed").unwrap();
         std::fs::create_dir_all(dir.path().join("lazy/lib")).unwrap();
         std::fs::write(dir.path().join("lazy/lib/a.py"), b"a").unwrap();
+        std::fs::create_dir_all(dir.path().join("pyodide")).unwrap();
+        std::fs::write(dir.path().join("pyodide/pyodide.mjs"), b"mjs").unwrap();
+        std::fs::write(dir.path().join("pyodide/pyodide.asm.wasm"), b"wasm 0.1").unwrap();
         let found = check_output(dir.path()).unwrap();
         let text: Vec<String> = found.iter().map(ToString::to_string).collect();
         assert_eq!(
@@ -176,6 +200,11 @@ mod tests {
                     "python_stdlib.zip.zst: expected 6 bytes, {}, found 15 bytes, {}",
                     sri_sha256(b"stdlib"),
                     sri_sha256(b"stdlib, changed")
+                ),
+                format!(
+                    "pyodide/pyodide.asm.wasm: expected 4 bytes, {}, found 8 bytes, {}",
+                    sri_sha256(b"wasm"),
+                    sri_sha256(b"wasm 0.1")
                 ),
                 format!(
                     "lazy/lib/b.py: missing (expected 1 bytes, {})",

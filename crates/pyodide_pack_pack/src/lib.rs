@@ -178,8 +178,18 @@ pub fn pack(
         || transfer::encode(options.transfer, stdlib_zip, |_| false, cache, stdlib_name),
     );
     let (bundle, stdlib) = (bundle?, stdlib?);
+    // The runtime's own files, pinned in the loader by their digests (a page takes them from the
+    // CDN or, `--runtime-files copy`, from the output's `pyodide/`).
+    let runtime_files = site::runtime_files(env)?;
+    let runtime_pins = runtime_files
+        .par_iter()
+        .map(|(name, path)| {
+            let bytes = std::fs::read(path).map_err(|e| PackError::io(path, e))?;
+            Ok((name.clone(), integrity::Pinned::of(&bytes)))
+        })
+        .collect::<Result<Vec<_>, PackError>>()?;
     let runtime_copy = match options.runtime_files {
-        RuntimeFiles::Copy => site::runtime_files(env)?,
+        RuntimeFiles::Copy => runtime_files,
         RuntimeFiles::Cdn => Vec::new(),
     };
     let decoder = transfer::decoder(options.transfer);
@@ -194,6 +204,8 @@ pub fn pack(
         bundle_frames: &bundle.frames,
         pinned: &pinned,
         runtime_dir: (!runtime_copy.is_empty()).then_some(site::RUNTIME_DIR),
+        runtime: &runtime_pins,
+        bootstrap: &site::bootstrap_name(env),
     };
     let loader = loader::render_loader(env, &plan, &lazy_files, options.transfer, &loader_files);
     let page_files = if options.page {

@@ -17,6 +17,11 @@ pub(crate) struct LoaderFiles<'a> {
     pub(crate) pinned: &'a [(String, Pinned)],
     /// `Some("pyodide")` when the runtime's files were copied beside the loader.
     pub(crate) runtime_dir: Option<&'a str>,
+    /// The runtime's files a page loads (`pyodide.mjs`, the bootstrap script, the wasm, the lock)
+    /// as packed against, by name.
+    pub(crate) runtime: &'a [(String, Pinned)],
+    /// Which of them is the bootstrap script (`pyodide.asm.js` or `.mjs`).
+    pub(crate) bootstrap: &'a str,
 }
 
 /// The loader for a bundle: its extension modules preload in `plan.dynlibs` order; the lazy files
@@ -44,6 +49,12 @@ pub(crate) fn render_loader(
         "files": files.pinned.iter().map(|(name, pinned)| (name.clone(), pinned)).collect::<std::collections::BTreeMap<_, _>>(),
         // The runtime's folder beside the loader (`--runtime-files copy`), else null: the CDN.
         "runtime_dir": files.runtime_dir,
+        // The runtime's files, pinned by the digests of those packed against; `bootstrap` names
+        // the script that starts the wasm (`pyodide.asm.js` or `pyodide.asm.mjs`).
+        "runtime": {
+            "bootstrap": files.bootstrap,
+            "files": files.runtime.iter().map(|(name, pinned)| (name.clone(), pinned)).collect::<std::collections::BTreeMap<_, _>>(),
+        },
         "decoder": decoder(transfer).map(|(name, _)| name),
         // Where Pyodide mounts the standard library (`/lib/python314.zip`): the solid forms
         // write the decoded zip there.

@@ -13,10 +13,15 @@ pub const PAGE: &str = "index.html";
 /// Where `--runtime-files copy` puts the runtime, beside the loader.
 pub const RUNTIME_DIR: &str = "pyodide";
 
-const TEMPLATE: &str = include_str!("../../../harness/index.html");
+/// The page's markup, its script (the entry's name filled in) and its look: three files, so that
+/// a strict Content-Security-Policy needs no `'unsafe-inline'`.
+const PAGE_HTML: &str = include_str!("../../../harness/index.html");
+const PAGE_SCRIPT: (&str, &str) = ("index.mjs", include_str!("../../../harness/index.mjs"));
+const PAGE_STYLE: (&str, &str) = ("index.css", include_str!("../../../harness/index.css"));
 const PLACEHOLDER: &str = "/*@PAGE@*/null";
 
-/// The page and the entry script's copy: `[(file name, bytes)]`.
+/// The page's files and the entry script's copy: `[(file name, bytes)]`, the page first, the
+/// entry second.
 pub(crate) fn page_files(env: &Environment) -> Result<Vec<(String, Vec<u8>)>, PackError> {
     let entry = env.entry(env.entry);
     let name = Path::new(&entry.path)
@@ -26,19 +31,20 @@ pub(crate) fn page_files(env: &Environment) -> Result<Vec<(String, Vec<u8>)>, Pa
     let source = env.read(env.entry)?;
     // JSON is a JavaScript expression; the values are data, never code.
     let page = serde_json::json!({ "entry": name });
-    let html = TEMPLATE.replacen(PLACEHOLDER, &page.to_string(), 1);
-    Ok(vec![(PAGE.to_string(), html.into_bytes()), (name, source)])
+    let script = PAGE_SCRIPT.1.replacen(PLACEHOLDER, &page.to_string(), 1);
+    Ok(vec![
+        (PAGE.to_string(), PAGE_HTML.as_bytes().to_vec()),
+        (name, source),
+        (PAGE_SCRIPT.0.to_string(), script.into_bytes()),
+        (PAGE_STYLE.0.to_string(), PAGE_STYLE.1.as_bytes().to_vec()),
+    ])
 }
 
 /// The runtime files a page loads (`loadPyodide` fetches the bootstrap script, the wasm and the
 /// lock; the stdlib is the bundle's own): `[(name, source path)]`, each checked to exist.
 pub(crate) fn runtime_files(env: &Environment) -> Result<Vec<(String, PathBuf)>, PackError> {
     let runtime = &env.runtime;
-    let bootstrap = runtime
-        .bootstrap_js
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "pyodide.asm.js".into());
+    let bootstrap = bootstrap_name(env);
     [
         "pyodide.mjs",
         &bootstrap,
@@ -58,4 +64,14 @@ pub(crate) fn runtime_files(env: &Environment) -> Result<Vec<(String, PathBuf)>,
         }
     })
     .collect()
+}
+
+/// The runtime's script that starts the wasm: `pyodide.asm.js`, or `pyodide.asm.mjs` (from the
+/// runtime's facts).
+pub(crate) fn bootstrap_name(env: &Environment) -> String {
+    env.runtime
+        .bootstrap_js
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "pyodide.asm.js".into())
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::Request;
-use axum::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
@@ -36,6 +36,8 @@ pub enum ServeError {
     },
     #[error("the preview server stopped: {0}")]
     Run(std::io::Error),
+    #[error("--header {0:?}: not a header (write it as \"Name: value\", e.g. \"Content-Security-Policy: default-src 'self'\")")]
+    BadHeader(String),
 }
 
 /// A folder bound to an address, not yet serving: the URL can be printed before `run` blocks.
@@ -43,6 +45,9 @@ pub struct Preview {
     dir: PathBuf,
     listener: TcpListener,
     addr: SocketAddr,
+    /// Sent with every response (`--header`), as a deployment would send them: a
+    /// Content-Security-Policy to try the page under, say.
+    headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl Preview {
@@ -68,7 +73,18 @@ impl Preview {
             dir: dir.to_path_buf(),
             listener,
             addr,
+            headers: Vec::new(),
         })
+    }
+
+    /// Adds a header to every response, from `Name: value`.
+    pub fn header(mut self, line: &str) -> Result<Preview, ServeError> {
+        let bad = || ServeError::BadHeader(line.to_string());
+        let (name, value) = line.split_once(':').ok_or_else(bad)?;
+        let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| bad())?;
+        let value = HeaderValue::from_str(value.trim()).map_err(|_| bad())?;
+        self.headers.push((name, value));
+        Ok(self)
     }
 
     /// The folder's URL: `http://127.0.0.1:PORT/`.
@@ -86,7 +102,7 @@ impl Preview {
         runtime.block_on(async move {
             let listener =
                 tokio::net::TcpListener::from_std(self.listener).map_err(ServeError::Run)?;
-            axum::serve(listener, router(&self.dir))
+            axum::serve(listener, router(&self.dir, self.headers))
                 .with_graceful_shutdown(stopped())
                 .await
                 .map_err(ServeError::Run)
@@ -104,7 +120,7 @@ fn format_addr(host: &str, port: u16) -> String {
 }
 
 /// The service: files of `dir`, compressed as a CDN would, never cached.
-fn router(dir: &Path) -> Router {
+fn router(dir: &Path, headers: Vec<(HeaderName, HeaderValue)>) -> Router {
     let files = ServeDir::new(dir)
         .precompressed_br()
         .precompressed_gzip()
@@ -115,9 +131,20 @@ fn router(dir: &Path) -> Router {
         .and(NotForContentType::new("application/zstd"))
         .and(NotForContentType::new("application/gzip"))
         .and(NotForContentType::IMAGES);
+    let headers = std::sync::Arc::new(headers);
     Router::new()
         .fallback_service(files)
         .layer(middleware::from_fn(compressed_types))
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            let headers = headers.clone();
+            async move {
+                let mut response = next.run(request).await;
+                for (name, value) in headers.iter() {
+                    response.headers_mut().insert(name.clone(), value.clone());
+                }
+                response
+            }
+        }))
         .layer(
             CompressionLayer::new()
                 .br(true)
