@@ -149,15 +149,18 @@ function blobModuleURL(bytes) {
   return URL.createObjectURL(new Blob([bytes], { type: "text/javascript" }));
 }
 
-// The error for a file that is not the one packed. For pyodide.mjs, when the file says it is
-// another release (its version string, read, not run), the error says that instead.
+// The error for a whole file that is not the one packed (`received`: its digest, null when its
+// size differs). For pyodide.mjs, when the file says it is another release (its version string,
+// read, not run), the error says that instead.
 function notPacked(name, url, bytes, received, pinned, indexURL) {
   if (name === "pyodide.mjs") {
     const version = /\bvar [\w$]+="(\d+\.\d+\.\d+[\w.]*)";/.exec(new TextDecoder().decode(bytes))?.[1];
     if (version && version !== MANIFEST.pyodide_version) return anotherRelease(indexURL, version);
   }
-  return new Error(`loadBundle: ${name} from ${url} is not the file packed: received ${bytes.length} bytes, ` +
-    `${received}; the file packed: ${pinned.size} bytes, ${pinned.sha256}`);
+  const [what, packed] = [`loadBundle: ${name} from ${url}`, `the file packed: ${pinned.size} bytes, ${pinned.sha256}`];
+  if (bytes.length < pinned.size) return new Error(`${what} was cut short: ${bytes.length} bytes arrived (${packed})`);
+  if (bytes.length > pinned.size) return new Error(`${what} is not the file packed: received ${bytes.length} bytes; ${packed}`);
+  return new Error(`${what} is not the file packed: received ${bytes.length} bytes, ${received}; ${packed}`);
 }
 
 // Byte-code, paths and extension modules are bound to one release.
@@ -263,37 +266,48 @@ self.onmessage = async ({ data }) => {
   } catch (err) {
     self.postMessage({ id: data.id, error: String(err?.message ?? err) });
   }
-};`;
+};
+self.postMessage({ started: true });`;
 
-// The page's side: decode(bytes) in that worker, or on this thread where no worker can be
-// started (a Content-Security-Policy without "worker-src blob:"); `decoderURL` is a promise of
-// the decoder module's URL; close() ends the worker.
+// The page's side: decode(bytes) in that worker, or on this thread where no worker starts (a
+// Content-Security-Policy whose worker-src has no blob:): frames are handed over only once the
+// worker has said it runs. `decoderURL` is a promise of the decoder module's URL; close() ends
+// the worker.
 function zstdDecoder(decoderURL) {
-  let worker = null;
+  const onThread = () => zstdDecode(decoderURL.then((url) => import(url)));
   const source = URL.createObjectURL(new Blob([DECODE_WORKER], { type: "text/javascript" }));
+  let worker;
   try {
     worker = new Worker(source, { type: "module" });
   } catch {
     URL.revokeObjectURL(source);
-    return { decode: zstdDecode(decoderURL.then((url) => import(url))), close() {} };
+    return { decode: onThread(), close() {} };
   }
   const pending = new Map();
   let ids = 0;
-  worker.onmessage = ({ data: { id, bytes, error } }) => {
+  const started = deferred();
+  worker.onmessage = ({ data: { started: ok, id, bytes, error } }) => {
+    if (ok) return started.resolve(true);
     const request = pending.get(id);
     pending.delete(id);
     if (error === undefined) request.resolve(bytes);
     else request.reject(new Error(error));
   };
   worker.onerror = (event) => {
-    const err = new Error(`the decoding worker failed: ${event.message ?? "it could not start"}`);
+    event.preventDefault?.();
+    started.resolve(false);
+    const err = new Error(`the decoding worker failed: ${event.message ?? "it stopped"}`);
     for (const request of pending.values()) request.reject(err);
     pending.clear();
   };
-  const ready = decoderURL.then((decoder) => worker.postMessage({ decoder }));
+  const ready = Promise.all([started.promise, decoderURL]).then(([ok, decoder]) => {
+    if (ok) worker.postMessage({ decoder });
+    return ok ? null : onThread();
+  });
   return {
     async decode(bytes) {
-      await ready;
+      const here = await ready;
+      if (here) return here(bytes);
       const id = ids++;
       const request = deferred();
       pending.set(id, request);
@@ -357,8 +371,8 @@ async function loadNode(options, progress, checking) {
     const bytes = new Uint8Array(await fs.readFile(file).catch((err) => {
       throw new Error(`loadBundle: ${name} from ${file}: ${err.code === "ENOENT" ? "no such file" : err.message}`);
     }));
-    const received = checking ? sha256Sync(bytes) : pinned.sha256;
-    if (bytes.length !== pinned.size || received !== pinned.sha256) {
+    const received = bytes.length !== pinned.size ? null : checking ? sha256Sync(bytes) : pinned.sha256;
+    if (received !== pinned.sha256) {
       throw notPacked(name, file, bytes, received, pinned, indexURL);
     }
     return bytes;
@@ -488,6 +502,24 @@ function browserRuntime(base, digest) {
   const { bootstrap, files } = MANIFEST.runtime;
   const failed = deferred();
   const blobs = [];
+  // A Content-Security-Policy that refuses what the runtime needs makes Pyodide log and wait
+  // forever (a wasm it may not compile) or an import fail with no reason given: the violation
+  // is the error instead. (worker-src is not needed: the decoder then runs on this thread.)
+  let violation = null;
+  const onViolation = (event) => {
+    if (violation || event.effectiveDirective === "worker-src") return;
+    const blocked = { "wasm-eval": "compiling WebAssembly", blob: "a script from a blob: URL" }[event.blockedURI]
+      ?? event.blockedURI ?? "a resource";
+    violation = new Error(`loadBundle: the page's Content-Security-Policy refused ${blocked} ` +
+      `(${event.effectiveDirective}: "${event.originalPolicy}"); the minimal policy a page needs is in pyodide-pack's docs/integrity.md`);
+    failed.reject(violation);
+  };
+  globalThis.addEventListener?.("securitypolicyviolation", onViolation);
+  // (The violation's event may come just after the failure it caused.)
+  const orViolation = async (err) => {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    throw violation ?? err;
+  };
   const url = (name) => new URL(name, base).href;
   // The response for a pinned file, its body checked as it streams; a failure also rejects
   // `failed`, which loadPyodide is raced against (Pyodide may only log a failed fetch).
@@ -501,7 +533,8 @@ function browserRuntime(base, digest) {
     throw error;
   });
   const checkedModuleURL = (name, address, pinned) => fetchChecked(name, address, pinned)
-    .then((r) => r.arrayBuffer())
+    // (A body that failed reads as a bare "Failed to fetch": the check's own error instead.)
+    .then((r) => r.arrayBuffer().catch((err) => { throw r.checkError ?? err; }))
     .then((bytes) => {
       const module = blobModuleURL(bytes);
       blobs.push(module);
@@ -535,12 +568,12 @@ function browserRuntime(base, digest) {
   return {
     placeholderURL,
     checkedModuleURL,
-    module: module.then(({ loadPyodide, version }) => ({
+    module: module.catch(orViolation).then(({ loadPyodide, version }) => ({
       version,
       loadPyodide: async (config) => {
         const restore = answerFetches(answers);
         try {
-          const pyodide = await Promise.race([loadPyodide(config), failed.promise]);
+          const pyodide = await Promise.race([loadPyodide(config).catch(orViolation), failed.promise]);
           const unasked = [...answers.keys()].filter((u) => u !== placeholderURL);
           if (unasked.length) {
             throw new Error(`loadBundle: Pyodide ${version} did not fetch ${unasked.join(", ")}: ` +
@@ -552,7 +585,10 @@ function browserRuntime(base, digest) {
         }
       },
     })),
-    close: () => blobs.forEach((u) => URL.revokeObjectURL(u)),
+    close: () => {
+      blobs.forEach((u) => URL.revokeObjectURL(u));
+      globalThis.removeEventListener?.("securitypolicyviolation", onViolation);
+    },
   };
 }
 
@@ -573,7 +609,7 @@ function answerFetches(answers) {
 
 // `response`, its body checked against `pinned` as it streams: each chunk is passed on when the
 // next arrives, the last one only once the size and digest of the whole match; else the body
-// fails with the error, which `fail` is also given.
+// fails, and the error is given to `fail` and kept as the response's `checkError`.
 function checkedResponse(response, name, url, pinned, digest, fail) {
   if (!digest) return response;
   const what = `loadBundle: ${name} from ${url}`;
@@ -581,6 +617,7 @@ function checkedResponse(response, name, url, pinned, digest, fail) {
   const reader = response.body.getReader();
   const chunks = [];
   let got = 0;
+  let checked = null;
   const body = new ReadableStream({
     async pull(controller) {
       try {
@@ -590,24 +627,24 @@ function checkedResponse(response, name, url, pinned, digest, fail) {
           });
           if (done) break;
           got += value.length;
-          if (got > pinned.size) throw new Error(`${what} is not the file packed: more than ${packed}`);
           chunks.push(value);
           if (chunks.length > 1) return controller.enqueue(chunks[chunks.length - 2]);
         }
-        if (got !== pinned.size) throw new Error(`${what} was cut short: ${got} bytes arrived (${packed})`);
         const whole = new Uint8Array(got);
         chunks.reduce((at, chunk) => (whole.set(chunk, at), at + chunk.length), 0);
-        const received = await digest(whole);
+        const received = got === pinned.size ? await digest(whole) : null;
         if (received !== pinned.sha256) throw notPacked(name, url, whole, received, pinned, url.slice(0, url.lastIndexOf("/") + 1));
         if (chunks.length) controller.enqueue(chunks[chunks.length - 1]);
         controller.close();
       } catch (err) {
+        checked.checkError = err;
         fail(err);
         controller.error(err);
       }
     },
   });
-  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  checked = new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  return checked;
 }
 
 // SHA-256 (FIPS 180-4), synchronous: a lazy file is fetched and checked inside a Python read,

@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::page::{copy_dir, load_in_node, load_page, Server};
+use common::page::{copy_dir, load_in_node, load_in_node_with, load_page, CuttingServer, Server};
 use common::*;
 use serde_json::Value;
 
@@ -54,6 +54,51 @@ fn packed() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
     })
 }
 
+/// The app packed with the runtime left on the CDN (the default), once for the whole file.
+fn packed_for_the_cdn() -> &'static Path {
+    static PACKED: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &PACKED
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let out = dir.path().join("dist");
+            let src = &packed().0;
+            let mut args: Vec<String> = vec!["pack".into()];
+            args.extend(env_flags(
+                &src.path().join("app.py"),
+                &src.path().join("wheels"),
+            ));
+            args.extend(["-o".into(), out.display().to_string(), "--no-html".into()]);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let output = pyodide_pack(&args);
+            assert!(output.status.success(), "{}", stderr(&output));
+            for page in ["worker_page.html", "worker_page.mjs"] {
+                std::fs::copy(repo().join("tests").join(page), out.join(page)).unwrap();
+            }
+            (dir, out)
+        })
+        .1
+}
+
+/// A copy of the runtime the app was packed against, with one byte of `file` changed (a CDN or
+/// a deploy that mixes files of two builds).
+fn runtime_with_a_changed(file: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "pyodide.mjs",
+        "pyodide.asm.mjs",
+        "pyodide.asm.wasm",
+        "pyodide-lock.json",
+        "package.json",
+    ] {
+        std::fs::copy(runtime_dir().join(name), dir.path().join(name)).unwrap();
+    }
+    let path = dir.path().join(file);
+    let size = std::fs::metadata(&path).unwrap().len() as usize;
+    // Near the end: the body streams to Pyodide as it arrives, all but the checked last part.
+    flip_byte(&path, size - 100);
+    dir
+}
+
 /// A copy of the packed output to break, with a page that runs the app in a worker beside
 /// `index.html` (which runs it on the page's thread).
 fn copy_of_output() -> (tempfile::TempDir, PathBuf) {
@@ -80,7 +125,7 @@ fn flip_byte(path: &Path, at: usize) {
 /// `worker_page.html`; every request outside 127.0.0.1 fails.
 fn load_in_chromium(out: &Path, page: &str) -> Value {
     let server = Server::start(out, &[]);
-    let page = load_page(&format!("{}{page}", server.url), true, false, None);
+    let page = load_page(&format!("{}{page}", server.url), true, None, None);
     assert!(page["error"].is_null(), "{page}");
     page
 }
@@ -326,4 +371,162 @@ fn validate_names_every_file_that_is_not_the_one_packed() {
         message.contains("  zstd-decoder.mjs: missing (expected "),
         "{message}"
     );
+}
+
+/// The page cannot check a file Node reads from disk as it arrives: a short file is Node's case
+/// (`a_truncated_bundle_is_refused`); here a server announces the whole file and closes early.
+#[test]
+fn a_response_the_server_cuts_short_is_refused() {
+    let (_dir, out) = copy_of_output();
+    for (file, name) in [
+        ("bundle.zip.zst", "bundle.zip.zst"),
+        ("pyodide/pyodide.asm.wasm", "pyodide.asm.wasm"),
+    ] {
+        let size = std::fs::metadata(out.join(file)).unwrap().len() as usize;
+        let server = CuttingServer::start(&out, file, size / 2);
+        for thread in THREADS {
+            let page = load_page(&format!("{}{thread}", server.url), true, None, None);
+            assert_eq!(page["state"], "failed", "{file} {thread}: {page}");
+            let status = page["status"].as_str().unwrap();
+            assert!(
+                status.starts_with(&format!(
+                    "Failed: loadBundle: {name} from {}{file} ",
+                    server.url
+                )) && status.contains(&format!("(the file packed: {size} bytes, sha256-")),
+                "{file} {thread}: {status}"
+            );
+            assert_eq!(page["output"], "", "nothing ran: {page}");
+        }
+    }
+}
+
+#[test]
+fn a_changed_byte_in_the_decoder_is_refused() {
+    let (_dir, out) = copy_of_output();
+    let decoder = out.join("zstd-decoder.mjs");
+    flip_byte(&decoder, 10);
+    let size = std::fs::metadata(&decoder).unwrap().len();
+    let record = load_in_node(&out, "pass");
+    let error = record["error"].as_str().unwrap();
+    assert!(
+        error.starts_with(&format!(
+            "loadBundle: zstd-decoder.mjs from {} is not the file packed: received {size} bytes, sha256-",
+            decoder.display()
+        )),
+        "{error}"
+    );
+    for thread in THREADS {
+        let page = load_in_chromium(&out, thread);
+        assert_eq!(page["state"], "failed", "{page}");
+        let status = page["status"].as_str().unwrap();
+        assert!(
+            status.starts_with("Failed: loadBundle: zstd-decoder.mjs from http://127.0.0.1:")
+                && status.contains(&format!(
+                    " is not the file packed: received {size} bytes, sha256-"
+                )),
+            "{thread}: {status}"
+        );
+    }
+}
+
+/// The runtime is pinned by the digests of the one packed against: another release (by its
+/// version, read from pyodide.mjs without running it) or one changed file of the same release is
+/// refused, in Node, from the (stand-in) CDN on the page's thread, and from a runtime folder in a
+/// worker; nothing of it runs.
+#[test]
+fn a_runtime_of_another_release_or_with_a_changed_file_is_refused() {
+    let other = common::runtime_versions()
+        .into_iter()
+        .find(|v| v != pyodide_pack_env::PINNED_PYODIDE_VERSION)
+        .unwrap();
+    let other_dir = runtime_dir_of(&other);
+    let changed_wasm = runtime_with_a_changed("pyodide.asm.wasm");
+    let changed_lock = runtime_with_a_changed("pyodide-lock.json");
+    let (_dir, out) = copy_of_output();
+
+    // Node.
+    let record = load_in_node_with(&out, &other_dir, "pass");
+    let error = record["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("loadBundle: this bundle was packed for Pyodide 314.0.8, but ")
+            && error.contains(&format!(" serves Pyodide {other}: ")),
+        "{error}"
+    );
+    let record = load_in_node_with(&out, changed_wasm.path(), "pass");
+    let error = record["error"].as_str().unwrap();
+    let wasm = changed_wasm.path().join("pyodide.asm.wasm");
+    let size = std::fs::metadata(&wasm).unwrap().len();
+    assert!(
+        error.starts_with(&format!(
+            "loadBundle: pyodide.asm.wasm from {} is not the file packed: received {size} bytes, sha256-",
+            wasm.display()
+        )) && error.contains(&format!("; the file packed: {size} bytes, sha256-")),
+        "{error}"
+    );
+
+    // The page's thread, the runtime from the CDN's URL; a worker, from a runtime folder of the
+    // site (?indexURL=).
+    let cdn_out = packed_for_the_cdn();
+    let server = Server::start(cdn_out, &[]);
+    let site = tempfile::tempdir().unwrap();
+    for (name, dir) in [
+        ("other", other_dir.as_path()),
+        ("wasm", changed_wasm.path()),
+        ("lock", changed_lock.path()),
+    ] {
+        copy_dir(dir, &site.path().join(name));
+    }
+    copy_dir(cdn_out, site.path());
+    let site_server = Server::start(site.path(), &[]);
+    let cdn = format!(
+        "https://cdn.jsdelivr.net/pyodide/v{}/full/",
+        pyodide_pack_env::PINNED_PYODIDE_VERSION
+    );
+    // (`file`: the changed file the error names; None: another release, named by its version.)
+    for (name, dir, file) in [
+        ("other", other_dir.as_path(), None),
+        ("wasm", changed_wasm.path(), Some("pyodide.asm.wasm")),
+        ("lock", changed_lock.path(), Some("pyodide-lock.json")),
+    ] {
+        let refusal = |index: &str| match file {
+            None => format!("but {index} serves Pyodide {other}: "),
+            Some(file) => format!("loadBundle: {file} from {index}{file} is not the file packed: "),
+        };
+        let page = load_page(&server.url, false, Some(dir), None);
+        assert_eq!(page["state"], "failed", "{name}: {page}");
+        let status = page["status"].as_str().unwrap();
+        assert!(
+            status.starts_with("Failed: loadBundle: ") && status.contains(&refusal(&cdn)),
+            "{name}: {status}"
+        );
+        assert_eq!(page["output"], "", "nothing ran: {page}");
+
+        let index = format!("{}{name}/", site_server.url);
+        let page = load_page(
+            &format!("{}worker_page.html?indexURL={index}", site_server.url),
+            true,
+            None,
+            None,
+        );
+        assert_eq!(page["state"], "failed", "{name} (worker): {page}");
+        let status = page["status"].as_str().unwrap();
+        assert!(
+            status.contains(&refusal(&index)),
+            "{name} (worker): {status}"
+        );
+    }
+    // The untouched runtime, from the CDN and from a folder, still loads.
+    let page = load_page(&server.url, false, Some(&runtime_dir()), None);
+    assert_eq!(page["state"], "done", "{page}");
+    copy_dir(&runtime_dir(), &site.path().join("same"));
+    let page = load_page(
+        &format!(
+            "{}worker_page.html?indexURL={}same/",
+            site_server.url, site_server.url
+        ),
+        true,
+        None,
+        None,
+    );
+    assert_eq!(page["state"], "done", "{page}");
 }

@@ -59,7 +59,7 @@ fn the_page_shows_the_apps_output_from_the_root_and_from_a_sub_path() {
         Some(_) => repo().join("docs/page.png"),
         None => shot.path().join("page.png"),
     };
-    let page = load_page(&server.url, false, true, Some(&png));
+    let page = load_page(&server.url, false, Some(&runtime_dir()), Some(&png));
     assert_eq!(page["state"], "done", "{page}");
     assert_eq!(page["output"].as_str().unwrap(), expected(), "{page}");
     assert_eq!(page["title"], "app.py");
@@ -78,7 +78,12 @@ fn the_page_shows_the_apps_output_from_the_root_and_from_a_sub_path() {
     let site = tempfile::tempdir().unwrap();
     copy_dir(&out, &site.path().join("repo"));
     let server = Server::start(site.path(), &[]);
-    let page = load_page(&format!("{}repo/", server.url), false, true, None);
+    let page = load_page(
+        &format!("{}repo/", server.url),
+        false,
+        Some(&runtime_dir()),
+        None,
+    );
     assert_eq!(page["state"], "done", "{page}");
     assert_eq!(page["output"].as_str().unwrap(), expected(), "{page}");
 }
@@ -104,14 +109,14 @@ fn with_the_runtime_copied_the_page_needs_nothing_outside_loopback() {
         ]
     );
     let server = Server::start(&out, &[]);
-    let page = load_page(&server.url, true, false, None);
+    let page = load_page(&server.url, true, None, None);
     assert_eq!(page["outside"], json!([]), "{page}");
     assert_eq!(page["state"], "done", "{page}");
     assert_eq!(page["output"].as_str().unwrap(), expected(), "{page}");
 
     // The control: the default output, under the same block, cannot reach its CDN.
     let server = Server::start(&packed("cdn"), &[]);
-    let page = load_page(&server.url, true, false, None);
+    let page = load_page(&server.url, true, None, None);
     assert_eq!(page["state"], "failed", "{page}");
     let outside = page["outside"].as_array().unwrap();
     assert!(
@@ -130,7 +135,7 @@ fn a_bundle_that_cannot_load_shows_the_loaders_error_in_the_page() {
     copy_dir(&packed("copy"), &out);
     std::fs::remove_file(out.join("bundle.zip.zst")).unwrap();
     let server = Server::start(&out, &[]);
-    let page = load_page(&server.url, true, false, None);
+    let page = load_page(&server.url, true, None, None);
     assert_eq!(page["state"], "failed", "{page}");
     let status = page["status"].as_str().unwrap();
     assert!(
@@ -345,4 +350,69 @@ fn the_page_and_the_runtime_copy_follow_the_flags_and_the_settings() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("unknown runtime-files \"mirror\": expected cdn or copy"));
     assert!(!out.exists());
+}
+
+/// The minimal Content-Security-Policy of docs/integrity.md, the runtime from the CDN (with
+/// `--runtime-files copy`, `connect-src 'self'` alone).
+const STRICT_CSP: &str = "default-src 'none'; script-src 'self' blob: 'wasm-unsafe-eval'; \
+    worker-src blob:; connect-src 'self' https://cdn.jsdelivr.net; style-src 'self'";
+
+fn under_policy(out: &std::path::Path, policy: &str, cdn: bool) -> Value {
+    let header = format!("Content-Security-Policy: {policy}");
+    let server = Server::start(out, &["--header", &header]);
+    let runtime = runtime_dir();
+    load_page(&server.url, !cdn, cdn.then_some(runtime.as_path()), None)
+}
+
+fn violations(page: &Value) -> Vec<String> {
+    page["console"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m.as_str())
+        .filter(|m| m.contains("Content Security Policy"))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn under_a_strict_content_security_policy_the_page_runs_the_app() {
+    // The runtime from the CDN.
+    let page = under_policy(&packed("cdn"), STRICT_CSP, true);
+    assert_eq!(page["state"], "done", "{page}");
+    assert_eq!(page["output"].as_str().unwrap(), expected(), "{page}");
+    assert_eq!(violations(&page), Vec::<String>::new(), "{page}");
+
+    // The runtime copied: nothing but the page's own origin.
+    let own = STRICT_CSP.replace(" https://cdn.jsdelivr.net", "");
+    let page = under_policy(&packed("copy"), &own, false);
+    assert_eq!(page["state"], "done", "{page}");
+    assert_eq!(page["output"].as_str().unwrap(), expected(), "{page}");
+    assert_eq!(violations(&page), Vec::<String>::new(), "{page}");
+
+    // With no worker allowed the loader decodes on the page's thread.
+    let page = under_policy(
+        &packed("copy"),
+        &own.replace("worker-src blob:", "worker-src 'none'"),
+        false,
+    );
+    assert_eq!(page["state"], "done", "{page}");
+    assert_eq!(page["output"].as_str().unwrap(), expected(), "{page}");
+
+    // The controls: the policy is enforced, and what it allows is needed.
+    for (without, allowed) in [
+        ("'wasm-unsafe-eval'", " 'wasm-unsafe-eval'"),
+        ("blob: scripts", " blob:"),
+    ] {
+        let page = under_policy(&packed("copy"), &own.replacen(allowed, "", 1), false);
+        assert_eq!(page["state"], "failed", "without {without}: {page}");
+        assert_eq!(page["output"], "", "without {without}: {page}");
+        assert!(!violations(&page).is_empty(), "without {without}: {page}");
+        // One error that says what the policy refused, not a page loading forever.
+        let status = page["status"].as_str().unwrap();
+        assert!(
+            status.starts_with("Failed: loadBundle: the page's Content-Security-Policy refused "),
+            "without {without}: {status}"
+        );
+    }
 }

@@ -3,7 +3,12 @@ import { loadBundle } from "./loader.mjs";
 
 const post = (message) => self.postMessage(message);
 try {
-  const pyodide = await loadBundle({ stdout: (line) => post({ line }), stderr: (line) => post({ line }) });
+  const indexURL = new URL(import.meta.url).searchParams.get("indexURL");
+  const pyodide = await loadBundle({
+    ...(indexURL ? { indexURL } : {}),
+    stdout: (line) => post({ line }),
+    stderr: (line) => post({ line }),
+  });
   const source = await (await fetch("./app.py")).text();
   pyodide.FS.writeFile("/home/pyodide/app.py", source);
   pyodide.runPython('import runpy\nrunpy.run_path("/home/pyodide/app.py", run_name="__main__")');

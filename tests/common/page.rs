@@ -1,7 +1,8 @@
 //! A packed output served and loaded in headless Chromium: `pyodide-pack serve` in the background,
 //! and `tests/page_probe.mjs` reading what the page shows (tests/page.rs, tests/integrity.rs).
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
@@ -52,8 +53,14 @@ impl Drop for Server {
     }
 }
 
-/// What the page shows in Chromium once it has finished.
-pub fn load_page(url: &str, loopback_only: bool, cdn: bool, screenshot: Option<&Path>) -> Value {
+/// What the page shows in Chromium once it has finished. `cdn`: the folder the stand-in CDN
+/// answers the pinned release's CDN URLs from (the runtime itself, or another to test with).
+pub fn load_page(
+    url: &str,
+    loopback_only: bool,
+    cdn: Option<&Path>,
+    screenshot: Option<&Path>,
+) -> Value {
     let cache = cache();
     let driver = pyodide_pack_env::install_npm_package(
         &cache,
@@ -70,9 +77,9 @@ pub fn load_page(url: &str, loopback_only: bool, cdn: bool, screenshot: Option<&
         "driver": driver,
         "url": url,
         "loopback_only": loopback_only,
-        "cdn": cdn.then(|| json!({
+        "cdn": cdn.map(|dir| json!({
             "prefix": format!("https://cdn.jsdelivr.net/pyodide/v{version}/full/"),
-            "dir": runtime_dir(),
+            "dir": dir,
         })),
         "screenshot": screenshot,
         "timeout_ms": 120_000,
@@ -91,10 +98,15 @@ pub fn load_page(url: &str, loopback_only: bool, cdn: bool, screenshot: Option<&
 /// A packed output loaded through its loader.mjs in Node (tests/loader_probe.mjs), then a line of
 /// Python run: `{error: loadBundle's error, python: what the line raised, stdout, stderr}`.
 pub fn load_in_node(out: &Path, python: &str) -> Value {
+    load_in_node_with(out, &runtime_dir(), python)
+}
+
+/// `load_in_node` with the runtime from `index` (the loader's `indexURL`).
+pub fn load_in_node_with(out: &Path, index: &Path, python: &str) -> Value {
     let output = Command::new("node")
         .arg(repo().join("tests/loader_probe.mjs"))
         .arg(out.join("loader.mjs"))
-        .arg(runtime_dir())
+        .arg(index)
         .arg(python)
         .output()
         .unwrap();
@@ -114,4 +126,78 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
+}
+
+/// A plain HTTP/1.1 server of one folder that cuts one file short, as a server or proxy failing
+/// mid-response does: it announces the file's whole length, sends `keep` bytes of it and closes
+/// the connection. Every other file is served whole. (Runs until the test process ends.)
+pub struct CuttingServer {
+    pub url: String,
+}
+
+impl CuttingServer {
+    pub fn start(dir: &Path, cut: &str, keep: usize) -> CuttingServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let (dir, cut) = (dir.to_path_buf(), cut.to_string());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (dir, cut) = (dir.clone(), cut.clone());
+                std::thread::spawn(move || answer_cut(stream, &dir, &cut, keep));
+            }
+        });
+        CuttingServer { url }
+    }
+}
+
+fn answer_cut(mut stream: TcpStream, dir: &Path, cut: &str, keep: usize) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut request = String::new();
+    if reader.read_line(&mut request).is_err() {
+        return;
+    }
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) <= 2 {
+            break;
+        }
+    }
+    let target = request.split_whitespace().nth(1).unwrap_or("/");
+    let path = target
+        .split(['?', '#'])
+        .next()
+        .unwrap()
+        .trim_start_matches('/');
+    let path = if path.is_empty() || path.ends_with('/') {
+        format!("{path}index.html")
+    } else {
+        path.to_string()
+    };
+    let file = dir.join(&path);
+    let Ok(body) = std::fs::read(&file) else {
+        let _ = stream
+            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return;
+    };
+    let kind = match file.extension().and_then(|e| e.to_str()) {
+        Some("html") => "text/html",
+        Some("mjs" | "js") => "text/javascript",
+        Some("wasm") => "application/wasm",
+        Some("json") => "application/json",
+        Some("css") => "text/css",
+        _ => "application/octet-stream",
+    };
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let sent = if path == cut {
+        &body[..keep]
+    } else {
+        &body[..]
+    };
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(sent);
+    let _ = stream.flush();
+    let _ = stream.shutdown(Shutdown::Both);
 }
