@@ -7,13 +7,15 @@
 //! protocol. Each run is a fresh browser context with the HTTP cache disabled; variants take
 //! turns run by run. Prints one Markdown table of medians (time from navigation to the app's
 //! first output line, the loader's breakdown, bytes on the wire, the app's part of them) with
-//! ratios to the full environment of the same app and profile, where the time goes (when the
-//! downloads finished), the runtime's share of the bytes, and the goals.
+//! ratios to the full environment of the same app and profile, what the loader's digest checks
+//! cost (the default bundle against the same pack loaded with `checkIntegrity: false`), where the
+//! time goes (when the downloads finished), the runtime's share of the bytes, and the goals.
 //!
 //! `-- --quick`: pydantic_model, cable, 3 runs, the default bundle against the full environment.
 //! `-- --write-readme`: also put the report in docs/benchmarks.md between its first-output markers.
 //! `-- APP...`: only those apps (of the default plan's, also with `--quick`); `--variants=default,gzip`
-//! and `--profiles=fast,cable`: only those; `--runs=5`: that many runs of every row;
+//! and `--profiles=fast,cable`: only those (`--variants=full,default,unchecked`: the cost of the
+//! digest checks); `--runs=5`: that many runs of every row;
 //! `--pyodide=0.27.7`: another supported release than the pinned one (its npm core; an app with
 //! extension modules runs only on the release its wheels were built for). Needs
 //! `corpus/fetch.sh` and Chromium.
@@ -27,51 +29,71 @@ use pyodide_pack_env::{install_npm_package, CacheRoot, Runtime, PINNED_PYODIDE_V
 use pyodide_pack_pack::{find_chromium, DRIVER_VERSION};
 use serde_json::{json, Value};
 
-/// A way to ship the app: the full environment, or a bundle packed with these extra flags.
+/// A way to ship the app: the full environment, or a bundle packed with these extra flags and
+/// loaded with or without its digest checks (`loadBundle({ checkIntegrity })`).
 struct Variant {
     name: &'static str,
     flags: Option<&'static [&'static str]>,
+    check_integrity: bool,
 }
 
 const FULL: &str = "full";
+const DEFAULT: &str = "default";
+const UNCHECKED: &str = "unchecked";
+
 /// The default is `.pyc` in one zstd stream per zip; each other variant changes one thing, and
-/// `py-deflate` is the default before transfer forms (`.py`, per-file deflate).
+/// `py-deflate` is the default before transfer forms (`.py`, per-file deflate). `unchecked` is the
+/// default's pack loaded with `checkIntegrity: false`: what checking every file's digest costs.
 const VARIANTS: &[Variant] = &[
     Variant {
         name: FULL,
         flags: None,
+        check_integrity: true,
     },
     Variant {
-        name: "default",
+        name: DEFAULT,
         flags: Some(&[]),
+        check_integrity: true,
+    },
+    Variant {
+        name: UNCHECKED,
+        flags: Some(&[]),
+        check_integrity: false,
     },
     Variant {
         name: "gzip",
         flags: Some(&["--transfer", "gzip"]),
+        check_integrity: true,
     },
     Variant {
         name: "precompressed",
         flags: Some(&["--transfer", "precompressed"]),
+        check_integrity: true,
     },
     Variant {
         name: "deflate",
         flags: Some(&["--transfer", "deflate"]),
+        check_integrity: true,
     },
     Variant {
         name: "py",
         flags: Some(&["--no-compile-pyc"]),
+        check_integrity: true,
     },
     Variant {
         name: "py-deflate",
         flags: Some(&["--no-compile-pyc", "--transfer", "deflate"]),
+        check_integrity: true,
     },
     Variant {
         name: "no-lazy",
         flags: Some(&["--no-lazy"]),
+        check_integrity: true,
     },
     Variant {
         name: "strip-docstrings",
         flags: Some(&["--strip-docstrings"]),
+        check_integrity: true,
     },
 ];
 
@@ -99,7 +121,8 @@ const SCIENCE_APPS: &[&str] = &[
 /// The default plan, sized to fit 15 minutes on this 2-core machine (with the `.py` and per-file
 /// deflate variants on cable, cpu4x and 3g too it took 22 minutes): every variant 3 times on "fast" (bytes do not
 /// depend on the profile, so each variant's bytes are there); "cable" 3 times for the full
-/// environment and the transfer forms that need nothing of the host or the least of it; the CPU
+/// environment, the transfer forms that need nothing of the host or the least of it, and the
+/// default unchecked (it reuses the default's pack, so it costs only its runs); the CPU
 /// slowdown (4x the CPU time) and "3g" (bandwidth-bound, steady from run to run) once, for the
 /// full environment and the default. `--runs=5` gives medians of 5 (about 25 minutes).
 fn default_plan() -> Plan {
@@ -111,10 +134,10 @@ fn default_plan() -> Plan {
             (
                 "cable",
                 3,
-                Some(&[FULL, "default", "gzip", "precompressed"]),
+                Some(&[FULL, DEFAULT, UNCHECKED, "gzip", "precompressed"]),
             ),
-            ("cpu4x", 1, Some(&[FULL, "default"])),
-            ("3g", 1, Some(&[FULL, "default"])),
+            ("cpu4x", 1, Some(&[FULL, DEFAULT])),
+            ("3g", 1, Some(&[FULL, DEFAULT])),
         ],
     }
 }
@@ -122,7 +145,7 @@ fn default_plan() -> Plan {
 fn quick_plan() -> Plan {
     Plan {
         apps: vec!["pydantic_model"],
-        variants: vec![FULL, "default"],
+        variants: vec![FULL, DEFAULT],
         runs: vec![("cable", 3, None)],
     }
 }
@@ -202,6 +225,11 @@ fn ratio(value: Option<f64>, base: Option<f64>) -> Option<f64> {
 
 fn times(r: Option<f64>) -> String {
     r.map_or("-".into(), |r| format!("{r:.2}x"))
+}
+
+/// How much more `value` is than `base`, in percent: (value - base) / base.
+fn more(value: Option<f64>, base: Option<f64>) -> String {
+    ratio(value, base).map_or("-".into(), |r| format!("{:+.1}%", (r - 1.0) * 100.0))
 }
 
 /// Packs `app` with `flags` into `out` (no validation: the trace is cached).
@@ -405,16 +433,24 @@ fn main() {
     for app in &plan.apps {
         let t = Instant::now();
         let mut variants = Vec::new();
+        // Flags -> the folder packed with them: a variant that differs only in how the page loads
+        // it (`unchecked`) serves the same output as the one packed first with its flags.
+        let mut packed: Vec<(&[&str], PathBuf)> = Vec::new();
         for variant in VARIANTS.iter().filter(|v| plan.variants.contains(&v.name)) {
             let bundle_dir = variant.flags.map(|flags| {
+                if let Some((_, out)) = packed.iter().find(|(f, _)| *f == flags) {
+                    return out.clone();
+                }
                 let out = work.path().join(app).join(variant.name);
                 pack(&repo, &cache, &runtime, app, flags, &out);
+                packed.push((flags, out.clone()));
                 out
             });
             variants.push(json!({
                 "name": variant.name,
                 "mode": if bundle_dir.is_some() { "bundle" } else { "full" },
                 "bundle_dir": bundle_dir,
+                "check_integrity": variant.check_integrity,
             }));
         }
         let packages = if wheels_dir(&cache, app).is_some() {
@@ -606,6 +642,43 @@ fn report(
         );
     }
 
+    // What the digest checks cost: the default bundle against the same pack loaded with
+    // `checkIntegrity: false`, for each app and profile that ran both.
+    let checks: Vec<(&str, &str, &Row, &Row)> = rows
+        .iter()
+        .filter(|(_, _, v, _)| *v == DEFAULT)
+        .filter_map(|(app, profile, _, checked)| {
+            let unchecked = rows
+                .iter()
+                .find(|(a, p, v, _)| a == app && p == profile && *v == UNCHECKED)?;
+            Some((*app, *profile, checked, &unchecked.3))
+        })
+        .collect();
+    if !checks.is_empty() {
+        say!();
+        say!(
+            "What the loader's digest checks cost: {DEFAULT} (every file checked) against \
+             {UNCHECKED} (the same pack, `loadBundle({{ checkIntegrity: false }})`), medians; \
+             the cost is ({DEFAULT} - {UNCHECKED}) / {UNCHECKED}."
+        );
+        say!();
+        say!(
+            "| app | profile | first output, {DEFAULT} | {UNCHECKED} | checking costs | \
+             loadPyodide costs | fetch+unpack costs |"
+        );
+        say!("| --- | --- | --: | --: | --: | --: | --: |");
+        for (app, profile, checked, unchecked) in &checks {
+            say!(
+                "| {app} | {profile} | {} | {} | {} | {} | {} |",
+                secs(checked.first),
+                secs(unchecked.first),
+                more(checked.first, unchecked.first),
+                more(checked.load_pyodide, unchecked.load_pyodide),
+                more(checked.fetch_unpack, unchecked.fetch_unpack),
+            );
+        }
+    }
+
     // The runtime's share.
     let mut shares_full = Vec::new();
     let mut shares_default = Vec::new();
@@ -615,7 +688,7 @@ fn report(
             runtime_bytes.push(rt);
             match *variant {
                 FULL => shares_full.push(rt / total),
-                "default" => shares_default.push(rt / total),
+                DEFAULT => shares_default.push(rt / total),
                 _ => {}
             }
         }
@@ -714,7 +787,12 @@ fn report(
         None => "-".into(),
     };
     for app in &plan.apps {
-        for variant in plan.variants.iter().filter(|v| **v != FULL) {
+        // (`unchecked` is a measurement of the checks, not a way to ship: no goal.)
+        for variant in plan
+            .variants
+            .iter()
+            .filter(|v| ![FULL, UNCHECKED].contains(*v))
+        {
             let row = |profile: &str| {
                 rows.iter()
                     .find(|(a, p, v, _)| a == app && *p == profile && v == variant)

@@ -7,7 +7,8 @@
 //   downloads overlap Pyodide's start, as the bundle's loader does) and unpacked with
 //   pyodide.unpackArchive(buffer, "wheel", {extractDir: <site-packages>}); extension modules load
 //   when imported. Lock packages (the science apps) load with pyodide.loadPackage.
-// - "bundle": the packed output folder's own loader.mjs (loadBundle).
+// - "bundle": the packed output folder's own loader.mjs (loadBundle), with every file's digest
+//   checked or, config.checkIntegrity false, none (what the checks cost).
 //
 // Then the app's source runs as __main__ (pyodide.runPython). Times are on the page's clock:
 // performance.now() counts from navigation start (performance.timeOrigin), so the first output
@@ -69,6 +70,7 @@ export async function run(config) {
         stdout: onStdout,
         stderr: onStderr,
         timings: (x) => Object.assign(timings, x),
+        checkIntegrity: config.checkIntegrity,
       });
       timings.loader_ms = now() - t;
     }

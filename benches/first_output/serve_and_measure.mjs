@@ -9,8 +9,10 @@
 //
 // Usage: node serve_and_measure.mjs SPEC.json
 // SPEC: {
-//   variants: [{name, mode: "full" | "bundle", bundle_dir: DIR | null}...],
-//                                  a bundle's folder is served at /v/NAME/, its page at /page/NAME
+//   variants: [{name, mode: "full" | "bundle", bundle_dir: DIR | null, check_integrity: BOOL}...],
+//                                  a bundle's folder is served at /v/NAME/ (two variants may share
+//                                  one), its page at /page/NAME; check_integrity false: the page
+//                                  calls loadBundle with checkIntegrity: false (default true)
 //   runtime: DIR,                  the Pyodide runtime (a full distribution for lock packages),
 //                                  served at /runtime/
 //   wheels: [PATH...],             the app's wheels, served at /wheels/NAME (mode "full")
@@ -211,7 +213,8 @@ function knownFiles() {
       }
     }
   }
-  return files;
+  // (Once each: variants that share a folder list it twice.)
+  return [...new Set(files)];
 }
 
 async function precompress() {
@@ -239,7 +242,10 @@ async function measure(browser, origin, variant, profileName) {
   const profile = PROFILES[profileName];
   if (!profile) throw new Error(`unknown profile ${profileName}`);
   const context = await browser.createBrowserContext();
-  const result = { variant: variant.name, profile: profileName, error: null, resources: [] };
+  const result = {
+    variant: variant.name, profile: profileName, check_integrity: variant.check_integrity !== false,
+    error: null, resources: [],
+  };
   try {
     const page = await context.newPage();
     const cdp = await page.createCDPSession();
@@ -351,6 +357,7 @@ async function main() {
       mode: variant.mode,
       indexURL: origin + "/runtime/",
       loader: `${origin}/v/${variant.name}/loader.mjs`,
+      checkIntegrity: variant.check_integrity !== false,
       wheels: variant.mode === "full" ? [...wheelFiles.keys()].map((name) => `${origin}/wheels/${name}`) : [],
       packages: variant.mode === "full" ? spec.packages ?? [] : [],
       app: origin + "/app.py",
