@@ -47,7 +47,13 @@ fn expected() -> String {
 #[test]
 fn the_page_shows_the_apps_output_from_the_root_and_from_a_sub_path() {
     let out = packed("cdn");
-    for name in ["index.html", "app.py", "loader.mjs"] {
+    for name in [
+        "index.html",
+        "index.mjs",
+        "index.css",
+        "app.py",
+        "loader.mjs",
+    ] {
         assert!(out.join(name).is_file(), "{name} is written");
     }
     assert!(!out.join("pyodide").exists(), "the CDN is the default");
@@ -324,7 +330,9 @@ fn the_page_and_the_runtime_copy_follow_the_flags_and_the_settings() {
     // --no-page: neither.
     let (output, out) = pack(&["--no-page"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(!out.join("index.html").exists() && !out.join("hello.py").exists());
+    for name in ["index.html", "index.mjs", "index.css", "hello.py"] {
+        assert!(!out.join(name).exists(), "{name}");
+    }
 
     // The settings: page = false, runtime-files = "copy"; a flag wins over them.
     std::fs::write(

@@ -38,7 +38,17 @@ fn files_in(out: &Path) -> Vec<String> {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         // (The page's files are the same in every form: tests/page.rs.)
-        .filter(|n| !["lazy", "report.json", "index.html", "app.py"].contains(&n.as_str()))
+        .filter(|n| {
+            ![
+                "lazy",
+                "report.json",
+                "index.html",
+                "index.mjs",
+                "index.css",
+                "app.py",
+            ]
+            .contains(&n.as_str())
+        })
         .collect();
     names.sort();
     names
