@@ -26,8 +26,8 @@
 //   checkIntegrity  true (default): every file fetched is checked against the size and sha256
 //              packed (the bundle, the stdlib, the decoder, each lazy file, and the runtime's own
 //              files: pyodide.mjs, its bootstrap script, pyodide.asm.wasm, pyodide-lock.json);
-//              false: no digest is computed, the files take the same path otherwise (what the
-//              first_output bench compares against, to measure the checks)
+//              false: no digest is computed (in a browser the files take the same path
+//              otherwise: what the first_output bench compares against, to measure the checks)
 //   timings    a function called with the load-time breakdown in milliseconds
 //              { load_pyodide_ms, fetch_unpack_ms, dynlibs_ms, lazy_files }; the extension
 //              modules load while the bundle's later frames download: fetch_unpack_ms is the
@@ -275,7 +275,11 @@ self.postMessage({ started: true });`;
 // worker has said it runs. `decoderURL` is a promise of the decoder module's URL; close() ends
 // the worker.
 function zstdDecoder(decoderURL) {
-  const onThread = () => zstdDecode(decoderURL.then((url) => import(url)));
+  const onThread = () => {
+    const module = decoderURL.then((url) => import(url));
+    module.catch(() => {}); // (its error reaches each decode)
+    return zstdDecode(module);
+  };
   const source = URL.createObjectURL(new Blob([DECODE_WORKER], { type: "text/javascript" }));
   let worker;
   try {
@@ -286,29 +290,32 @@ function zstdDecoder(decoderURL) {
   }
   const pending = new Map();
   let ids = 0;
+  let broken = null; // (a worker that failed after it started: its frames are lost)
   const started = deferred();
   worker.onmessage = ({ data: { started: ok, id, bytes, error } }) => {
     if (ok) return started.resolve(true);
     const request = pending.get(id);
     pending.delete(id);
-    if (error === undefined) request.resolve(bytes);
-    else request.reject(new Error(error));
+    if (error === undefined) request?.resolve(bytes);
+    else request?.reject(new Error(error));
   };
   worker.onerror = (event) => {
     event.preventDefault?.();
+    broken = new Error(`the decoding worker failed: ${event.message ?? "it stopped"}`);
     started.resolve(false);
-    const err = new Error(`the decoding worker failed: ${event.message ?? "it stopped"}`);
-    for (const request of pending.values()) request.reject(err);
+    for (const request of pending.values()) request.reject(broken);
     pending.clear();
   };
   const ready = Promise.all([started.promise, decoderURL]).then(([ok, decoder]) => {
     if (ok) worker.postMessage({ decoder });
     return ok ? null : onThread();
   });
+  ready.catch(() => {}); // (the decoder's own error reaches each decode)
   return {
     async decode(bytes) {
       const here = await ready;
       if (here) return here(bytes);
+      if (broken) throw broken;
       const id = ids++;
       const request = deferred();
       pending.set(id, request);
@@ -463,6 +470,7 @@ async function loadBrowser(options, progress, checking) {
   const eager = (start, name, url, frames) => eagerParts(start, name, url, frames, fetchChunks, digest, decoder, gunzip);
   const bundle = eager(started.promise, MANIFEST.bundle, bundleURL, MANIFEST.bundle_frames);
   const [stdlib] = eager(Promise.resolve(), MANIFEST.stdlib, stdLibURL, null);
+  for (const part of [...bundle, stdlib]) part.catch(() => {}); // (awaited in load, or abandoned)
   let loaded;
   try {
     loaded = await runtime.module;
@@ -490,8 +498,8 @@ async function loadBrowser(options, progress, checking) {
 // (MANIFEST.runtime.files; `digest` null: checkIntegrity false, nothing is checked). Pyodide has
 // no option to check what it fetches itself (its getInstantiateWasmFunc fetches
 // pyodide.asm.wasm, its loadLockFile pyodide-lock.json, by URL), so while loadPyodide runs,
-// `fetch` answers those URLs, and the placeholder stdlib's, from here (the one global this loader
-// touches, and only for these URLs): the downloads start at once, and each body streams to
+// `fetch` answers those URLs, and the placeholder stdlib's, from here (only these URLs, and only
+// until loadPyodide's own call settles): the downloads start at once, and each body streams to
 // Pyodide as it arrives (it compiles the wasm while it downloads) but for its last chunk, passed
 // on only once the whole file matches, so no byte of another file ever runs. The two scripts
 // are fetched and checked whole and imported from blob: URLs of the checked bytes: pyodide.mjs,
@@ -502,13 +510,19 @@ async function loadBrowser(options, progress, checking) {
 function browserRuntime(base, digest) {
   const { bootstrap, files } = MANIFEST.runtime;
   const failed = deferred();
+  let failure = null;
+  failed.promise.catch((err) => { failure = err; });
   const blobs = [];
   // A Content-Security-Policy that refuses what the runtime needs makes Pyodide log and wait
   // forever (a wasm it may not compile) or an import fail with no reason given: the violation
   // is the error instead. (worker-src is not needed: the decoder then runs on this thread.)
   let violation = null;
+  const ours = (uri) => ["wasm-eval", "eval", "blob"].includes(uri) || uri?.startsWith(base) ||
+    uri?.startsWith(new URL(".", import.meta.url).href);
   const onViolation = (event) => {
-    if (violation || event.effectiveDirective === "worker-src") return;
+    // (Only what is enforced and is the loader's own: a page's other resources are its business.)
+    if (violation || event.disposition !== "enforce" || !ours(event.blockedURI)) return;
+    if (event.effectiveDirective === "worker-src") return;
     const blocked = { "wasm-eval": "compiling WebAssembly", blob: "a script from a blob: URL" }[event.blockedURI]
       ?? event.blockedURI ?? "a resource";
     violation = new Error(`loadBundle: the page's Content-Security-Policy refused ${blocked} ` +
@@ -569,18 +583,20 @@ function browserRuntime(base, digest) {
     module: module.catch(orViolation).then(({ loadPyodide, version }) => ({
       version,
       loadPyodide: async (config) => {
-        const restore = answerFetches(answers);
-        try {
-          const pyodide = await Promise.race([loadPyodide(config).catch(orViolation), failed.promise]);
-          const unasked = [...answers.keys()].filter((u) => u !== placeholderURL);
-          if (unasked.length && digest) {
-            throw new Error(`loadBundle: Pyodide ${version} did not fetch ${unasked.join(", ")}: ` +
-              "it could not be checked (load with checkIntegrity: false to go on without)");
-          }
-          return pyodide;
-        } finally {
-          restore();
+        if (failure) throw failure;
+        // The hook stays until Pyodide's own call settles, and once a check has failed it
+        // refuses the pinned URLs: a Pyodide still booting in the background fetches nothing
+        // unchecked.
+        const restore = answerFetches(answers, () => failure);
+        const inner = loadPyodide(config);
+        inner.then(restore, restore);
+        const pyodide = await Promise.race([inner.catch(orViolation), failed.promise]);
+        const unasked = [...answers.keys()].filter((u) => u !== placeholderURL);
+        if (unasked.length && digest) {
+          throw new Error(`loadBundle: Pyodide ${version} did not fetch ${unasked.join(", ")}: ` +
+            "it could not be checked (load with checkIntegrity: false to go on without)");
         }
+        return pyodide;
       },
     })),
     close: () => {
@@ -590,12 +606,14 @@ function browserRuntime(base, digest) {
   };
 }
 
-// While it is installed, `fetch` answers each URL of `answers` once, from its function; any
-// other request goes out as before. Returns the uninstaller (a no-op if another hook came since).
-function answerFetches(answers) {
+// While it is installed, `fetch` answers each URL of `answers` once, from its function (or,
+// once `failure()` gives an error, with that error); any other request goes out as before. Returns the uninstaller (a no-op if another hook came since).
+function answerFetches(answers, failure) {
   const original = globalThis.fetch;
+  const pinned = new Set(answers.keys());
   const hook = function (input, init) {
     const address = input instanceof Request ? input.url : String(input);
+    if (failure() && pinned.has(address)) return Promise.reject(failure());
     const answer = answers.get(address);
     if (!answer) return original.call(this, input, init);
     answers.delete(address);
@@ -616,6 +634,7 @@ function checkedResponse(response, name, url, pinned, digest, fail) {
   const chunks = [];
   let got = 0;
   let checked = null;
+  let cancelled = false;
   const body = new ReadableStream({
     async pull(controller) {
       try {
@@ -623,8 +642,13 @@ function checkedResponse(response, name, url, pinned, digest, fail) {
           const { done, value } = await reader.read().catch((err) => {
             throw new Error(`${what} failed after ${got} bytes (${packed}): ${err.message ?? err}`);
           });
+          if (cancelled) return;
           if (done) break;
           got += value.length;
+          // (pyodide.mjs is read to its end: another release's says which it is.)
+          if (got > pinned.size && name !== "pyodide.mjs") {
+            throw new Error(`${what} is not the file packed: more than ${pinned.size} bytes arrived (${packed})`);
+          }
           chunks.push(value);
           if (chunks.length > 1) return controller.enqueue(chunks[chunks.length - 2]);
         }
@@ -635,10 +659,16 @@ function checkedResponse(response, name, url, pinned, digest, fail) {
         if (chunks.length) controller.enqueue(chunks[chunks.length - 1]);
         controller.close();
       } catch (err) {
+        if (cancelled) return;
         checked.checkError = err;
         fail(err);
         controller.error(err);
       }
+    },
+    // (The consumer gave up, e.g. a compile the page's policy refused: so does the download.)
+    cancel(reason) {
+      cancelled = true;
+      return reader.cancel(reason);
     },
   });
   checked = new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });

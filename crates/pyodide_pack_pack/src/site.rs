@@ -40,8 +40,8 @@ pub(crate) fn page_files(env: &Environment) -> Result<Vec<(String, Vec<u8>)>, Pa
     ])
 }
 
-/// The runtime files a page loads (`loadPyodide` fetches the bootstrap script, the wasm and the
-/// lock; the stdlib is the bundle's own): `[(name, source path)]`, each checked to exist.
+/// The runtime files a page loads (pyodide.mjs, the bootstrap script, the wasm and the lock; the
+/// stdlib is the bundle's own): `[(name, source path)]`, each checked to exist.
 pub(crate) fn runtime_files(env: &Environment) -> Result<Vec<(String, PathBuf)>, PackError> {
     let runtime = &env.runtime;
     let bootstrap = bootstrap_name(env);

@@ -139,8 +139,9 @@ fn router(dir: &Path, headers: Vec<(HeaderName, HeaderValue)>) -> Router {
             let headers = headers.clone();
             async move {
                 let mut response = next.run(request).await;
+                // (Appended: two Content-Security-Policy headers both apply.)
                 for (name, value) in headers.iter() {
-                    response.headers_mut().insert(name.clone(), value.clone());
+                    response.headers_mut().append(name.clone(), value.clone());
                 }
                 response
             }
