@@ -150,6 +150,11 @@ function blobModuleURL(bytes) {
   return URL.createObjectURL(new Blob([bytes], { type: "text/javascript" }));
 }
 
+// How every error about a pinned file names it (`what`) and what was packed (`packed`).
+function described(name, url, pinned) {
+  return { what: `loadBundle: ${name} from ${url}`, packed: `the file packed: ${pinned.size} bytes, ${pinned.sha256}` };
+}
+
 // The error for a whole file that is not the one packed (`received`: its digest, null when its
 // size differs). For pyodide.mjs, when the file says it is another release (its version string,
 // read, not run), the error says that instead.
@@ -158,7 +163,7 @@ function notPacked(name, url, bytes, received, pinned, indexURL) {
     const version = /\bvar [\w$]+="(\d+\.\d+\.\d+[\w.]*)";/.exec(new TextDecoder().decode(bytes))?.[1];
     if (version && version !== MANIFEST.pyodide_version) return anotherRelease(indexURL, version);
   }
-  const [what, packed] = [`loadBundle: ${name} from ${url}`, `the file packed: ${pinned.size} bytes, ${pinned.sha256}`];
+  const { what, packed } = described(name, url, pinned);
   if (bytes.length < pinned.size) return new Error(`${what} was cut short: ${bytes.length} bytes arrived (${packed})`);
   if (bytes.length > pinned.size) return new Error(`${what} is not the file packed: received ${bytes.length} bytes; ${packed}`);
   return new Error(`${what} is not the file packed: received ${bytes.length} bytes, ${received}; ${packed}`);
@@ -202,8 +207,7 @@ function checkedParts(chunks, name, url, frames, digest) {
   const pinned = MANIFEST.files[name];
   const wire = frames?.length ? frames : [[pinned.size, null, pinned.sha256]];
   const parts = wire.map(() => deferred());
-  const what = `loadBundle: ${name} from ${url}`;
-  const packed = `the file packed: ${pinned.size} bytes, ${pinned.sha256}`;
+  const { what, packed } = described(name, url, pinned);
   (async () => {
     let got = 0;
     let next = 0;
@@ -628,8 +632,7 @@ function answerFetches(answers, failure) {
 // fails, and the error is given to `fail` and kept as the response's `checkError`.
 function checkedResponse(response, name, url, pinned, digest, fail) {
   if (!digest) return response;
-  const what = `loadBundle: ${name} from ${url}`;
-  const packed = `the file packed: ${pinned.size} bytes, ${pinned.sha256}`;
+  const { what, packed } = described(name, url, pinned);
   const reader = response.body.getReader();
   const chunks = [];
   let got = 0;
@@ -647,7 +650,7 @@ function checkedResponse(response, name, url, pinned, digest, fail) {
           got += value.length;
           // (pyodide.mjs is read to its end: another release's says which it is.)
           if (got > pinned.size && name !== "pyodide.mjs") {
-            throw new Error(`${what} is not the file packed: more than ${pinned.size} bytes arrived (${packed})`);
+            throw new Error(`${what} is not the file packed: more than ${packed}`);
           }
           chunks.push(value);
           if (chunks.length > 1) return controller.enqueue(chunks[chunks.length - 2]);
