@@ -1,0 +1,237 @@
+// Opens a page that loads Pyodide itself (a PyScript site, a hand-written page) in headless
+// Chromium, waits until it is done, and records what it showed: the page's text, its console,
+// its requests. With a `runtime`, the page's interpreter is answered by the instrumented one
+// (trace_pyodide.mjs in place of its pyodide.mjs, the runtime folder's files for the rest) and the
+// record holds what Python opened, imported and loaded: the trace of a page. Without one, the page
+// runs as it is served (a packed page, validated).
+//
+// Usage: node run_page.mjs SPEC.json (common.mjs and trace_pyodide.mjs beside it)
+// SPEC: {
+//   site: DIR, page: PATH,             the folder served at the origin's root, and the page in it
+//   runtime: {url, dir} | null,        trace: the interpreter's folder URL (relative to the page,
+//                                      or absolute: a CDN folder) answered from the folder DIR
+//   done_event: NAME | null,           the host's done signal, dispatched on window
+//   until: TEXT | null,                done once the page's text or console shows TEXT
+//   quiet_ms: N,                       else: done once the interpreter was asked for and nothing
+//                                      was requested or logged for N ms
+//   chromium: PATH, driver: DIR, timeout_ms: N, out: PATH
+// }
+// Every request outside the origin that is not the traced interpreter's is refused and recorded.
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { errorLine, start } from "./common.mjs";
+
+const record = {
+  text: "", console: [], page_errors: [], failed_requests: [], outside: [], requests: [],
+  error: null, timings: {}, trace: null, waited_for: "",
+};
+const { spec, finish } = start(record);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const REAL_DIR = "__pyodide_pack_real__/";
+
+const MIME = {
+  ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
+  ".zip": "application/zip", ".json": "application/json", ".html": "text/html; charset=utf-8",
+  ".css": "text/css", ".py": "text/plain; charset=utf-8", ".txt": "text/plain; charset=utf-8",
+  ".toml": "text/plain; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png",
+  ".zst": "application/octet-stream", ".whl": "application/octet-stream",
+};
+const mime = (file) => MIME[path.extname(file)] ?? "application/octet-stream";
+
+// `relative` inside `dir`, or null when it would leave it.
+function inside(dir, relative) {
+  const root = path.resolve(dir);
+  const file = path.resolve(root, "." + path.posix.normalize("/" + relative));
+  return file.startsWith(root + path.sep) ? file : null;
+}
+
+function serveSite() {
+  return http.createServer((req, res) => {
+    const headers = { "Cache-Control": "no-store" };
+    let urlPath;
+    try {
+      urlPath = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    } catch {
+      res.writeHead(400, headers).end();
+      return;
+    }
+    let file = inside(spec.site, urlPath);
+    if (file && urlPath.endsWith("/")) file = path.join(file, "index.html");
+    fs.stat(file ?? "", (err, stat) => {
+      if (err || !stat.isFile()) {
+        res.writeHead(404, { ...headers, "Content-Type": MIME[".txt"] }).end("not found\n");
+        return;
+      }
+      res.writeHead(200, { ...headers, "Content-Type": mime(file), "Content-Length": stat.size });
+      fs.createReadStream(file).pipe(res);
+    });
+  });
+}
+
+let browser;
+let server;
+async function close(code) {
+  await Promise.race([browser?.close(), new Promise((r) => setTimeout(r, 3000))]).catch(() => {});
+  server?.close();
+  finish(code);
+}
+
+async function main() {
+  server = serveSite();
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const pageURL = new URL(spec.page.split("/").map(encodeURIComponent).join("/"), origin + "/").href;
+  const runtimeURL = spec.runtime ? new URL(spec.runtime.url, pageURL).href : null;
+
+  const require = createRequire(path.join(spec.driver, "package.json"));
+  const puppeteer = require("puppeteer-core");
+  try {
+    browser = await puppeteer.launch({
+      executablePath: spec.chromium,
+      headless: true,
+      args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+    });
+  } catch (err) {
+    record.error = { kind: "browser", message: `cannot start ${spec.chromium}: ${errorLine(err)}` };
+    return close(1);
+  }
+  const tab = await browser.newPage();
+  const started = Date.now();
+  let lastActivity = Date.now();
+  let inFlight = 0;
+  let interpreterAsked = false;
+  let firstText = null;
+  const activity = () => { lastActivity = Date.now(); };
+
+  tab.on("console", (message) => {
+    activity();
+    const type = message.type() === "warning" ? "warn" : message.type();
+    // (A page that names no icon asks for /favicon.ico: not the page's doing.)
+    if (message.location()?.url?.endsWith("/favicon.ico")) return;
+    record.console.push({ type, text: message.text() });
+  });
+  tab.on("pageerror", (err) => { activity(); record.page_errors.push(String(err?.message ?? err)); });
+  tab.on("requestfailed", (req) => {
+    inFlight = Math.max(0, inFlight - 1);
+    activity();
+    if (!record.outside.includes(req.url())) record.failed_requests.push(`${req.url()}: ${req.failure()?.errorText}`);
+  });
+  tab.on("requestfinished", () => { inFlight = Math.max(0, inFlight - 1); activity(); });
+  tab.on("response", (res) => {
+    if (res.status() >= 400 && !res.url().endsWith("/favicon.ico")) {
+      record.failed_requests.push(`${res.url()}: HTTP ${res.status()}`);
+    }
+  });
+
+  await tab.setRequestInterception(true);
+  tab.on("request", (req) => {
+    inFlight += 1;
+    activity();
+    const url = req.url();
+    if (url.startsWith("data:") || url.startsWith("blob:")) return req.continue();
+    record.requests.push(url);
+    if (runtimeURL && url.startsWith(runtimeURL)) {
+      // The traced interpreter: the instrumented module in place of pyodide.mjs, the runtime
+      // folder's files for the rest (the real pyodide.mjs under REAL_DIR).
+      interpreterAsked = true;
+      let rest = decodeURIComponent(new URL(url).pathname.slice(new URL(runtimeURL).pathname.length));
+      let file;
+      if (rest === "pyodide.mjs") file = path.join(here, "trace_pyodide.mjs");
+      else {
+        if (rest.startsWith(REAL_DIR)) rest = rest.slice(REAL_DIR.length);
+        file = inside(spec.runtime.dir, rest);
+      }
+      if (!file || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+        return req.respond({ status: 404, contentType: "text/plain", body: "not in the runtime folder\n" });
+      }
+      return req.respond({
+        status: 200, contentType: mime(file), body: fs.readFileSync(file),
+        headers: { "Access-Control-Allow-Origin": "*", "Cache-Control": "no-store" },
+      });
+    }
+    if (!url.startsWith(origin + "/")) {
+      if (!record.outside.includes(url)) record.outside.push(url);
+      return req.abort("blockedbyclient");
+    }
+    if (url.endsWith("/pyodide.mjs")) interpreterAsked = true;
+    return req.continue();
+  });
+
+  let resolveDone;
+  const done = new Promise((r) => { resolveDone = r; });
+  await tab.exposeFunction("__ppDone", (name) => resolveDone(`the host's ${name} event`));
+  // Compiling a side module makes no request and logs nothing: the page is not quiet while one
+  // is compiling.
+  await tab.evaluateOnNewDocument(() => {
+    globalThis.__ppCompiling = 0;
+    for (const name of ["compile", "instantiate", "compileStreaming", "instantiateStreaming"]) {
+      const original = WebAssembly[name];
+      WebAssembly[name] = function (...args) {
+        globalThis.__ppCompiling += 1;
+        const settle = () => { globalThis.__ppCompiling -= 1; };
+        const result = original.apply(this, args);
+        result.then(settle, settle);
+        return result;
+      };
+    }
+  });
+  if (spec.done_event) {
+    await tab.evaluateOnNewDocument((name) => {
+      window.addEventListener(name, () => window.__ppDone(name), { once: true });
+    }, spec.done_event);
+  }
+  const waitedFor = spec.done_event ? `the host's ${spec.done_event} event`
+    : spec.until ? `the text ${JSON.stringify(spec.until)}`
+      : `the page to go quiet (${spec.quiet_ms} ms without a request or a console message after Pyodide was asked for)`;
+  record.waited_for = waitedFor;
+  const poll = setInterval(async () => {
+    if (spec.until) {
+      const text = await tab.evaluate(() => document.body?.innerText ?? "").catch(() => "");
+      if (text.includes(spec.until) || record.console.some((m) => m.text.includes(spec.until))) {
+        resolveDone(`the text ${JSON.stringify(spec.until)}`);
+      }
+    } else if (!spec.done_event && interpreterAsked) {
+      // Busy is a request in flight, a module compiling, or a page thread slow to answer
+      // (unpacking a wheel, running Python): each restarts the quiet time.
+      const asked = Date.now();
+      const compiling = await tab.evaluate(() => globalThis.__ppCompiling).catch(() => 0);
+      if (inFlight > 0 || compiling || Date.now() - asked > 50) activity();
+      else if (Date.now() - lastActivity >= spec.quiet_ms) resolveDone("the page went quiet");
+    }
+    if (firstText === null) {
+      const text = await tab.evaluate(() => document.body?.innerText ?? "").catch(() => "");
+      if (text.trim()) firstText = Date.now() - started;
+    }
+  }, 100);
+  const timer = setTimeout(() => resolveDone(null), spec.timeout_ms);
+  await tab.goto(pageURL, { waitUntil: "domcontentloaded" }).catch((err) => {
+    record.error ??= { kind: "browser", message: `cannot open the page: ${errorLine(err)}` };
+    resolveDone(null);
+  });
+  const reason = await done;
+  clearInterval(poll);
+  clearTimeout(timer);
+  record.timings.done_ms = Date.now() - started;
+  if (reason === null && !record.error) {
+    record.error = { kind: "timeout", message: `waited ${spec.timeout_ms / 1000} s for ${waitedFor}` };
+  }
+  record.text = await tab.evaluate(() => document.body?.innerText ?? "").catch(() => "");
+  if (spec.runtime) {
+    record.trace = await tab.evaluate(() => globalThis.__pyodidePackTrace?.collect() ?? null).catch((err) => {
+      record.error ??= { kind: "trace", message: `cannot read the trace: ${errorLine(err)}` };
+      return null;
+    });
+  }
+  return close(record.error ? 1 : 0);
+}
+
+main().catch((err) => {
+  record.error ??= { kind: "browser", message: errorLine(err) };
+  close(1);
+});
