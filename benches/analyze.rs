@@ -39,6 +39,7 @@ fn main() {
         runtime_dir: Some(runtime),
         pyodide_version: None,
         index_url: None,
+        provided_modules: Vec::new(),
     };
 
     let analyze_once = |facts_dir: &std::path::Path| {

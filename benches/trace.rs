@@ -38,6 +38,7 @@ fn main() {
                 runtime_dir: Some(runtime.clone()),
                 pyodide_version: None,
                 index_url: None,
+                provided_modules: Vec::new(),
             },
             &cache,
         )

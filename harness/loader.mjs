@@ -28,6 +28,10 @@
 //              files: pyodide.mjs, its bootstrap script, pyodide.asm.wasm, pyodide-lock.json);
 //              false: no digest is computed (in a browser the files take the same path
 //              otherwise: what the first_output bench compares against, to measure the checks)
+//   fsInit     a function called with Pyodide's FS before Python starts, after the standard
+//              library is in place (as loadPyodide's own fsInit option)
+//   pyodideConfig  other loadPyodide options, passed on as they are (jsglobals, args, env, ...;
+//              not indexURL, stdLibURL, lockFileURL or packages: the bundle decides those)
 //   timings    a function called with the load-time breakdown in milliseconds
 //              { load_pyodide_ms, fetch_unpack_ms, dynlibs_ms, lazy_files }; the extension
 //              modules load while the bundle's later frames download: fetch_unpack_ms is the
@@ -822,9 +826,10 @@ async function load(source, options, progress) {
   const stderr = options.stderr && ((line) => { if (!stdlibError) options.stderr(line); });
   try {
     pyodide = await source.loadPyodide({
+      ...options.pyodideConfig,
       indexURL: source.indexURL,
       stdLibURL: source.stdLibURL,
-      fsInit: async (FS) => {
+      fsInit: async (FS, info) => {
         source.startBundle?.();
         try {
           await installStdlib(FS, source.stdlib);
@@ -834,6 +839,7 @@ async function load(source, options, progress) {
             ? message
             : `loadBundle: the standard library ${MANIFEST.stdlib}: ${message}`);
         }
+        if (!stdlibError) await options.fsInit?.(FS, info);
       },
       ...(options.stdout ? { stdout: options.stdout } : {}),
       ...(stderr ? { stderr } : {}),

@@ -1,6 +1,7 @@
 //! pyodide-pack: a thin command line over the pipeline's crates
 //! (config, env -> facts -> graph -> trace -> report).
 
+mod page;
 mod pipeline;
 mod progress;
 
@@ -76,6 +77,7 @@ impl EnvArgs {
             runtime_dir: self.runtime.clone(),
             pyodide_version,
             index_url: self.index_url.clone(),
+            provided_modules: Vec::new(),
         })
     }
 }
@@ -346,6 +348,10 @@ enum Command {
         browser: BrowserArgs,
         #[command(flatten)]
         budget: BudgetArgs,
+        /// A page (PAGE.html) is done once it shows this text, instead of at its host's done
+        /// signal (PyScript: py:all-done) or once it goes quiet.
+        #[arg(long, value_name = "TEXT")]
+        until: Option<String>,
         /// Also write the report here (`-` for stdout).
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
@@ -618,6 +624,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             serve_at,
             browser,
             budget,
+            until,
             json,
         } => {
             let flags = pipeline::PackFlags {
@@ -633,8 +640,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 page: no_page.then_some(false),
                 runtime_files,
             };
-            let (report, out_dir) =
-                pipeline::pack(&env.request()?, &env.app, &trace, &flags, &cache)?;
+            let (report, out_dir) = if page::is_page(&env.app) {
+                let page_args = page::PageArgs { until };
+                page::pack_page(
+                    &env.app,
+                    &env.request()?,
+                    &trace,
+                    &page_args,
+                    &flags,
+                    &cache,
+                )?
+            } else {
+                pipeline::pack(&env.request()?, &env.app, &trace, &flags, &cache)?
+            };
             let text = pyodide_pack_report::render_pack(&report, &out_dir.display().to_string());
             emit(&text, json.as_deref(), &report)?;
             let verdict = budget_verdict(

@@ -409,6 +409,7 @@ fn write_bundle(
             .runtime_files
             .or(config.runtime_files)
             .unwrap_or_default(),
+        page_host: false,
     };
     let touched: Option<Vec<_>> = loaded
         .trace_summary

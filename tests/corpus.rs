@@ -43,6 +43,7 @@ fn check_app(app: &str, exceptions: &[Exception]) {
         runtime_dir: Some(runtime_dir()),
         pyodide_version: None,
         index_url: None,
+        provided_modules: Vec::new(),
     };
     let env = Environment::load(&request, &cache()).expect("the environment loads");
     let mut store = pyodide_pack_graph::facts_store_for(&env, None);

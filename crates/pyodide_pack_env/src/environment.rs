@@ -28,6 +28,9 @@ pub struct EnvironmentRequest {
     /// Where lock packages the runtime folder lacks are fetched from (default: the CDN folder of
     /// the runtime's version).
     pub index_url: Option<String>,
+    /// Modules a page's host provides with no file of the environment (PyScript's `pyscript`):
+    /// resolved like the runtime's built-in modules.
+    pub provided_modules: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -75,7 +78,10 @@ impl Environment {
             request.pyodide_version.as_deref(),
             cache,
         )?;
-        let runtime_facts = runtime.facts_cached(cache)?;
+        let mut runtime_facts = runtime.facts_cached(cache)?;
+        runtime_facts
+            .builtin_modules
+            .extend(request.provided_modules.iter().cloned());
 
         let requirements = match (&request.requirements, &request.wheels_dir) {
             (Some(r), _) => Some(r.clone()),

@@ -207,6 +207,17 @@ pub fn find_chromium() -> Result<PathBuf, PackError> {
         })
 }
 
+/// The browser driver (puppeteer-core from npm, installed into the cache on first use): the npm
+/// prefix that holds it.
+pub fn browser_driver(cache: &CacheRoot) -> Result<PathBuf, PackError> {
+    Ok(install_npm_package(
+        cache,
+        "browser-driver",
+        DRIVER_PACKAGE,
+        DRIVER_VERSION,
+    )?)
+}
+
 /// Runs each plan in each thread mode in headless Chromium and compares the output with the
 /// reference of the Node validation's full-environment run of the same plan.
 pub fn validate_in_browser(

@@ -38,12 +38,12 @@ use entries::{write_zip, PackedEntry};
 use measure::{archive_kind, floor_zips, measure_packages};
 pub use pyodide_pack_config::{RuntimeFiles, TransferForm};
 use reduce::reduce_entries;
-pub use site::{PAGE, RUNTIME_DIR};
+pub use site::{dropin, PAGE, RUNTIME_DIR};
 pub use transfer::ZSTD_DECODER;
 
 pub use browser::{
-    find_chromium, validate_in_browser, BrowserModes, BrowserRequest, BrowserRun, BrowserThread,
-    BrowserValidation, DRIVER_VERSION,
+    browser_driver, find_chromium, validate_in_browser, BrowserModes, BrowserRequest, BrowserRun,
+    BrowserThread, BrowserValidation, DRIVER_VERSION,
 };
 pub use error::PackError;
 pub use lazy::{LazyFile, LAZY_DIR};
@@ -60,6 +60,9 @@ pub use validate::{
 pub const BUNDLE_ZIP: &str = "bundle.zip";
 pub const STDLIB_ZIP: &str = "python_stdlib.zip";
 pub const LOADER: &str = "loader.mjs";
+/// A packed page's folder beside the page's own files: the loader, the bundle, the runtime and
+/// the drop-in `pyodide.mjs` the page's interpreter setting points at.
+pub const PAGE_PACK_DIR: &str = "pyodide-pack";
 
 #[derive(Debug, Clone, Default)]
 pub struct PackOptions {
@@ -75,6 +78,9 @@ pub struct PackOptions {
     pub page: bool,
     /// Where the loader takes the runtime from by default.
     pub runtime_files: RuntimeFiles,
+    /// The app is a page whose host fetches the page's Python itself: the app folder's files are
+    /// analysed, not packed.
+    pub page_host: bool,
 }
 
 /// What `pack` wrote and measured.
@@ -114,7 +120,11 @@ pub fn pack(
     cache: &CacheRoot,
     out_dir: Option<&Path>,
 ) -> Result<PackSummary, PackError> {
-    let plan = plan_pack(env, analysis, traces);
+    let mut plan = plan_pack(env, analysis, traces);
+    if options.page_host {
+        plan.files
+            .retain(|f| env.archive(f.file).kind != ArchiveKind::App);
+    }
     let size_cache = SizeCache::new(cache);
     let mut warnings = Vec::new();
     let (entries, reducers) = reduce_entries(env, analysis, &plan, options, cache, &mut warnings)?;

@@ -21,8 +21,15 @@ impl StagedOutput {
     /// someone's files.
     pub fn new(target: &Path) -> Result<StagedOutput, PackError> {
         if target.exists() {
-            let ours = std::fs::read_to_string(target.join("report.json"))
-                .is_ok_and(|text| text.contains(PACK_SCHEMA_FAMILY));
+            // (A packed page's report is in its packed folder, beside the page's own files.)
+            let ours = [
+                target.join("report.json"),
+                target.join(crate::PAGE_PACK_DIR).join("report.json"),
+            ]
+            .iter()
+            .any(|report| {
+                std::fs::read_to_string(report).is_ok_and(|text| text.contains(PACK_SCHEMA_FAMILY))
+            });
             let empty = std::fs::read_dir(target)
                 .map(|mut d| d.next().is_none())
                 .unwrap_or(false);

@@ -75,3 +75,35 @@ pub(crate) fn bootstrap_name(env: &Environment) -> String {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "pyodide.asm.js".into())
 }
+
+/// The drop-in `pyodide.mjs` of a packed page (from `harness/dropin.mjs`): Pyodide's exports,
+/// booting the runtime through the loader beside it, with the runtime's version and the lock
+/// packages of the environment (normalised name -> version), which it answers `loadPackage` from.
+pub fn dropin(env: &Environment) -> String {
+    const TEMPLATE: &str = include_str!("../../../harness/dropin.mjs");
+    let mut packages = std::collections::BTreeMap::new();
+    for (archive, source) in env.archives.iter().zip(&env.sources) {
+        if *source == Some(pyodide_pack_env::WheelSource::Lock) {
+            let name = normalised(&archive.package_name());
+            packages.insert(name, archive.version().unwrap_or("").to_string());
+        }
+    }
+    // JSON is a JavaScript expression; the values are data, never code.
+    let packed = serde_json::json!({ "version": env.runtime.version, "packages": packages });
+    TEMPLATE.replacen("/*@PACKED@*/null", &packed.to_string(), 1)
+}
+
+/// A package name as the lock compares names (PEP 503).
+fn normalised(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.trim().chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !out.ends_with('-') {
+                out.push('-');
+            }
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}

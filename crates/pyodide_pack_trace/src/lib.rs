@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod merge;
+pub mod page;
 pub mod record;
 pub mod runner;
 
@@ -14,6 +15,7 @@ pub use error::TraceError;
 pub use merge::{
     merge_traces, restrict_stdlib_to_touched, Observation, TraceFinding, TraceSummary,
 };
+pub use page::{run_page, ConsoleLine, PageRecord, PageRunRequest, PageTrace};
 pub use record::{ImportEvent, ModuleOrigin, RunTimings, Trace, TraceRun, TRACE_SCHEMA};
 pub use runner::{
     app_files, harness_error, install_harness, interrupt_runs, node_program, run_node_script,

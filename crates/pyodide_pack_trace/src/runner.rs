@@ -38,6 +38,14 @@ pub const HARNESS_FILES: &[(&str, &str)] = &[
         "browser_page.mjs",
         include_str!("../../../harness/browser_page.mjs"),
     ),
+    (
+        "run_page.mjs",
+        include_str!("../../../harness/run_page.mjs"),
+    ),
+    (
+        "trace_pyodide.mjs",
+        include_str!("../../../harness/trace_pyodide.mjs"),
+    ),
 ];
 
 /// Where inputs are written in Pyodide's file system: outside the app's folder, so an input is
@@ -120,7 +128,7 @@ fn io(path: &Path, source: std::io::Error) -> TraceError {
 }
 
 /// The digest of every harness file: part of the trace cache key and the harness folder name.
-fn harness_digest() -> String {
+pub fn harness_digest() -> String {
     let mut hasher = Sha256::new();
     for (name, source) in HARNESS_FILES {
         hasher.update(name.as_bytes());

@@ -1,0 +1,172 @@
+//! Running a page that loads Pyodide itself in headless Chromium (`harness/run_page.mjs`): the
+//! original page traced, its interpreter answered by an instrumented runtime, or a packed page
+//! run as it is served. The record holds what the page showed (its text, its console) and, for a
+//! trace, what its Python opened, imported and loaded.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::record::{ImportEvent, ModuleOrigin, RunTimings, Trace, TraceRun, TRACE_SCHEMA};
+use crate::runner::{install_harness, run_node_script};
+use crate::TraceError;
+use pyodide_pack_env::CacheRoot;
+
+/// One run of a page.
+pub struct PageRunRequest<'a> {
+    /// The folder served at the origin's root, and the page in it (relative).
+    pub site: &'a Path,
+    pub page: &'a str,
+    /// Trace: the interpreter's folder URL as the page names it, answered from this runtime
+    /// folder by the instrumented interpreter. `None`: the page runs as it is served.
+    pub runtime: Option<(String, PathBuf)>,
+    /// The host's done signal (`py:all-done`), else `until`, else the page going quiet.
+    pub done_event: Option<&'a str>,
+    pub until: Option<&'a str>,
+    pub quiet: Duration,
+    pub timeout: Duration,
+    pub chromium: &'a Path,
+    /// The npm prefix holding puppeteer-core.
+    pub driver: &'a Path,
+    pub cache: &'a CacheRoot,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ConsoleLine {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PageFailure {
+    pub kind: String,
+    pub message: String,
+}
+
+/// What a page showed, and for a trace what its Python used.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PageRecord {
+    /// The page's text (`document.body.innerText`) once done.
+    pub text: String,
+    pub console: Vec<ConsoleLine>,
+    pub page_errors: Vec<String>,
+    pub failed_requests: Vec<String>,
+    /// Requests outside the served folder (refused).
+    pub outside: Vec<String>,
+    pub requests: Vec<String>,
+    pub error: Option<PageFailure>,
+    pub waited_for: String,
+    #[serde(default)]
+    pub timings: PageTimings,
+    pub trace: Option<PageTrace>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PageTimings {
+    /// From navigation to the done signal.
+    #[serde(default)]
+    pub done_ms: f64,
+}
+
+/// What the instrumented interpreter recorded.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PageTrace {
+    pub opened: Vec<String>,
+    pub dynlibs: Vec<String>,
+    /// The lock packages loaded (`loadPackage`, micropip): `pyodide.loadedPackages`.
+    pub packages: Vec<String>,
+    pub imports: Vec<(String, bool)>,
+    pub modules: Vec<(String, Option<String>)>,
+    /// Whether the page loaded Pyodide at all.
+    pub loaded: bool,
+}
+
+impl PageRecord {
+    /// The Python failure the page showed, if any: a traceback on its console or in an uncaught
+    /// error (PyScript writes it to `console.error` and into the page).
+    pub fn python_failure(&self) -> Option<String> {
+        self.console
+            .iter()
+            .filter(|l| l.kind == "error")
+            .map(|l| l.text.as_str())
+            .chain(self.page_errors.iter().map(String::as_str))
+            .find(|t| t.contains("Traceback (most recent call last)"))
+            .map(|t| t.trim_end().to_string())
+    }
+
+    /// The trace as a one-run trace of `app` (the page's analysed entry), for the merge.
+    pub fn to_trace(&self, app: &Path, label: &str, pyodide_version: &str) -> Option<Trace> {
+        let trace = self.trace.as_ref()?;
+        Some(Trace {
+            schema: TRACE_SCHEMA.to_string(),
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            app: app.to_path_buf(),
+            pyodide_version: Some(pyodide_version.to_string()),
+            runs: vec![TraceRun {
+                label: label.to_string(),
+                input: None,
+                opened: trace.opened.clone(),
+                dynlibs: trace.dynlibs.clone(),
+                imports: trace
+                    .imports
+                    .iter()
+                    .map(|(module, found)| ImportEvent {
+                        module: module.clone(),
+                        found: *found,
+                    })
+                    .collect(),
+                modules: trace
+                    .modules
+                    .iter()
+                    .map(|(name, origin)| ModuleOrigin {
+                        name: name.clone(),
+                        origin: origin.clone(),
+                    })
+                    .collect(),
+                stdout: self.text.clone(),
+                timings: RunTimings {
+                    wall_ms: self.timings.done_ms,
+                    ..RunTimings::default()
+                },
+            }],
+        })
+    }
+}
+
+/// Runs the page once and returns its record; a page that did not finish, or a browser that
+/// could not run it, is the record's `error` (the caller words it), a harness that wrote no
+/// record is an error here.
+pub fn run_page(request: &PageRunRequest) -> Result<PageRecord, TraceError> {
+    let script = install_harness(request.cache)?.join("run_page.mjs");
+    let spec = serde_json::json!({
+        "site": request.site,
+        "page": request.page,
+        "runtime": request.runtime.as_ref().map(|(url, dir)| serde_json::json!({"url": url, "dir": dir})),
+        "done_event": request.done_event,
+        "until": request.until,
+        "quiet_ms": request.quiet.as_millis() as u64,
+        "timeout_ms": request.timeout.as_millis() as u64,
+        "chromium": request.chromium,
+        "driver": request.driver,
+    });
+    // The harness keeps its own clock; the parent's limit is a backstop for a browser that does
+    // not close.
+    let backstop = request.timeout + Duration::from_secs(30);
+    let page = request.site.join(request.page);
+    let outcome = run_node_script(&script, spec, backstop, &page, request.page)?;
+    let Some(text) = outcome.record else {
+        return Err(TraceError::Harness {
+            run: request.page.to_string(),
+            message: format!(
+                "node exited with {} and wrote no record: {}",
+                outcome.status, outcome.stderr_tail
+            ),
+        });
+    };
+    serde_json::from_str(&text).map_err(|e| TraceError::Harness {
+        run: request.page.to_string(),
+        message: format!("unreadable page record: {e}"),
+    })
+}
