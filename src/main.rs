@@ -407,6 +407,12 @@ enum Command {
 
 /// The analysis `analyze` and `why` answer from: settings, environment, traces as the flags say.
 fn analysis_for(env: &EnvArgs, trace: &TraceArgs, cache: &CacheRoot) -> Result<pipeline::Loaded> {
+    if page::is_page(&env.app) {
+        let page_args = page::PageArgs::default();
+        let analysis =
+            page::analyse_page(&env.app, &env.request()?, trace, &page_args, cache, false)?;
+        return Ok(analysis.loaded);
+    }
     let settings = Settings::new(&env.app, trace)?;
     load_analysis(
         &env.request()?,

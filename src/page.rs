@@ -24,6 +24,8 @@ const PAGE_ENTRY: &str = "__page__.py";
 /// Without a host's done signal or `--until`, the page is done after this long without a
 /// request, a console message or a busy page thread.
 const QUIET: Duration = Duration::from_secs(3);
+/// Where a host writes its own Python (PyScript's `pyscript` package): Pyodide's home folder.
+const HOST_HOME: &str = "/home/pyodide/";
 
 /// Whether a command's input is a page rather than an entry script.
 pub fn is_page(path: &Path) -> bool {
@@ -106,18 +108,15 @@ fn trace_page(
     fresh: bool,
     key: &str,
 ) -> Result<PageRecord> {
-    let cached = cache.root().join("traces").join(format!("page-{key}.json"));
     if !fresh {
-        if let Some(record) = std::fs::read(&cached)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<PageRecord>(&b).ok())
-        {
+        if let Some(record) = cached_trace(cache, key) {
             eprintln!(
                 "tracing: reusing the page's trace from the cache (--fresh-trace runs again)"
             );
             return Ok(record);
         }
     }
+    let cached = cached_trace_path(cache, key);
     let chromium = pyodide_pack_pack::find_chromium()?;
     let driver = pyodide_pack_pack::browser_driver(cache)?;
     let name = page.file_name();
@@ -175,6 +174,16 @@ fn trace_page(
     Ok(record)
 }
 
+fn cached_trace_path(cache: &CacheRoot, key: &str) -> PathBuf {
+    cache.root().join("traces").join(format!("page-{key}.json"))
+}
+
+fn cached_trace(cache: &CacheRoot, key: &str) -> Option<PageRecord> {
+    std::fs::read(cached_trace_path(cache, key))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<PageRecord>(&b).ok())
+}
+
 /// The page's Python as an app folder for analysis: each source under its name, an entry that
 /// imports them (so `why` starts from the page), and the lock packages the run loaded and the
 /// config names as requirements.
@@ -210,13 +219,16 @@ fn write_app_folder(page: &Page, record: &PageRecord, dir: &Path) -> Result<Path
     Ok(entry_path)
 }
 
-/// Reads, traces and analyses a page.
+/// Reads, traces and analyses a page. `run`: trace the page in Chromium (a cached trace of the
+/// same page and runtime is reused unless `--fresh-trace`); without it a cached trace is merged
+/// if there is one, else the analysis is static (the page's Python and its config's packages).
 pub fn analyse_page(
     page_path: &Path,
     request: &EnvironmentRequest,
     args: &TraceArgs,
     page_args: &PageArgs,
     cache: &CacheRoot,
+    run: bool,
 ) -> Result<PageAnalysis> {
     let page = Page::read(page_path)?;
     let runtime = page_runtime(&page, request, cache)?;
@@ -224,23 +236,38 @@ pub fn analyse_page(
     if !settings.inputs.is_empty() {
         bail!("--input with a page: not supported yet; a page's other inputs are not traced");
     }
+    if !args.trace_file.is_empty() {
+        bail!("--trace-file with a page: a page's trace is its own run in Chromium (--trace)");
+    }
     let key = trace_key(&page, &runtime, page_args.until.as_deref())?;
-    let original = trace_page(
-        &page,
-        &runtime,
-        page_args,
-        settings.timeout,
-        cache,
-        args.fresh_trace,
-        &key,
-    )?;
+    let original = if run || args.trace || args.fresh_trace {
+        trace_page(
+            &page,
+            &runtime,
+            page_args,
+            settings.timeout,
+            cache,
+            args.fresh_trace,
+            &key,
+        )?
+    } else {
+        cached_trace(cache, &key).unwrap_or_default()
+    };
     let app_dir = cache.dir("pages")?.join(&key[..16]);
     let entry = write_app_folder(&page, &original, &app_dir)?;
-    let trace = original
-        .to_trace(Path::new(PAGE_ENTRY), &page.file_name(), &runtime.version)
-        .expect("a checked trace has its record");
     let trace_path = app_dir.join("trace.json");
-    std::fs::write(&trace_path, serde_json::to_vec(&trace)?)?;
+    let mut trace_files = Vec::new();
+    if let Some(mut trace) =
+        original.to_trace(Path::new(PAGE_ENTRY), &page.file_name(), &runtime.version)
+    {
+        // What the host wrote into the home folder (PyScript's `pyscript` package) is the
+        // host's, not a file of the environment the run missed.
+        for run in &mut trace.runs {
+            run.opened.retain(|p| !p.starts_with(HOST_HOME));
+        }
+        std::fs::write(&trace_path, serde_json::to_vec(&trace)?)?;
+        trace_files.push(trace_path);
+    }
     // The host's modules: its static list and what the run found in its own folder.
     let mut provided: Vec<String> = page
         .host
@@ -270,7 +297,7 @@ pub fn analyse_page(
     let mode = TraceMode {
         run: false,
         fresh: false,
-        files: vec![trace_path],
+        files: trace_files,
     };
     let loaded = load_analysis(&env_request, &settings, mode, cache)?;
     Ok(PageAnalysis {
@@ -392,7 +419,7 @@ pub fn pack_page(
     if flags.no_trace {
         bail!("--no-trace with a page: a page's Python is known only by running it with its host");
     }
-    let analysis = analyse_page(page_path, request, args, page_args, cache)?;
+    let analysis = analyse_page(page_path, request, args, page_args, cache, true)?;
     let (page, settings, loaded) = (&analysis.page, &analysis.settings, &analysis.loaded);
     let config = &settings.config.config;
     let out_dir = flags
