@@ -3,6 +3,8 @@
 #   - the Pyodide runtimes of runtimes.txt  -> $CACHE/runtime/<version>/node_modules/pyodide
 #   - each corpus app's wheels, via pip      -> $CACHE/corpus/<app>/wheels/
 #   - a full Pyodide 0.27.7 distribution (fetch_distribution.py) -> $CACHE/distributions/pyodide-0.27.7
+#   - PyScript (@pyscript/core) for the sample pages        -> $CACHE/pyscript/<version>/
+#     and each page's links.txt as links beside it (pages/*/pyscript, pages/*/pyodide; not committed)
 # Nothing fetched is committed. Safe to run again: what is already there is kept.
 set -euo pipefail
 
@@ -41,4 +43,32 @@ for app in "$here"/*/; do
   cp "$app/requirements.txt" "$dest/.complete"
 done
 "$python" "$here/fetch_distribution.py" "$cache"
+
+# The sample pages (pages/*/) name what they self-host in links.txt, one "NAME WHAT" a line:
+# `pyscript VERSION` (@pyscript/core's dist/ from npm), `pyodide runtime-VERSION` (an npm core of
+# runtimes.txt) or `pyodide distribution-0.27.7` (the full release above).
+for links in "$here"/pages/*/links.txt; do
+  [ -f "$links" ] || continue
+  page_dir="$(dirname "$links")"
+  while read -r name what; do
+    [ -n "$name" ] || continue
+    case "$what" in
+      runtime-*) target="$cache/runtime/${what#runtime-}/node_modules/pyodide" ;;
+      distribution-*) target="$cache/distributions/pyodide-${what#distribution-}" ;;
+      *)
+        target="$cache/pyscript/$what/node_modules/@pyscript/core/dist"
+        if [ ! -f "$target/core.js" ]; then
+          echo "fetch: @pyscript/core $what from npm"
+          staging="$cache/pyscript/.$what.$$.partial"
+          rm -rf "$staging"
+          mkdir -p "$staging"
+          npm install --no-audit --no-fund --no-save --prefix "$staging" "@pyscript/core@$what" >/dev/null
+          rm -rf "$cache/pyscript/$what"
+          mv "$staging" "$cache/pyscript/$what"
+        fi
+        ;;
+    esac
+    ln -sfn "$target" "$page_dir/$name"
+  done < "$links"
+done
 echo "fetch: done ($cache)"

@@ -8,6 +8,7 @@
 // Usage: node run_page.mjs SPEC.json (common.mjs and trace_pyodide.mjs beside it)
 // SPEC: {
 //   site: DIR, page: PATH,             the folder served at the origin's root, and the page in it
+//   url: URL | null,                   or a server already serving it: the page is PATH under URL
 //   runtime: {url, dir} | null,        trace: the interpreter's folder URL (relative to the page,
 //                                      or absolute: a CDN folder) answered from the folder DIR
 //   done_event: NAME | null,           the host's done signal, dispatched on window
@@ -80,13 +81,18 @@ async function close(code) {
 }
 
 async function main() {
-  server = serveSite();
-  await new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const origin = `http://127.0.0.1:${server.address().port}`;
-  const pageURL = new URL(spec.page.split("/").map(encodeURIComponent).join("/"), origin + "/").href;
+  let origin;
+  if (spec.url) {
+    origin = new URL(spec.url).origin; // (served by someone else: pyodide-pack serve)
+  } else {
+    server = serveSite();
+    await new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", resolve);
+    });
+    origin = `http://127.0.0.1:${server.address().port}`;
+  }
+  const pageURL = new URL(spec.page.split("/").map(encodeURIComponent).join("/"), (spec.url ?? origin + "/")).href;
   const runtimeURL = spec.runtime ? new URL(spec.runtime.url, pageURL).href : null;
 
   const require = createRequire(path.join(spec.driver, "package.json"));

@@ -646,7 +646,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 page: no_page.then_some(false),
                 runtime_files,
             };
-            let (report, out_dir) = if page::is_page(&env.app) {
+            let is_page = page::is_page(&env.app);
+            let (report, out_dir) = if is_page {
                 let page_args = page::PageArgs { until };
                 page::pack_page(
                     &env.app,
@@ -659,7 +660,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 pipeline::pack(&env.request()?, &env.app, &trace, &flags, &cache)?
             };
-            let text = pyodide_pack_report::render_pack(&report, &out_dir.display().to_string());
+            let shown = out_dir.display().to_string();
+            let shown = shown.trim_end_matches('/');
+            let pack_dir = format!("{shown}/{}", pyodide_pack_pack::PAGE_PACK_DIR);
+            let mut text =
+                pyodide_pack_report::render_pack(&report, if is_page { &pack_dir } else { shown });
+            if is_page {
+                text.push_str(&format!(
+                    "wrote {shown}/: the page's site, its interpreter pointing at {pack_dir}/pyodide.mjs\n"
+                ));
+            }
             emit(&text, json.as_deref(), &report)?;
             let verdict = budget_verdict(
                 report.budget.as_ref(),

@@ -125,6 +125,7 @@ fn trace_page(
     let record = run_page(&PageRunRequest {
         site: &page.dir,
         page: &name,
+        url: None,
         runtime: Some((page.interpreter.folder_url(), runtime.dir.clone())),
         done_event: page.host.done_event(),
         until: args.until.as_deref(),
@@ -264,6 +265,11 @@ pub fn analyse_page(
         // host's, not a file of the environment the run missed.
         for run in &mut trace.runs {
             run.opened.retain(|p| !p.starts_with(HOST_HOME));
+            run.modules.retain(|m| {
+                !m.origin
+                    .as_deref()
+                    .is_some_and(|o| o.starts_with(HOST_HOME))
+            });
         }
         std::fs::write(&trace_path, serde_json::to_vec(&trace)?)?;
         trace_files.push(trace_path);
@@ -340,6 +346,7 @@ fn validate_page(
     let packed = run_page(&PageRunRequest {
         site,
         page: &name,
+        url: None,
         runtime: None,
         done_event: analysis.page.host.done_event(),
         until: args.until.as_deref(),

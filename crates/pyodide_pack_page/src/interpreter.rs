@@ -108,7 +108,10 @@ pub(crate) fn of_module(
     let base = module.file.as_deref().and_then(Path::parent).unwrap_or(dir);
     let url = match (&module.file, release_of(&module.specifier)) {
         (Some(_), None) if !module.specifier.contains("://") => {
-            let file = local_file(base, &module.specifier).ok_or_else(|| {
+            // (Relative to the module's folder, which is inside the page's.)
+            let folder = base.strip_prefix(dir).unwrap_or(Path::new(""));
+            let joined = format!("{}/{}", folder.to_string_lossy(), module.specifier);
+            let file = local_file(dir, joined.trim_start_matches('/')).ok_or_else(|| {
                 PageError::page(
                     page,
                     format!(

@@ -210,3 +210,225 @@ impl Page {
         rewrite::rewrite(self, dropin)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page folder with `files`; returns it and the page's path (the first file).
+    fn site(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let page = dir.path().join(files[0].0);
+        (dir, page)
+    }
+
+    fn rewritten(page: &Page) -> Vec<(String, String)> {
+        page.rewrite("pyodide-pack/pyodide.mjs")
+            .unwrap()
+            .into_iter()
+            .map(|(p, b)| (p.display().to_string(), String::from_utf8(b).unwrap()))
+            .collect()
+    }
+
+    const RUNTIME: (&str, &str) = ("pyodide/pyodide.mjs", "export const version = '0';");
+
+    #[test]
+    fn pyscript_toml_config_names_interpreter_packages_and_files() {
+        let (_dir, path) = site(&[
+            (
+                "index.html",
+                "<script type=module src=./pyscript/core.js></script>\
+                 <script type=\"py\" src=\"./main.py\" config=\"./pyscript.toml\"></script>",
+            ),
+            (
+                "pyscript.toml",
+                "# the app's settings\ninterpreter = \"./pyodide/pyodide.mjs\"\npackages = [\"numpy\", \"pandas\"]\n\n[files]\n\"./helpers.py\" = \"\"\n",
+            ),
+            ("main.py", "import helpers\n"),
+            ("helpers.py", "import json\n"),
+            RUNTIME,
+        ]);
+        let page = Page::read(&path).unwrap();
+        assert_eq!(page.host, Host::PyScript);
+        assert_eq!(page.packages, ["numpy", "pandas"]);
+        assert_eq!(page.interpreter.site, InterpreterSite::PyScriptConfig);
+        assert!(
+            matches!(&page.interpreter.target, InterpreterTarget::Folder(d) if d.ends_with("pyodide"))
+        );
+        assert_eq!(page.interpreter.folder_url(), "./pyodide/");
+        let names: Vec<_> = page.python.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["main.py", "helpers.py"]);
+        let files = rewritten(&page);
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].0, "pyscript.toml");
+        // The setting changes; the comment, the packages and the table stay.
+        assert_eq!(
+            files[0].1,
+            "# the app's settings\ninterpreter = \"./pyodide-pack/pyodide.mjs\"\npackages = [\"numpy\", \"pandas\"]\n\n[files]\n\"./helpers.py\" = \"\"\n"
+        );
+    }
+
+    #[test]
+    fn inline_json_config_and_inline_code() {
+        let (_dir, path) = site(&[
+            (
+                "index.html",
+                "<p>x</p><script type=\"py\" config='{\"interpreter\": \"https://cdn.jsdelivr.net/pyodide/v0.27.7/full/pyodide.mjs\"}'>\n    import sys\n    print(sys.version)\n</script>",
+            ),
+        ]);
+        let page = Page::read(&path).unwrap();
+        assert_eq!(
+            page.interpreter.target,
+            InterpreterTarget::Release {
+                version: "0.27.7".into()
+            }
+        );
+        assert_eq!(page.python[0].text, "import sys\nprint(sys.version)\n");
+        let files = rewritten(&page);
+        assert_eq!(files[0].0, "index.html");
+        assert!(
+            files[0]
+                .1
+                .starts_with("<p>x</p><script type=\"py\" config=\""),
+            "{}",
+            files[0].1
+        );
+        assert!(
+            files[0].1.contains("./pyodide-pack/pyodide.mjs"),
+            "{}",
+            files[0].1
+        );
+        assert!(files[0].1.contains("    import sys\n"), "{}", files[0].1);
+    }
+
+    #[test]
+    fn pyscript_default_release_comes_from_its_core() {
+        let (_dir, path) = site(&[
+            (
+                "index.html",
+                "<script type=module src=./ps/core.js></script><script type=py>print(1)</script>",
+            ),
+            ("ps/core.js", "import './core-abc.js';"),
+            (
+                "ps/core-abc.js",
+                "const x={module:(e=\"0.27.7\")=>`https://cdn.jsdelivr.net/pyodide/v${e}/full/pyodide.mjs`};",
+            ),
+        ]);
+        let page = Page::read(&path).unwrap();
+        assert_eq!(page.interpreter.site, InterpreterSite::PyScriptDefault);
+        assert_eq!(
+            page.interpreter.target,
+            InterpreterTarget::Release {
+                version: "0.27.7".into()
+            }
+        );
+        // No config: one is added to the script, naming the drop-in.
+        let files = rewritten(&page);
+        assert!(
+            files[0].1.contains("<script type=py config=\"{&quot;interpreter&quot;:&quot;./pyodide-pack/pyodide.mjs&quot;}\">")
+                || files[0].1.contains("./pyodide-pack/pyodide.mjs"),
+            "{}",
+            files[0].1
+        );
+    }
+
+    #[test]
+    fn module_scripts_inline_and_in_files() {
+        let (_dir, path) = site(&[
+            (
+                "index.html",
+                "<script type=\"module\">import { loadPyodide } from \"./pyodide/pyodide.mjs\";\nawait loadPyodide();</script>",
+            ),
+            RUNTIME,
+        ]);
+        let page = Page::read(&path).unwrap();
+        assert_eq!(page.host, Host::Module);
+        assert_eq!(page.interpreter.url, "./pyodide/pyodide.mjs");
+        let files = rewritten(&page);
+        assert!(
+            files[0]
+                .1
+                .contains("from \"./pyodide-pack/pyodide.mjs\";\nawait loadPyodide();</script>"),
+            "{}",
+            files[0].1
+        );
+
+        let (_dir, path) = site(&[
+            (
+                "app/index.html",
+                "<script type=module src=\"js/main.mjs\"></script>",
+            ),
+            (
+                "app/js/main.mjs",
+                "const { loadPyodide } = await import('../pyodide/pyodide.mjs');",
+            ),
+            ("app/pyodide/pyodide.mjs", ""),
+        ]);
+        let page = Page::read(&path).unwrap();
+        assert_eq!(page.interpreter.url, "./pyodide/pyodide.mjs");
+        let files = rewritten(&page);
+        assert_eq!(files[0].0, "js/main.mjs");
+        assert_eq!(
+            files[0].1,
+            "const { loadPyodide } = await import('../pyodide-pack/pyodide.mjs');"
+        );
+    }
+
+    #[test]
+    fn cdn_urls_name_their_release() {
+        use interpreter::release_of;
+        assert_eq!(
+            release_of("https://cdn.jsdelivr.net/pyodide/v0.28.3/full/pyodide.mjs").as_deref(),
+            Some("0.28.3")
+        );
+        assert_eq!(
+            release_of("https://cdn.jsdelivr.net/npm/pyodide@314.0.8/pyodide.mjs").as_deref(),
+            Some("314.0.8")
+        );
+        assert_eq!(release_of("./pyodide/pyodide.mjs"), None);
+        assert_eq!(release_of("https://example.com/pyodide.mjs"), None);
+    }
+
+    #[test]
+    fn refused_pages_name_the_reason() {
+        let (_dir, path) = site(&[("index.html", "<p>hello</p>")]);
+        assert!(matches!(
+            Page::read(&path),
+            Err(PageError::NoPyodide { .. })
+        ));
+        let (_dir, path) = site(&[("index.html", "<script type=py worker src=main.py></script>")]);
+        let err = Page::read(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("worker") && err.contains("cannot honour"),
+            "{err}"
+        );
+        let (_dir, path) = site(&[
+            ("index.html", "<script type=py config=c.toml></script>"),
+            (
+                "c.toml",
+                "packages = [\"./wheels/mine-1.0-py3-none-any.whl\"]\n",
+            ),
+        ]);
+        let err = Page::read(&path).unwrap_err().to_string();
+        assert!(err.contains("a wheel by URL"), "{err}");
+        let (_dir, path) = site(&[
+            ("index.html", "<script type=py config=c.toml></script>"),
+            ("c.toml", "packages = [\n"),
+        ]);
+        let err = Page::read(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("c.toml") && err.contains("not valid TOML"),
+            "{err}"
+        );
+        let (_dir, path) = site(&[(
+            "index.html",
+            [0xffu8 as char].iter().collect::<String>().as_str(),
+        )]);
+        let _ = Page::read(&path); // (any UTF-8 text reads; no panic on odd input)
+    }
+}

@@ -18,6 +18,8 @@ pub struct PageRunRequest<'a> {
     /// The folder served at the origin's root, and the page in it (relative).
     pub site: &'a Path,
     pub page: &'a str,
+    /// A server that already serves `site` (`pyodide-pack serve`): the page is `page` under it.
+    pub url: Option<&'a str>,
     /// Trace: the interpreter's folder URL as the page names it, answered from this runtime
     /// folder by the instrumented interpreter. `None`: the page runs as it is served.
     pub runtime: Option<(String, PathBuf)>,
@@ -143,6 +145,7 @@ pub fn run_page(request: &PageRunRequest) -> Result<PageRecord, TraceError> {
     let spec = serde_json::json!({
         "site": request.site,
         "page": request.page,
+        "url": request.url,
         "runtime": request.runtime.as_ref().map(|(url, dir)| serde_json::json!({"url": url, "dir": dir})),
         "done_event": request.done_event,
         "until": request.until,
