@@ -15,8 +15,11 @@
 //   until: TEXT | null,                done once the page's text or console shows TEXT
 //   quiet_ms: N,                       else: done once the interpreter was asked for and nothing
 //                                      was requested or logged for N ms
+//   network: {download, upload, latency} | null,   a shaped link (bytes/s, ms), for the bench
 //   chromium: PATH, driver: DIR, timeout_ms: N, out: PATH
 // }
+// The record's `bytes` is what came over the wire (Chromium's encoded lengths, headers included),
+// `timings.first_output_ms` when the page's text first changed after it was parsed.
 // Every request outside the origin that is not the traced interpreter's is refused and recorded.
 import fs from "node:fs";
 import http from "node:http";
@@ -27,7 +30,7 @@ import { errorLine, start } from "./common.mjs";
 
 const record = {
   text: "", console: [], page_errors: [], failed_requests: [], outside: [], requests: [],
-  error: null, timings: {}, trace: null, waited_for: "",
+  error: null, timings: {}, trace: null, waited_for: "", bytes: 0,
 };
 const { spec, finish } = start(record);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -113,6 +116,7 @@ async function main() {
   let inFlight = 0;
   let interpreterAsked = false;
   let firstText = null;
+  let parsedText = null;
   const activity = () => { lastActivity = Date.now(); };
 
   tab.on("console", (message) => {
@@ -135,6 +139,13 @@ async function main() {
     }
   });
 
+  const devtools = await tab.createCDPSession();
+  devtools.on("Network.loadingFinished", (e) => { record.bytes += e.encodedDataLength; });
+  await devtools.send("Network.enable");
+  if (spec.network) {
+    await tab.setCacheEnabled(false);
+    await tab.emulateNetworkConditions(spec.network);
+  }
   await tab.setRequestInterception(true);
   tab.on("request", (req) => {
     inFlight += 1;
@@ -210,9 +221,9 @@ async function main() {
       if (inFlight > 0 || compiling || Date.now() - asked > 50) activity();
       else if (Date.now() - lastActivity >= spec.quiet_ms) resolveDone("the page went quiet");
     }
-    if (firstText === null) {
-      const text = await tab.evaluate(() => document.body?.innerText ?? "").catch(() => "");
-      if (text.trim()) firstText = Date.now() - started;
+    if (firstText === null && parsedText !== null) {
+      const text = await tab.evaluate(() => document.body?.innerText ?? "").catch(() => parsedText);
+      if (text !== parsedText) firstText = Date.now() - started;
     }
   }, 100);
   const timer = setTimeout(() => resolveDone(null), spec.timeout_ms);
@@ -220,10 +231,12 @@ async function main() {
     record.error ??= { kind: "browser", message: `cannot open the page: ${errorLine(err)}` };
     resolveDone(null);
   });
+  parsedText = await tab.evaluate(() => document.body?.innerText ?? "").catch(() => "");
   const reason = await done;
   clearInterval(poll);
   clearTimeout(timer);
   record.timings.done_ms = Date.now() - started;
+  record.timings.first_output_ms = firstText;
   if (reason === null && !record.error) {
     record.error = { kind: "timeout", message: `waited ${spec.timeout_ms / 1000} s for ${waitedFor}` };
   }

@@ -130,6 +130,7 @@ fn trace_page(
         done_event: page.host.done_event(),
         until: args.until.as_deref(),
         quiet: QUIET,
+        network: None,
         timeout,
         chromium: &chromium,
         driver: &driver,
@@ -326,7 +327,8 @@ fn compared_console(record: &PageRecord) -> Vec<String> {
             !(t.starts_with("Loading ")
                 || t.starts_with("Loaded ")
                 || t.starts_with("No new packages to load")
-                || t.starts_with("Didn't find package"))
+                || t.starts_with("Didn't find package")
+                || t.contains(" already loaded from "))
         })
         .map(|l| format!("{}: {}", l.kind, l.text))
         .collect()
@@ -351,6 +353,7 @@ fn validate_page(
         done_event: analysis.page.host.done_event(),
         until: args.until.as_deref(),
         quiet: QUIET,
+        network: None,
         timeout: analysis.settings.timeout,
         chromium: &chromium,
         driver: &driver,

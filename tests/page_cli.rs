@@ -52,6 +52,7 @@ fn run_served(out: &Path, page: &str, done_event: Option<&str>, until: Option<&s
         done_event,
         until,
         quiet: Duration::from_secs(3),
+        network: None,
         timeout: Duration::from_secs(240),
         chromium: &chromium,
         driver: &driver,

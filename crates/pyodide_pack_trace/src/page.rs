@@ -28,6 +28,8 @@ pub struct PageRunRequest<'a> {
     pub until: Option<&'a str>,
     pub quiet: Duration,
     pub timeout: Duration,
+    /// A shaped link: (download bytes/s, upload bytes/s, latency ms), for the bench.
+    pub network: Option<(f64, f64, f64)>,
     pub chromium: &'a Path,
     /// The npm prefix holding puppeteer-core.
     pub driver: &'a Path,
@@ -60,6 +62,9 @@ pub struct PageRecord {
     pub requests: Vec<String>,
     pub error: Option<PageFailure>,
     pub waited_for: String,
+    /// Bytes that came over the wire.
+    #[serde(default)]
+    pub bytes: u64,
     #[serde(default)]
     pub timings: PageTimings,
     pub trace: Option<PageTrace>,
@@ -70,6 +75,9 @@ pub struct PageTimings {
     /// From navigation to the done signal.
     #[serde(default)]
     pub done_ms: f64,
+    /// From navigation to the page's text first changing.
+    #[serde(default)]
+    pub first_output_ms: Option<f64>,
 }
 
 /// What the instrumented interpreter recorded.
@@ -150,6 +158,7 @@ pub fn run_page(request: &PageRunRequest) -> Result<PageRecord, TraceError> {
         "done_event": request.done_event,
         "until": request.until,
         "quiet_ms": request.quiet.as_millis() as u64,
+        "network": request.network.map(|(download, upload, latency)| serde_json::json!({"download": download, "upload": upload, "latency": latency})),
         "timeout_ms": request.timeout.as_millis() as u64,
         "chromium": request.chromium,
         "driver": request.driver,
