@@ -106,6 +106,8 @@ fn main() {
                 page: "index.html",
                 url: Some(&serve.1),
                 runtime: None,
+                script: None,
+                interpreter: None,
                 done_event,
                 until,
                 quiet: Duration::from_secs(3),

@@ -15,6 +15,10 @@
 //   until: TEXT | null,                done once the page's text or console shows TEXT
 //   quiet_ms: N,                       else: done once the interpreter was asked for and nothing
 //                                      was requested or logged for N ms
+//   script: SOURCE | null,             Python run in the page's interpreter once the page is done
+//                                      (an input); without a runtime, the module at
+//   interpreter: URL | null,           this URL (the packed drop-in, relative to the page) is
+//                                      wrapped to hand its interpreter to the script
 //   network: {download, upload, latency} | null,   a shaped link (bytes/s, ms), for the bench
 //   chromium: PATH, driver: DIR, timeout_ms: N, out: PATH
 // }
@@ -97,6 +101,7 @@ async function main() {
   }
   const pageURL = new URL(spec.page.split("/").map(encodeURIComponent).join("/"), (spec.url ?? origin + "/")).href;
   const runtimeURL = spec.runtime ? new URL(spec.runtime.url, pageURL).href : null;
+  const wrapURL = spec.script && !spec.runtime && spec.interpreter ? new URL(spec.interpreter, pageURL).href : null;
 
   const require = createRequire(path.join(spec.driver, "package.json"));
   const puppeteer = require("puppeteer-core");
@@ -177,6 +182,20 @@ async function main() {
       return req.abort("blockedbyclient");
     }
     if (url.endsWith("/pyodide.mjs")) interpreterAsked = true;
+    if (wrapURL && url === wrapURL) {
+      // The packed interpreter, wrapped so that the input script finds the page's interpreter.
+      return req.respond({
+        status: 200, contentType: "text/javascript", headers: { "Cache-Control": "no-store" },
+        body: `import * as real from "./pyodide.mjs?pyodide-pack-real";
+export const version = real.version;
+export async function loadPyodide(config) {
+  const pyodide = await real.loadPyodide(config);
+  globalThis.__pyodidePackPage = pyodide;
+  return pyodide;
+}
+`,
+      });
+    }
     return req.continue();
   });
 
@@ -239,6 +258,22 @@ async function main() {
   record.timings.first_output_ms = firstText;
   if (reason === null && !record.error) {
     record.error = { kind: "timeout", message: `waited ${spec.timeout_ms / 1000} s for ${waitedFor}` };
+  }
+  if (spec.script && !record.error && reason !== null) {
+    // The input: run in the page's interpreter, as the page's own Python runs (its output goes
+    // where the host sends the interpreter's).
+    const failure = await tab.evaluate(async (source) => {
+      const pyodide = globalThis.__pyodidePackTrace?.pyodide ?? globalThis.__pyodidePackPage;
+      if (!pyodide) return "the page's interpreter was not found";
+      try {
+        await pyodide.runPythonAsync(source);
+        return null;
+      } catch (err) {
+        return String(err?.message ?? err);
+      }
+    }, spec.script).catch((err) => `cannot run the input: ${errorLine(err)}`);
+    if (failure) record.error = { kind: failure.includes("Traceback") ? "python" : "input", message: failure };
+    await new Promise((resolve) => setTimeout(resolve, 200)); // (the last console messages)
   }
   record.text = await tab.evaluate(() => document.body?.innerText ?? "").catch(() => "");
   if (spec.runtime) {

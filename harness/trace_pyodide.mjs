@@ -13,6 +13,8 @@ const record = { opened: [], dynlibs: [], packages: [], imports: [], modules: []
 let pyodide = null;
 globalThis.__pyodidePackTrace = {
   record,
+  // The page's interpreter, for an input script run after the page is done.
+  get pyodide() { return pyodide; },
   // Imports and modules come from Python, asked once the page is done.
   collect() {
     if (pyodide) {

@@ -45,8 +45,85 @@ pub struct PageAnalysis {
     pub page: Page,
     pub settings: Settings,
     pub loaded: Loaded,
-    /// The original page's run under the instrumented runtime.
-    pub original: PageRecord,
+    /// The runs (the page alone, then each input) and the original page's record of each,
+    /// under the instrumented runtime.
+    pub runs: Vec<(PageRun, PageRecord)>,
+    /// The input pages, read, for the rewrite.
+    pub input_pages: Vec<Page>,
+}
+
+/// One run of the page in Chromium: the page alone, another page of the same site (an input
+/// page), or the page and then a Python script in its interpreter (an input script).
+#[derive(Clone)]
+pub struct PageRun {
+    /// `index.html`, `other.html`, `index.html + extra.py`.
+    pub label: String,
+    /// The page, relative to the site.
+    pub page: String,
+    pub done_event: Option<&'static str>,
+    /// The input script: its path and its source.
+    pub script: Option<(PathBuf, String)>,
+    /// The input, as the trace records it.
+    pub input: Option<PathBuf>,
+}
+
+/// The runs for a page and its inputs: an `.html` input is another page of the site (its
+/// interpreter the same runtime), anything else a script run after the page.
+fn page_runs(page: &Page, inputs: &[PathBuf]) -> Result<(Vec<PageRun>, Vec<Page>)> {
+    let name = page.file_name();
+    let mut runs = vec![PageRun {
+        label: name.clone(),
+        page: name.clone(),
+        done_event: page.host.done_event(),
+        script: None,
+        input: None,
+    }];
+    let mut pages = Vec::new();
+    for input in inputs {
+        if is_page(input) {
+            let other = Page::read(input)?;
+            let relative = other.path.strip_prefix(&page.dir).map_err(|_| {
+                anyhow::anyhow!(
+                    "--input {}: not a page of {}'s site ({})",
+                    input.display(),
+                    name,
+                    page.dir.display()
+                )
+            })?;
+            if other.interpreter.target != page.interpreter.target {
+                bail!(
+                    "--input {}: its interpreter {} is not {name}'s ({}): the pages of one pack share one runtime",
+                    input.display(),
+                    other.interpreter.url,
+                    page.interpreter.url
+                );
+            }
+            let relative = relative.to_string_lossy().into_owned();
+            runs.push(PageRun {
+                label: relative.clone(),
+                page: relative,
+                done_event: other.host.done_event(),
+                script: None,
+                input: Some(input.clone()),
+            });
+            pages.push(other);
+        } else {
+            let source = std::fs::read_to_string(input)
+                .with_context(|| format!("--input {}", input.display()))?;
+            let file = input
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            runs.push(PageRun {
+                label: format!("{name} + {file}"),
+                page: name.clone(),
+                done_event: page.host.done_event(),
+                script: Some((input.clone(), source)),
+                input: Some(input.clone()),
+            });
+        }
+    }
+    Ok((runs, pages))
 }
 
 /// The runtime the page's interpreter resolves to, unless the flags name one.
@@ -83,8 +160,16 @@ fn page_runtime(page: &Page, request: &EnvironmentRequest, cache: &CacheRoot) ->
 }
 
 /// The trace's cache key: the harness, the page's files that decide what it runs, the runtime.
-fn trace_key(page: &Page, runtime: &Runtime, until: Option<&str>) -> Result<String> {
+fn trace_key(page: &Page, runtime: &Runtime, until: Option<&str>, run: &PageRun) -> Result<String> {
     let mut hasher = Sha256::new();
+    hasher.update(run.label.as_bytes());
+    if let Some((_, source)) = &run.script {
+        hasher.update(source.as_bytes());
+    }
+    if run.page != page.file_name() {
+        let other = page.dir.join(&run.page);
+        hasher.update(std::fs::read(&other).with_context(|| other.display().to_string())?);
+    }
     hasher.update(pyodide_pack_trace::runner::harness_digest().as_bytes());
     hasher.update(std::fs::read(&page.path).with_context(|| page.path.display().to_string())?);
     for source in &page.python {
@@ -99,8 +184,10 @@ fn trace_key(page: &Page, runtime: &Runtime, until: Option<&str>) -> Result<Stri
 
 /// Runs the original page in Chromium with its interpreter answered by the instrumented runtime
 /// (or reuses the cached trace of the same page and runtime), and refuses a page that failed.
+#[allow(clippy::too_many_arguments)]
 fn trace_page(
     page: &Page,
+    run: &PageRun,
     runtime: &Runtime,
     args: &PageArgs,
     timeout: Duration,
@@ -119,15 +206,25 @@ fn trace_page(
     let cached = cached_trace_path(cache, key);
     let chromium = pyodide_pack_pack::find_chromium()?;
     let driver = pyodide_pack_pack::browser_driver(cache)?;
-    let name = page.file_name();
     let spinner = Spinner::new("tracing the page in Chromium", 1);
-    spinner.message(&format!("{name} ({} runtime)", runtime.version));
+    spinner.message(&format!("{} (Pyodide {})", run.label, runtime.version));
+    // (An input page in a subfolder names the interpreter relative to itself: the trace answers
+    // the one folder, as the main page names it.)
+    let folder = page.dir.join(&page.interpreter.folder_url());
+    let run_dir = page.dir.join(&run.page);
+    let run_dir = run_dir.parent().unwrap_or(&page.dir);
+    let folder_url = match &page.interpreter.target {
+        InterpreterTarget::Folder(_) => relative_folder_url(run_dir, &folder),
+        _ => page.interpreter.folder_url(),
+    };
     let record = run_page(&PageRunRequest {
         site: &page.dir,
-        page: &name,
+        page: &run.page,
         url: None,
-        runtime: Some((page.interpreter.folder_url(), runtime.dir.clone())),
-        done_event: page.host.done_event(),
+        runtime: Some((folder_url, runtime.dir.clone())),
+        script: run.script.as_ref().map(|(_, source)| source.as_str()),
+        interpreter: None,
+        done_event: run.done_event,
         until: args.until.as_deref(),
         quiet: QUIET,
         network: None,
@@ -137,8 +234,17 @@ fn trace_page(
         cache,
     })?;
     drop(spinner);
-    let shown = page.path.display();
+    let shown = match &run.input {
+        Some(input) => format!("{} (--input {})", page.path.display(), input.display()),
+        None => page.path.display().to_string(),
+    };
     if let Some(error) = &record.error {
+        if error.kind == "python" {
+            bail!(
+                "{shown}: the input fails in the original page, with the full runtime:\n{}",
+                error.message.trim_end()
+            );
+        }
         if error.kind == "timeout" {
             bail!(
                 "{shown}: the original page did not finish: {}{}",
@@ -176,6 +282,35 @@ fn trace_page(
     Ok(record)
 }
 
+/// The URL of `folder` from a page in `from` (both inside the site): `./pyodide/`, `../pyodide/`.
+fn relative_folder_url(from: &Path, folder: &Path) -> String {
+    let normal = |p: &Path| -> Vec<String> {
+        let mut parts: Vec<String> = Vec::new();
+        for c in p.components() {
+            match c {
+                std::path::Component::CurDir => {}
+                std::path::Component::ParentDir => {
+                    parts.pop();
+                }
+                c => parts.push(c.as_os_str().to_string_lossy().into_owned()),
+            }
+        }
+        parts
+    };
+    let (from, to) = (normal(from), normal(folder));
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut url = if common == from.len() {
+        "./".to_string()
+    } else {
+        "../".repeat(from.len() - common)
+    };
+    for part in &to[common..] {
+        url.push_str(part);
+        url.push('/');
+    }
+    url
+}
+
 fn cached_trace_path(cache: &CacheRoot, key: &str) -> PathBuf {
     cache.root().join("traces").join(format!("page-{key}.json"))
 }
@@ -189,17 +324,28 @@ fn cached_trace(cache: &CacheRoot, key: &str) -> Option<PageRecord> {
 /// The page's Python as an app folder for analysis: each source under its name, an entry that
 /// imports them (so `why` starts from the page), and the lock packages the run loaded and the
 /// config names as requirements.
-fn write_app_folder(page: &Page, record: &PageRecord, dir: &Path) -> Result<PathBuf> {
+fn write_app_folder(
+    pages: &[&Page],
+    records: &[&PageRecord],
+    dir: &Path,
+) -> Result<PathBuf> {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     let mut entry = format!(
         "# The Python of {} ({}), as pyodide-pack analyses it.\n",
-        page.file_name(),
-        page.host.name()
+        pages[0].file_name(),
+        pages[0].host.name()
     );
-    for source in &page.python {
-        let module = source.name.trim_end_matches(".py");
-        let path = dir.join(&source.name);
+    let mut written = std::collections::HashSet::new();
+    for (i, source) in pages.iter().flat_map(|p| &p.python).enumerate() {
+        // (Two pages' sources of one name: the later one is analysed under another.)
+        let name = if written.insert(source.name.clone()) {
+            source.name.clone()
+        } else {
+            format!("page_source_{}_{}", i + 1, source.name)
+        };
+        let module = name.trim_end_matches(".py");
+        let path = dir.join(&name);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
@@ -210,9 +356,11 @@ fn write_app_folder(page: &Page, record: &PageRecord, dir: &Path) -> Result<Path
     }
     let entry_path = dir.join(PAGE_ENTRY);
     std::fs::write(&entry_path, entry)?;
-    let mut packages: Vec<String> = page.packages.clone();
-    if let Some(trace) = &record.trace {
-        packages.extend(trace.packages.iter().cloned());
+    let mut packages: Vec<String> = pages.iter().flat_map(|p| p.packages.clone()).collect();
+    for record in records {
+        if let Some(trace) = &record.trace {
+            packages.extend(trace.packages.iter().cloned());
+        }
     }
     packages.sort();
     packages.dedup();
@@ -235,36 +383,45 @@ pub fn analyse_page(
     let page = Page::read(page_path)?;
     let runtime = page_runtime(&page, request, cache)?;
     let settings = Settings::new(&page.path, args)?;
-    if !settings.inputs.is_empty() {
-        bail!("--input with a page: not supported yet; a page's other inputs are not traced");
-    }
     if !args.trace_file.is_empty() {
         bail!("--trace-file with a page: a page's trace is its own run in Chromium (--trace)");
     }
-    let key = trace_key(&page, &runtime, page_args.until.as_deref())?;
-    let original = if run || args.trace || args.fresh_trace {
-        trace_page(
-            &page,
-            &runtime,
-            page_args,
-            settings.timeout,
-            cache,
-            args.fresh_trace,
-            &key,
-        )?
-    } else {
-        cached_trace(cache, &key).unwrap_or_default()
-    };
+    let (plans, input_pages) = page_runs(&page, &settings.inputs)?;
+    let trace_it = run || args.trace || args.fresh_trace;
+    let mut runs = Vec::new();
+    for plan in plans {
+        let key = trace_key(&page, &runtime, page_args.until.as_deref(), &plan)?;
+        let record = if trace_it {
+            trace_page(
+                &page,
+                &plan,
+                &runtime,
+                page_args,
+                settings.timeout,
+                cache,
+                args.fresh_trace,
+                &key,
+            )?
+        } else {
+            cached_trace(cache, &key).unwrap_or_default()
+        };
+        runs.push((plan, record));
+    }
+    let key = trace_key(&page, &runtime, page_args.until.as_deref(), &runs[0].0)?;
     let app_dir = cache.dir("pages")?.join(&key[..16]);
-    let entry = write_app_folder(&page, &original, &app_dir)?;
-    let trace_path = app_dir.join("trace.json");
-    let mut trace_files = Vec::new();
-    if let Some(mut trace) =
-        original.to_trace(Path::new(PAGE_ENTRY), &page.file_name(), &runtime.version)
-    {
-        // What the host wrote into the home folder (PyScript's `pyscript` package) is the
-        // host's, not a file of the environment the run missed.
-        for run in &mut trace.runs {
+    let pages: Vec<&Page> = std::iter::once(&page).chain(&input_pages).collect();
+    let records: Vec<&PageRecord> = runs.iter().map(|(_, r)| r).collect();
+    let entry = write_app_folder(&pages, &records, &app_dir)?;
+    let mut trace: Option<pyodide_pack_trace::Trace> = None;
+    for (plan, record) in &runs {
+        let Some(mut one) = record.to_trace(Path::new(PAGE_ENTRY), &plan.label, &runtime.version)
+        else {
+            continue;
+        };
+        for run in &mut one.runs {
+            run.input = plan.input.clone();
+            // What the host wrote into the home folder (PyScript's `pyscript` package) is the
+            // host's, not a file of the environment the run missed.
             run.opened.retain(|p| !p.starts_with(HOST_HOME));
             run.modules.retain(|m| {
                 !m.origin
@@ -272,22 +429,26 @@ pub fn analyse_page(
                     .is_some_and(|o| o.starts_with(HOST_HOME))
             });
         }
-        std::fs::write(&trace_path, serde_json::to_vec(&trace)?)?;
+        match &mut trace {
+            Some(all) => all.runs.extend(one.runs),
+            None => trace = Some(one),
+        }
+    }
+    let mut trace_files = Vec::new();
+    if let Some(trace) = &trace {
+        let trace_path = app_dir.join("trace.json");
+        std::fs::write(&trace_path, serde_json::to_vec(trace)?)?;
         trace_files.push(trace_path);
     }
-    // The host's modules: its static list and what the run found in its own folder.
-    let mut provided: Vec<String> = page
-        .host
-        .provided_modules()
+    // The host's modules: its static list and what the runs found in its own folder.
+    let mut provided: Vec<String> = pages
         .iter()
+        .flat_map(|p| p.host.provided_modules())
         .map(|s| s.to_string())
         .collect();
-    if let Some(t) = &original.trace {
-        for (name, origin) in &t.modules {
-            if origin
-                .as_deref()
-                .is_some_and(|o| o.starts_with("/home/pyodide/"))
-            {
+    for record in &records {
+        for (name, origin) in record.trace.iter().flat_map(|t| &t.modules) {
+            if origin.as_deref().is_some_and(|o| o.starts_with(HOST_HOME)) {
                 provided.push(name.clone());
             }
         }
@@ -311,7 +472,8 @@ pub fn analyse_page(
         page,
         settings,
         loaded,
-        original,
+        runs,
+        input_pages,
     })
 }
 
@@ -340,26 +502,46 @@ fn validate_page(
     site: &Path,
     args: &PageArgs,
     cache: &CacheRoot,
-) -> Result<PageRecord> {
+) -> Result<Vec<PageRecord>> {
     let chromium = pyodide_pack_pack::find_chromium()?;
     let driver = pyodide_pack_pack::browser_driver(cache)?;
-    let name = analysis.page.file_name();
-    let spinner = Spinner::new("validating the packed page in Chromium", 1);
-    let packed = run_page(&PageRunRequest {
-        site,
-        page: &name,
-        url: None,
-        runtime: None,
-        done_event: analysis.page.host.done_event(),
-        until: args.until.as_deref(),
-        quiet: QUIET,
-        network: None,
-        timeout: analysis.settings.timeout,
-        chromium: &chromium,
-        driver: &driver,
-        cache,
-    })?;
+    let spinner = Spinner::new("validating the packed page in Chromium", analysis.runs.len());
+    let mut packed_runs = Vec::new();
+    for (run, original) in &analysis.runs {
+        spinner.message(&run.label);
+        let run_dir = site.join(&run.page);
+        let run_dir = run_dir.parent().unwrap_or(site);
+        let dropin = format!(
+            "{}pyodide.mjs",
+            relative_folder_url(run_dir, &site.join(PAGE_PACK_DIR))
+        );
+        let packed = run_page(&PageRunRequest {
+            site,
+            page: &run.page,
+            url: None,
+            runtime: None,
+            script: run.script.as_ref().map(|(_, source)| source.as_str()),
+            interpreter: Some(&dropin),
+            done_event: run.done_event,
+            until: args.until.as_deref(),
+            quiet: QUIET,
+            network: None,
+            timeout: analysis.settings.timeout,
+            chromium: &chromium,
+            driver: &driver,
+            cache,
+        })?;
+        compare_page_runs(&run.label, original, &packed)?;
+        packed_runs.push(packed);
+    }
     drop(spinner);
+    Ok(packed_runs)
+}
+
+/// The packed page's run against the original's: the same text and console, nothing asked for
+/// outside the site, no lazy file fetched (the run was traced: the eager tier holds what it
+/// touched).
+fn compare_page_runs(label: &str, original: &PageRecord, packed: &PageRecord) -> Result<()> {
     let log = |r: &PageRecord| {
         r.console
             .iter()
@@ -374,44 +556,58 @@ fn validate_page(
     };
     if !packed.outside.is_empty() {
         bail!(
-            "validation: the packed page asked for files outside its folder: {}",
+            "validation (run {label}): the packed page asked for files outside its folder: {}",
             packed.outside.join(", ")
         );
     }
     if let Some(error) = &packed.error {
+        if error.kind == "python" {
+            bail!("validation (run {label}): the input fails in the packed page; if it misses an import or a data file, --include it:\n{}", error.message.trim_end());
+        }
         bail!(
-            "validation: the packed page did not finish in Chromium: {}; it logged:\n{}",
+            "validation (run {label}): the packed page did not finish in Chromium: {}; it logged:\n{}",
             error.message,
-            log(&packed)
+            log(packed)
         );
     }
     if let Some(traceback) = packed.python_failure() {
-        bail!("validation: the page's Python fails in the packed page; if it misses an import or a data file, --include it:\n{traceback}");
+        bail!("validation (run {label}): the page's Python fails in the packed page; if it misses an import or a data file, --include it:\n{traceback}");
     }
     if !packed.page_errors.is_empty() {
         bail!(
-            "validation: the packed page raised in Chromium: {}; it logged:\n{}",
+            "validation (run {label}): the packed page raised in Chromium: {}; it logged:\n{}",
             packed.page_errors.join("; "),
-            log(&packed)
+            log(packed)
         );
     }
-    let original = &analysis.original;
     if packed.text.trim_end() != original.text.trim_end() {
         bail!(
-            "validation: the packed page shows other text than the original\n--- the original page\n{}\n--- the packed page\n{}",
+            "validation (run {label}): the packed page shows other text than the original\n--- the original page\n{}\n--- the packed page\n{}",
             original.text.trim_end(),
             packed.text.trim_end()
         );
     }
-    let (before, after) = (compared_console(original), compared_console(&packed));
+    let (before, after) = (compared_console(original), compared_console(packed));
     if before != after {
         bail!(
-            "validation: the packed page's console differs from the original's\n--- the original page\n{}\n--- the packed page\n{}",
+            "validation (run {label}): the packed page's console differs from the original's\n--- the original page\n{}\n--- the packed page\n{}",
             before.join("\n"),
             after.join("\n")
         );
     }
-    Ok(packed)
+    let lazy: Vec<&str> = packed
+        .requests
+        .iter()
+        .filter(|u| u.contains(&format!("/{PAGE_PACK_DIR}/{}/", pyodide_pack_pack::LAZY_DIR)))
+        .map(String::as_str)
+        .collect();
+    if !lazy.is_empty() {
+        bail!(
+            "validation (run {label}): the run was traced, yet the packed page fetched lazy file(s) {}: the eager tier must hold everything a traced run touched",
+            lazy.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// `pack PAGE.html`: the site copied into OUTDIR with the page's interpreter pointing at the
@@ -479,9 +675,18 @@ pub fn pack_page(
         pack_dir.join("pyodide.mjs"),
         pyodide_pack_pack::dropin(&loaded.env),
     )?;
-    for (relative, bytes) in page.rewrite(&format!("{PAGE_PACK_DIR}/pyodide.mjs"))? {
-        let path = staged.path().join(&relative);
-        std::fs::write(&path, bytes).with_context(|| path.display().to_string())?;
+    // The page's interpreter, and each input page's, pointing at the drop-in.
+    for one in std::iter::once(page).chain(&analysis.input_pages) {
+        let folder = one.dir.strip_prefix(&page.dir).unwrap_or(Path::new(""));
+        let dropin = format!(
+            "{}pyodide.mjs",
+            relative_folder_url(&staged.path().join(folder), &staged.path().join(PAGE_PACK_DIR))
+        );
+        let dropin = dropin.trim_start_matches("./");
+        for (relative, bytes) in one.rewrite(dropin)? {
+            let path = staged.path().join(folder).join(&relative);
+            std::fs::write(&path, bytes).with_context(|| path.display().to_string())?;
+        }
     }
     drop(spinner);
     let validate_it = !flags.no_validate && config.validate.unwrap_or(true);

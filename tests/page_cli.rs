@@ -49,6 +49,8 @@ fn run_served(out: &Path, page: &str, done_event: Option<&str>, until: Option<&s
         page,
         url: Some(&server.url),
         runtime: None,
+        script: None,
+        interpreter: None,
         done_event,
         until,
         quiet: Duration::from_secs(3),
@@ -173,22 +175,24 @@ fn module_script_page_packs_and_an_untraced_page_reaches_lazy_files() {
     std::fs::write(
         out.join("other.html"),
         "<!doctype html><meta charset=utf-8><link rel=icon href=\"data:,\"><pre id=out></pre>\
-         <script type=module>\
-         import { loadPyodide } from './pyodide-pack/pyodide.mjs';\
-         const py = await loadPyodide();\
-         await py.loadPackage('numpy');\
-         document.getElementById('out').textContent = py.runPython(\
-         'import fractions, numpy.polynomial.polynomial as P; \
-         f\"roots {P.polyroots([-2, 0, 1]).round(3).tolist()} {fractions.Fraction(3, 6)}\"');\
-         </script>",
+         <script type=module src=./other.mjs></script>",
     )
     .unwrap();
-    let other = run_served(out, "other.html", None, Some("roots"));
-    assert!(
-        other.text.contains("roots [-1.414, 1.414] 1/2"),
-        "{}",
-        other.text
-    );
+    std::fs::write(
+        out.join("other.mjs"),
+        r#"import { loadPyodide } from "./pyodide-pack/pyodide.mjs";
+const py = await loadPyodide();
+await py.loadPackage("numpy");
+document.getElementById("out").textContent = py.runPython(`
+import decimal, difflib
+import numpy as np
+f"ratio {difflib.SequenceMatcher(None, 'pyodide', 'pyscript').ratio():.3f} {decimal.Decimal('1.10') + decimal.Decimal('2.20')} {np.arange(4).sum()}"
+`);
+"#,
+    )
+    .unwrap();
+    let other = run_served(out, "other.html", None, Some("ratio"));
+    assert!(other.text.contains("ratio 0.400 3.30 6"), "{}", other.text);
     let lazy: Vec<_> = other
         .requests
         .iter()
@@ -198,6 +202,45 @@ fn module_script_page_packs_and_an_untraced_page_reaches_lazy_files() {
         !lazy.is_empty(),
         "no lazy file fetched: {:?}",
         other.requests
+    );
+}
+
+#[test]
+fn inputs_of_a_page_are_traced_and_validated() {
+    // A script run in the page's interpreter once the page is done, and another page of the
+    // site: both traced with the page, and validated in the packed site.
+    let out = tempfile::tempdir().unwrap();
+    let pages = repo().join("corpus/pages");
+    let extra = pages.join("pyscript_numpy/extra.py");
+    pack_page(
+        &page("pyscript_numpy"),
+        out.path(),
+        &["--input", extra.to_str().unwrap()],
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&out.path().join("pyodide-pack/report.json"))).unwrap();
+    let runs = report["analysis"]["trace"]["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+
+    let out = tempfile::tempdir().unwrap();
+    let more = pages.join("module_numpy/more.html");
+    pack_page(
+        &page("module_numpy"),
+        out.path(),
+        &["--input", more.to_str().unwrap(), "--until", "]"],
+    );
+    assert!(read(&out.path().join("more.mjs")).contains("from \"./pyodide-pack/pyodide.mjs\""));
+    let record = run_served(out.path(), "more.html", None, Some("median"));
+    assert!(
+        record.text.contains("linspace [0.0, 0.25, 0.5, 0.75, 1.0] median 0.5"),
+        "{}",
+        record.text
+    );
+    // Traced: everything it needs is eager.
+    assert!(
+        !record.requests.iter().any(|u| u.contains("/pyodide-pack/lazy/")),
+        "{:?}",
+        record.requests
     );
 }
 

@@ -28,6 +28,11 @@ pub struct PageRunRequest<'a> {
     pub until: Option<&'a str>,
     pub quiet: Duration,
     pub timeout: Duration,
+    /// Python run in the page's interpreter once the page is done (an input), and, for a page
+    /// run as served, the URL of its interpreter module (relative to the page) that hands the
+    /// interpreter over.
+    pub script: Option<&'a str>,
+    pub interpreter: Option<&'a str>,
     /// A shaped link: (download bytes/s, upload bytes/s, latency ms), for the bench.
     pub network: Option<(f64, f64, f64)>,
     pub chromium: &'a Path,
@@ -97,12 +102,23 @@ impl PageRecord {
     /// The Python failure the page showed, if any: a traceback on its console or in an uncaught
     /// error (PyScript writes it to `console.error` and into the page).
     pub fn python_failure(&self) -> Option<String> {
-        self.console
+        const START: &str = "Traceback (most recent call last)";
+        // A host writes stderr a line at a time: the traceback is the error lines from its first.
+        if let Some(first) = self
+            .console
             .iter()
-            .filter(|l| l.kind == "error")
-            .map(|l| l.text.as_str())
-            .chain(self.page_errors.iter().map(String::as_str))
-            .find(|t| t.contains("Traceback (most recent call last)"))
+            .position(|l| l.kind == "error" && l.text.contains(START))
+        {
+            let lines: Vec<&str> = self.console[first..]
+                .iter()
+                .take_while(|l| l.kind == "error")
+                .map(|l| l.text.trim_end())
+                .collect();
+            return Some(lines.join("\n"));
+        }
+        self.page_errors
+            .iter()
+            .find(|t| t.contains(START))
             .map(|t| t.trim_end().to_string())
     }
 
@@ -158,6 +174,8 @@ pub fn run_page(request: &PageRunRequest) -> Result<PageRecord, TraceError> {
         "done_event": request.done_event,
         "until": request.until,
         "quiet_ms": request.quiet.as_millis() as u64,
+        "script": request.script,
+        "interpreter": request.interpreter,
         "network": request.network.map(|(download, upload, latency)| serde_json::json!({"download": download, "upload": upload, "latency": latency})),
         "timeout_ms": request.timeout.as_millis() as u64,
         "chromium": request.chromium,
