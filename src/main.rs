@@ -603,6 +603,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Trace { env, runs, output } => {
+            if page::is_page(&env.app) {
+                anyhow::bail!(
+                    "{}: `trace` runs an entry script in Node; a page is traced in Chromium by `pack` (or `analyze --trace`)",
+                    env.app.display()
+                );
+            }
             let args = TraceArgs {
                 runs,
                 ..Default::default()
@@ -706,7 +712,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 page: Some(false),
                 runtime_files: None,
             };
-            let report = pipeline::size(&env.request()?, &env.app, &trace, &flags, &cache)?;
+            let report = if page::is_page(&env.app) {
+                page::size_page(&env.app, &env.request()?, &trace, &flags, &cache)?
+            } else {
+                pipeline::size(&env.request()?, &env.app, &trace, &flags, &cache)?
+            };
             emit(&report.render_text(), json.as_deref(), &report)?;
             Ok(budget_verdict(Some(&report), ""))
         }
@@ -721,6 +731,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 runs,
                 ..Default::default()
             };
+            if page::is_page(&env.app) {
+                let (text, records) =
+                    page::validate_page_output(&outdir, &env.app, &env.request()?, &args, &cache)?;
+                emit(&text, json.as_deref(), &records)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            if page::is_page(&env.app) {
+                let (text, records) =
+                    page::validate_page_output(&outdir, &env.app, &env.request()?, &args, &cache)?;
+                emit(&text, json.as_deref(), &records)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let settings = Settings::new(&env.app, &args)?;
             let environment = pyodide_pack_env::Environment::load(&env.request()?, &cache)?;
             let choice = pipeline::BrowserChoice::new(&browser, &settings.config);

@@ -324,11 +324,7 @@ fn cached_trace(cache: &CacheRoot, key: &str) -> Option<PageRecord> {
 /// The page's Python as an app folder for analysis: each source under its name, an entry that
 /// imports them (so `why` starts from the page), and the lock packages the run loaded and the
 /// config names as requirements.
-fn write_app_folder(
-    pages: &[&Page],
-    records: &[&PageRecord],
-    dir: &Path,
-) -> Result<PathBuf> {
+fn write_app_folder(pages: &[&Page], records: &[&PageRecord], dir: &Path) -> Result<PathBuf> {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     let mut entry = format!(
@@ -505,7 +501,10 @@ fn validate_page(
 ) -> Result<Vec<PageRecord>> {
     let chromium = pyodide_pack_pack::find_chromium()?;
     let driver = pyodide_pack_pack::browser_driver(cache)?;
-    let spinner = Spinner::new("validating the packed page in Chromium", analysis.runs.len());
+    let spinner = Spinner::new(
+        "validating the packed page in Chromium",
+        analysis.runs.len(),
+    );
     let mut packed_runs = Vec::new();
     for (run, original) in &analysis.runs {
         spinner.message(&run.label);
@@ -598,7 +597,12 @@ fn compare_page_runs(label: &str, original: &PageRecord, packed: &PageRecord) ->
     let lazy: Vec<&str> = packed
         .requests
         .iter()
-        .filter(|u| u.contains(&format!("/{PAGE_PACK_DIR}/{}/", pyodide_pack_pack::LAZY_DIR)))
+        .filter(|u| {
+            u.contains(&format!(
+                "/{PAGE_PACK_DIR}/{}/",
+                pyodide_pack_pack::LAZY_DIR
+            ))
+        })
         .map(String::as_str)
         .collect();
     if !lazy.is_empty() {
@@ -641,21 +645,7 @@ pub fn pack_page(
     copy_site(&page.dir, staged.path(), &skip)?;
     let pack_dir = staged.path().join(PAGE_PACK_DIR);
     std::fs::create_dir_all(&pack_dir)?;
-    let options = PackOptions {
-        strip_docstrings: flags.strip_docstrings || config.strip_docstrings.unwrap_or(false),
-        docstring_exclude: config.docstring_exclude.clone(),
-        compile_pyc: flags.compile_pyc.or(config.compile_pyc).unwrap_or(true),
-        transfer: flags.transfer.or(config.transfer).unwrap_or_default(),
-        timeout: settings.timeout,
-        page: false,
-        // The packed folder holds the runtime unless told otherwise: the site then asks for
-        // nothing outside itself.
-        runtime_files: flags
-            .runtime_files
-            .or(config.runtime_files)
-            .unwrap_or(pyodide_pack_pack::RuntimeFiles::Copy),
-        page_host: true,
-    };
+    let options = page_pack_options(settings, flags);
     let touched: Option<Vec<_>> = loaded
         .trace_summary
         .as_ref()
@@ -680,7 +670,10 @@ pub fn pack_page(
         let folder = one.dir.strip_prefix(&page.dir).unwrap_or(Path::new(""));
         let dropin = format!(
             "{}pyodide.mjs",
-            relative_folder_url(&staged.path().join(folder), &staged.path().join(PAGE_PACK_DIR))
+            relative_folder_url(
+                &staged.path().join(folder),
+                &staged.path().join(PAGE_PACK_DIR)
+            )
         );
         let dropin = dropin.trim_start_matches("./");
         for (relative, bytes) in one.rewrite(dropin)? {
@@ -711,4 +704,97 @@ pub fn pack_page(
     }
     staged.commit()?;
     Ok((report, out_dir))
+}
+
+/// What a page's pack writes: as for an entry script, but no page of the tool's own, the app
+/// folder's Python left to the host, and the runtime copied unless told otherwise (the site then
+/// asks for nothing outside itself).
+fn page_pack_options(settings: &Settings, flags: &PackFlags) -> PackOptions {
+    let config = &settings.config.config;
+    PackOptions {
+        strip_docstrings: flags.strip_docstrings || config.strip_docstrings.unwrap_or(false),
+        docstring_exclude: config.docstring_exclude.clone(),
+        compile_pyc: flags.compile_pyc.or(config.compile_pyc).unwrap_or(true),
+        transfer: flags.transfer.or(config.transfer).unwrap_or_default(),
+        timeout: settings.timeout,
+        page: false,
+        runtime_files: flags
+            .runtime_files
+            .or(config.runtime_files)
+            .unwrap_or(pyodide_pack_pack::RuntimeFiles::Copy),
+        page_host: true,
+    }
+}
+
+/// `size PAGE.html`: what `pack` would ship for the page, from its cached trace (else its static
+/// analysis), measured and checked; nothing written.
+pub fn size_page(
+    page_path: &Path,
+    request: &EnvironmentRequest,
+    args: &TraceArgs,
+    flags: &PackFlags,
+    cache: &CacheRoot,
+) -> Result<pyodide_pack_budget::BudgetReport> {
+    let analysis = analyse_page(page_path, request, args, &PageArgs::default(), cache, false)?;
+    let (settings, loaded) = (&analysis.settings, &analysis.loaded);
+    let touched: Option<Vec<_>> = loaded
+        .trace_summary
+        .as_ref()
+        .map(|s| s.touched.iter().map(|f| f.file).collect());
+    let summary = pyodide_pack_pack::pack(
+        &loaded.env,
+        &loaded.analysis,
+        &loaded.traces,
+        touched.as_deref(),
+        &page_pack_options(settings, flags),
+        cache,
+        None,
+    )?;
+    let title = format!(
+        "pyodide-pack: size of `{}` (Pyodide {})",
+        analysis.page.file_name(),
+        loaded.env.runtime.version
+    );
+    let report = crate::pipeline::check_sizes(&summary, settings, &flags.budget, &title, true)?;
+    Ok(report.expect("size always checks"))
+}
+
+/// `validate OUTDIR PAGE.html`: the packed site's files checked against its manifest, then each
+/// run of the page (its cached traces, else traced now) run from OUTDIR in Chromium and compared
+/// with the original page. Returns the text for people and the packed runs.
+pub fn validate_page_output(
+    out_dir: &Path,
+    page_path: &Path,
+    request: &EnvironmentRequest,
+    args: &TraceArgs,
+    cache: &CacheRoot,
+) -> Result<(String, Vec<PageRecord>)> {
+    let pack_dir = out_dir.join(PAGE_PACK_DIR);
+    if !pack_dir.join(pyodide_pack_pack::LOADER).is_file() {
+        bail!(
+            "{}: no {PAGE_PACK_DIR}/{} here: not a folder `pack PAGE.html` wrote",
+            out_dir.display(),
+            pyodide_pack_pack::LOADER
+        );
+    }
+    let mismatches = pyodide_pack_pack::integrity::check_output(&pack_dir)?;
+    if !mismatches.is_empty() {
+        return Err(pyodide_pack_pack::PackError::Integrity {
+            dir: pack_dir,
+            mismatches,
+        }
+        .into());
+    }
+    let analysis = analyse_page(page_path, request, args, &PageArgs::default(), cache, true)?;
+    let packed = validate_page(&analysis, out_dir, &PageArgs::default(), cache)?;
+    let mut text = String::new();
+    for ((run, _), record) in analysis.runs.iter().zip(&packed) {
+        text.push_str(&format!(
+            "{}: the packed page shows what the original showed (text and console) in {:.1} s, nothing asked for outside {}\n",
+            run.label,
+            record.timings.done_ms / 1000.0,
+            out_dir.display()
+        ));
+    }
+    Ok((text, packed))
 }

@@ -232,13 +232,18 @@ fn inputs_of_a_page_are_traced_and_validated() {
     assert!(read(&out.path().join("more.mjs")).contains("from \"./pyodide-pack/pyodide.mjs\""));
     let record = run_served(out.path(), "more.html", None, Some("median"));
     assert!(
-        record.text.contains("linspace [0.0, 0.25, 0.5, 0.75, 1.0] median 0.5"),
+        record
+            .text
+            .contains("linspace [0.0, 0.25, 0.5, 0.75, 1.0] median 0.5"),
         "{}",
         record.text
     );
     // Traced: everything it needs is eager.
     assert!(
-        !record.requests.iter().any(|u| u.contains("/pyodide-pack/lazy/")),
+        !record
+            .requests
+            .iter()
+            .any(|u| u.contains("/pyodide-pack/lazy/")),
         "{:?}",
         record.requests
     );

@@ -103,6 +103,11 @@ impl PageRecord {
     /// error (PyScript writes it to `console.error` and into the page).
     pub fn python_failure(&self) -> Option<String> {
         const START: &str = "Traceback (most recent call last)";
+        // PyScript shows it in the page, whole (its console message is the error object, of
+        // which the console's text is the first line).
+        if let Some(at) = self.text.find(START) {
+            return Some(self.text[at..].trim_end().to_string());
+        }
         // A host writes stderr a line at a time: the traceback is the error lines from its first.
         if let Some(first) = self
             .console
