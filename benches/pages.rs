@@ -122,7 +122,7 @@ fn main() {
             record
         };
         for (profile, network) in [("unshaped", None), ("cable", Some(CABLE))] {
-            let mut measure = |serve: &Serve, dir: &Path| {
+            let measure = |serve: &Serve, dir: &Path| {
                 let records: Vec<PageRecord> =
                     (0..runs).map(|_| load(serve, dir, network)).collect();
                 let bytes = median(records.iter().map(|r| r.bytes as f64).collect());

@@ -210,7 +210,7 @@ fn trace_page(
     spinner.message(&format!("{} (Pyodide {})", run.label, runtime.version));
     // (An input page in a subfolder names the interpreter relative to itself: the trace answers
     // the one folder, as the main page names it.)
-    let folder = page.dir.join(&page.interpreter.folder_url());
+    let folder = page.dir.join(page.interpreter.folder_url());
     let run_dir = page.dir.join(&run.page);
     let run_dir = run_dir.parent().unwrap_or(&page.dir);
     let folder_url = match &page.interpreter.target {

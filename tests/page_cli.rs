@@ -359,8 +359,16 @@ fn pages_that_cannot_be_packed_say_why() {
         message.contains("./nowhere/pyodide.mjs") && message.contains("no such file"),
         "{message}"
     );
-    for line in [&message] {
-        assert_eq!(line.trim_end().lines().count(), 1, "{line}");
+    // Each refusal is one line.
+    for name in [
+        "plain.html",
+        "mpy.html",
+        "worker.html",
+        "elsewhere.html",
+        "missing.html",
+    ] {
+        let message = pack_fails(&at(name), &[]);
+        assert_eq!(message.trim_end().lines().count(), 1, "{message}");
     }
 }
 
