@@ -2,7 +2,9 @@
 //! (corpus/pages/), each packed, then the original page and the packed one served by
 //! `pyodide-pack serve` (brotli/gzip as a CDN sends them) and loaded in headless Chromium with a
 //! cold cache: bytes on the wire and time to first output (the page's text first changing), on
-//! an unshaped loopback link and on cable (20 Mbit/s down, 5 up, 20 ms).
+//! an unshaped loopback link and on cable (20 Mbit/s down, 5 up, 20 ms). Bytes on the wire: the
+//! bodies of the files the page asked for as the server sends them to a browser (brotli where it
+//! compresses; Chromium's own counts miss bodies a page reads as a stream).
 //!
 //! `cargo bench --bench pages` (needs `bash corpus/fetch.sh`); `-- NAME...`: only those pages;
 //! `--runs=N`: N loads of each (the median is shown; default 1).
@@ -55,6 +57,33 @@ impl Drop for Serve {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// The bodies the page asked for (each once), as the server sends them with brotli accepted.
+fn wire_bytes(record: &PageRecord, origin: &str) -> f64 {
+    let mut urls: Vec<&String> = record
+        .requests
+        .iter()
+        .filter(|u| u.starts_with(origin))
+        .collect();
+    urls.sort();
+    urls.dedup();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut total = 0u64;
+    for url in urls {
+        let response = agent
+            .get(url.as_str())
+            .header("Accept-Encoding", "br")
+            .call()
+            .expect("the server answers");
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut response.into_body().into_reader(), &mut body).unwrap();
+        total += body.len() as u64;
+    }
+    total as f64
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -125,7 +154,7 @@ fn main() {
             let measure = |serve: &Serve, dir: &Path| {
                 let records: Vec<PageRecord> =
                     (0..runs).map(|_| load(serve, dir, network)).collect();
-                let bytes = median(records.iter().map(|r| r.bytes as f64).collect());
+                let bytes = median(records.iter().map(|r| wire_bytes(r, &serve.1)).collect());
                 let first = median(
                     records
                         .iter()

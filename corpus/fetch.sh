@@ -12,18 +12,23 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${PYODIDE_PACK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pyodide-pack}"
 python="${PYODIDE_PACK_PYTHON:-python3}"
 
-# Each runtime once, installed into a staging folder and renamed into place.
+# An npm package installed into a staging folder and renamed into place as PARENT/NAME.
+npm_into() {
+  local parent="$1" name="$2" package="$3"
+  local staging="$parent/.$name.$$.partial"
+  rm -rf "$staging"
+  mkdir -p "$staging"
+  npm install --no-audit --no-fund --no-save --prefix "$staging" "$package" >/dev/null
+  rm -rf "${parent:?}/$name"
+  mv "$staging" "$parent/$name"
+}
+
+# Each runtime once.
 grep -v '^#' "$here/runtimes.txt" | while read -r version; do
   [ -n "$version" ] || continue
-  runtime_prefix="$cache/runtime/$version"
-  if [ ! -f "$runtime_prefix/node_modules/pyodide/pyodide-lock.json" ]; then
+  if [ ! -f "$cache/runtime/$version/node_modules/pyodide/pyodide-lock.json" ]; then
     echo "fetch: Pyodide $version from npm"
-    staging="$cache/runtime/.$version.$$.partial"
-    rm -rf "$staging"
-    mkdir -p "$staging"
-    npm install --no-audit --no-fund --no-save --prefix "$staging" "pyodide@$version" >/dev/null
-    rm -rf "$runtime_prefix"
-    mv "$staging" "$runtime_prefix"
+    npm_into "$cache/runtime" "$version" "pyodide@$version"
   fi
 done
 
@@ -59,12 +64,8 @@ for links in "$here"/pages/*/links.txt; do
         target="$cache/pyscript/$what/node_modules/@pyscript/core/dist"
         if [ ! -f "$target/core.js" ]; then
           echo "fetch: @pyscript/core $what from npm"
-          staging="$cache/pyscript/.$what.$$.partial"
-          rm -rf "$staging"
-          mkdir -p "$staging"
-          npm install --no-audit --no-fund --no-save --prefix "$staging" "@pyscript/core@$what" >/dev/null
-          rm -rf "$cache/pyscript/$what"
-          mv "$staging" "$cache/pyscript/$what"
+          mkdir -p "$cache/pyscript"
+          npm_into "$cache/pyscript" "$what" "@pyscript/core@$what"
         fi
         ;;
     esac

@@ -1,7 +1,7 @@
 // Runs a Python app under real Pyodide in Node and records what it used: the trace harness of
 // pyodide-pack (the binary carries this file and writes it into its cache before running it).
 //
-// Usage: node run_app.mjs SPEC.json (common.mjs and runner.py must be beside this file)
+// Usage: node run_app.mjs SPEC.json (common.mjs, trace_hooks.mjs and runner.py beside this file)
 // SPEC: {
 //   runtime: DIR,                      the Pyodide distribution (pyodide.mjs, pyodide.asm.wasm, ...)
 //   wheels: [PATH...],                 installed into site-packages, in order
@@ -20,6 +20,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { errorLine, reportCrashes, runApp, start, writeFiles } from "./common.mjs";
+import { recordDynlibs, recordOpens } from "./trace_hooks.mjs";
 
 const record = {
   opened: [], dynlibs: [], imports: [], modules: [], stdout: "", stderr: "", error: null, timings: {},
@@ -33,29 +34,11 @@ const pyodide = await loadPyodide({
   indexURL: spec.runtime + path.sep,
   stdout: (s) => { record.stdout += s + "\n"; },
   stderr: (s) => { record.stderr += s + "\n"; },
-  fsInit: (FS) => {
-    const open = FS.open;
-    FS.open = function (p, flags, ...rest) {
-      const stream = open.call(this, p, flags, ...rest);
-      const isRead = flags === "r" || (typeof flags === "number" && (flags & 3) === 0);
-      if (isRead && stream && stream.node && !FS.isDir(stream.node.mode)) {
-        record.opened.push(stream.path ?? String(p));
-      }
-      return stream;
-    };
-  },
+  fsInit: (FS) => recordOpens(FS, record.opened),
 });
 record.timings.load_pyodide_ms = performance.now() - t0;
 
-// Every dynamic library, in load order: the first time its name appears in the loader's table.
-const ldso = pyodide._module.LDSO;
-ldso.loadedLibsByName = new Proxy(ldso.loadedLibsByName, {
-  set(target, key, value) {
-    if (!(key in target)) record.dynlibs.push(String(key));
-    target[key] = value;
-    return true;
-  },
-});
+recordDynlibs(pyodide, record.dynlibs);
 
 const t1 = performance.now();
 const sitePackages = pyodide.runPython("import site; site.getsitepackages()[0]");

@@ -5,7 +5,7 @@
 // record holds what Python opened, imported and loaded: the trace of a page. Without one, the page
 // runs as it is served (a packed page, validated).
 //
-// Usage: node run_page.mjs SPEC.json (common.mjs and trace_pyodide.mjs beside it)
+// Usage: node run_page.mjs SPEC.json (common.mjs, trace_pyodide.mjs and trace_hooks.mjs beside it)
 // SPEC: {
 //   site: DIR, page: PATH,             the folder served at the origin's root, and the page in it
 //   url: URL | null,                   or a server already serving it: the page is PATH under URL
@@ -39,6 +39,7 @@ const record = {
 const { spec, finish } = start(record);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REAL_DIR = "__pyodide_pack_real__/";
+const HARNESS_DIR = "__pyodide_pack_harness__/";
 
 const MIME = {
   ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
@@ -144,8 +145,15 @@ async function main() {
     }
   });
 
+  // Bytes on the wire per request: its loadingFinished's count, or, for a body the page reads as
+  // a stream (which may end with no loadingFinished, or one that counts the headers alone), the
+  // sum of its dataReceived counts, whichever is larger.
+  const wire = new Map();
+  const entry = (id) => wire.get(id) ?? wire.set(id, { url: "", chunks: 0, finished: 0 }).get(id);
   const devtools = await tab.createCDPSession();
-  devtools.on("Network.loadingFinished", (e) => { record.bytes += e.encodedDataLength; });
+  devtools.on("Network.requestWillBeSent", (e) => { entry(e.requestId).url = e.request.url; });
+  devtools.on("Network.dataReceived", (e) => { entry(e.requestId).chunks += e.encodedDataLength; });
+  devtools.on("Network.loadingFinished", (e) => { entry(e.requestId).finished = e.encodedDataLength; });
   await devtools.send("Network.enable");
   if (spec.network) {
     await tab.setCacheEnabled(false);
@@ -165,6 +173,7 @@ async function main() {
       let rest = decodeURIComponent(new URL(url).pathname.slice(new URL(runtimeURL).pathname.length));
       let file;
       if (rest === "pyodide.mjs") file = path.join(here, "trace_pyodide.mjs");
+      else if (rest.startsWith(HARNESS_DIR)) file = inside(here, rest.slice(HARNESS_DIR.length));
       else {
         if (rest.startsWith(REAL_DIR)) rest = rest.slice(REAL_DIR.length);
         file = inside(spec.runtime.dir, rest);
@@ -275,7 +284,13 @@ export async function loadPyodide(config) {
     if (failure) record.error = { kind: failure.includes("Traceback") ? "python" : "input", message: failure };
     await new Promise((resolve) => setTimeout(resolve, 200)); // (the last console messages)
   }
+  record.bytes = [...wire.values()].reduce((sum, r) => sum + Math.max(r.chunks, r.finished), 0);
+  record.wire = [...wire.values()].map((r) => [r.url, Math.max(r.chunks, r.finished)]);
   record.text = await tab.evaluate(() => document.body?.innerText ?? "").catch(() => "");
+  // (A page done between two polls: its output came by the time it was done.)
+  if (firstText === null && parsedText !== null && record.text !== parsedText) {
+    record.timings.first_output_ms = record.timings.done_ms;
+  }
   if (spec.runtime) {
     record.trace = await tab.evaluate(() => globalThis.__pyodidePackTrace?.collect() ?? null).catch((err) => {
       record.error ??= { kind: "trace", message: `cannot read the trace: ${errorLine(err)}` };

@@ -1,11 +1,13 @@
 // The instrumented interpreter a page is traced with (run_page.mjs serves it in place of the
-// page's pyodide.mjs): the real Pyodide, served from the runtime folder under REAL_DIR beside
-// this file, with what a traced run records: files opened for reading, dynamic libraries in load
+// page's pyodide.mjs): the real Pyodide, served from the runtime folder under
+// __pyodide_pack_real__/ beside this file (and trace_hooks.mjs under __pyodide_pack_harness__/),
+// with what a traced run records: files opened for reading, dynamic libraries in load
 // order, every import (an audit hook installed before the page's Python runs), the packages the
 // host loaded, and `sys.modules` with origins at the end. The host sees Pyodide's own exports.
 //
 // run_page.mjs asks for the record with `globalThis.__pyodidePackTrace.collect()`.
 import * as real from "./__pyodide_pack_real__/pyodide.mjs";
+import { recordDynlibs, recordOpens } from "./__pyodide_pack_harness__/trace_hooks.mjs";
 
 export const version = real.version;
 
@@ -56,28 +58,11 @@ export async function loadPyodide(config = {}) {
     // (Without one, Pyodide would take the folder of the real module's URL.)
     indexURL: config.indexURL ?? new URL(".", import.meta.url).href,
     fsInit: async (FS, info) => {
-      const open = FS.open;
-      FS.open = function (p, flags, ...rest) {
-        const stream = open.call(this, p, flags, ...rest);
-        const isRead = flags === "r" || (typeof flags === "number" && (flags & 3) === 0);
-        if (isRead && stream && stream.node && !FS.isDir(stream.node.mode)) {
-          record.opened.push(stream.path ?? String(p));
-        }
-        return stream;
-      };
+      recordOpens(FS, record.opened);
       await fsInit?.(FS, info);
     },
   });
-  // Every dynamic library, in load order: the first time its name appears in the loader's table
-  // (no public API tells; `_module.LDSO` is Emscripten's own table).
-  const ldso = loaded._module.LDSO;
-  ldso.loadedLibsByName = new Proxy(ldso.loadedLibsByName, {
-    set(target, key, value) {
-      if (!(key in target)) record.dynlibs.push(String(key));
-      target[key] = value;
-      return true;
-    },
-  });
+  recordDynlibs(loaded, record.dynlibs);
   // (A JSON string is a Python string literal.)
   const scratch = loaded.toPy({});
   loaded.runPython(`import sys, types

@@ -388,16 +388,10 @@ fn analyse_for_pack(
     Ok((settings, loaded))
 }
 
-/// The bundle of an analysis, written into `dir` (with `None`: only measured).
-fn write_bundle(
-    settings: &Settings,
-    loaded: &Loaded,
-    flags: &PackFlags,
-    cache: &CacheRoot,
-    dir: Option<&Path>,
-) -> Result<PackSummary> {
+/// What an entry script's pack writes: the flags over `[tool.pyodide-pack]`.
+fn pack_options(settings: &Settings, flags: &PackFlags) -> PackOptions {
     let config = &settings.config.config;
-    let options = PackOptions {
+    PackOptions {
         strip_docstrings: flags.strip_docstrings || config.strip_docstrings.unwrap_or(false),
         docstring_exclude: config.docstring_exclude.clone(),
         // `.pyc` by default: compiling sources is most of a page's start-up (see docs/benchmarks.md).
@@ -410,7 +404,16 @@ fn write_bundle(
             .or(config.runtime_files)
             .unwrap_or_default(),
         page_host: false,
-    };
+    }
+}
+
+/// The bundle of an analysis, written into `dir` (with `None`: only measured).
+pub fn write_bundle(
+    loaded: &Loaded,
+    options: &PackOptions,
+    cache: &CacheRoot,
+    dir: Option<&Path>,
+) -> Result<PackSummary> {
     let touched: Option<Vec<_>> = loaded
         .trace_summary
         .as_ref()
@@ -422,12 +425,43 @@ fn write_bundle(
         &loaded.analysis,
         &loaded.traces,
         touched.as_deref(),
-        &options,
+        options,
         cache,
         dir,
     )?;
     drop(spinner);
     Ok(summary)
+}
+
+/// The pack's record: the analysis (with the traces merged), what was written, the validation
+/// and the size check; `report.json` written into `dir`, and `report.html` if `html`.
+pub fn write_report(
+    loaded: &Loaded,
+    summary: PackSummary,
+    validation: Option<Validation>,
+    budget: Option<BudgetReport>,
+    start: std::time::Instant,
+    dir: &Path,
+    html: bool,
+) -> Result<PackReport> {
+    let mut record =
+        AnalyzeRecord::new(&loaded.env, &loaded.analysis, start.elapsed().as_secs_f64());
+    if let (Some(s), Some(k)) = (&loaded.trace_summary, &loaded.static_kept) {
+        record = record.with_trace(&loaded.env, &loaded.analysis, &loaded.traces, s, k);
+    }
+    let mut report = PackReport::new(record, summary, validation, start.elapsed().as_secs_f64())
+        .with_budget(budget);
+    let value = serde_json::to_value(&report)?;
+    let report_path = dir.join("report.json");
+    std::fs::write(&report_path, serde_json::to_vec_pretty(&value)?)
+        .with_context(|| format!("{}: cannot write the report", report_path.display()))?;
+    if html {
+        let html_path = dir.join("report.html");
+        std::fs::write(&html_path, pyodide_pack_report::render_report_html(&value))
+            .with_context(|| format!("{}: cannot write the report", html_path.display()))?;
+        report.html_written = true;
+    }
+    Ok(report)
 }
 
 /// The size check of a pack: the budget of `[tool.pyodide-pack.budget]`, the baseline and the
@@ -483,7 +517,8 @@ pub fn pack(
         })
         .unwrap_or_else(|| PathBuf::from("dist"));
     let staged = StagedOutput::new(&out_dir)?;
-    let summary = write_bundle(&settings, &loaded, flags, cache, Some(staged.path()))?;
+    let options = pack_options(&settings, flags);
+    let summary = write_bundle(&loaded, &options, cache, Some(staged.path()))?;
     let config = &settings.config.config;
     let validate_it = !flags.no_validate && config.validate.unwrap_or(true);
     let validation = if validate_it {
@@ -513,23 +548,16 @@ pub fn pack(
         &size_title(&loaded.env),
         false,
     )?;
-    let mut record =
-        AnalyzeRecord::new(&loaded.env, &loaded.analysis, start.elapsed().as_secs_f64());
-    if let (Some(s), Some(k)) = (&loaded.trace_summary, &loaded.static_kept) {
-        record = record.with_trace(&loaded.env, &loaded.analysis, &loaded.traces, s, k);
-    }
-    let mut report = PackReport::new(record, summary, validation, start.elapsed().as_secs_f64())
-        .with_budget(budget);
-    let value = serde_json::to_value(&report)?;
-    let report_path = staged.path().join("report.json");
-    std::fs::write(&report_path, serde_json::to_vec_pretty(&value)?)
-        .with_context(|| format!("{}: cannot write the report", report_path.display()))?;
-    if !flags.no_html && config.html.unwrap_or(true) {
-        let html_path = staged.path().join("report.html");
-        std::fs::write(&html_path, pyodide_pack_report::render_report_html(&value))
-            .with_context(|| format!("{}: cannot write the report", html_path.display()))?;
-        report.html_written = true;
-    }
+    let html = !flags.no_html && config.html.unwrap_or(true);
+    let report = write_report(
+        &loaded,
+        summary,
+        validation,
+        budget,
+        start,
+        staged.path(),
+        html,
+    )?;
     staged.commit()?;
     Ok((report, out_dir))
 }
@@ -554,7 +582,7 @@ pub fn size(
     cache: &CacheRoot,
 ) -> Result<BudgetReport> {
     let (settings, loaded) = analyse_for_pack(request, app, args, flags, cache)?;
-    let summary = write_bundle(&settings, &loaded, flags, cache, None)?;
+    let summary = write_bundle(&loaded, &pack_options(&settings, flags), cache, None)?;
     let report = check_sizes(
         &summary,
         &settings,

@@ -86,6 +86,16 @@ fn assert_no_package_downloads(record: &PageRecord) {
     assert!(wheels.is_empty(), "{wheels:?}");
 }
 
+/// A page `NAME.html` of the packed site whose module script `NAME.mjs` is `script`.
+fn write_module_page(out: &Path, name: &str, script: &str) {
+    let html = format!(
+        "<!doctype html><meta charset=utf-8><link rel=icon href=\"data:,\"><pre id=out></pre>\
+         <script type=module src=./{name}.mjs></script>"
+    );
+    std::fs::write(out.join(format!("{name}.html")), html).unwrap();
+    std::fs::write(out.join(format!("{name}.mjs")), script).unwrap();
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -172,14 +182,9 @@ fn module_script_page_packs_and_an_untraced_page_reaches_lazy_files() {
     assert!(record.console.iter().any(|l| l.text == "sum 66"));
     assert_no_package_downloads(&record);
     // Another page of the same site, never traced, imports what the first did not.
-    std::fs::write(
-        out.join("other.html"),
-        "<!doctype html><meta charset=utf-8><link rel=icon href=\"data:,\"><pre id=out></pre>\
-         <script type=module src=./other.mjs></script>",
-    )
-    .unwrap();
-    std::fs::write(
-        out.join("other.mjs"),
+    write_module_page(
+        out,
+        "other",
         r#"import { loadPyodide } from "./pyodide-pack/pyodide.mjs";
 const py = await loadPyodide();
 await py.loadPackage("numpy");
@@ -189,10 +194,30 @@ import numpy as np
 f"ratio {difflib.SequenceMatcher(None, 'pyodide', 'pyscript').ratio():.3f} {decimal.Decimal('1.10') + decimal.Decimal('2.20')} {np.arange(4).sum()}"
 `);
 "#,
-    )
-    .unwrap();
+    );
     let other = run_served(out, "other.html", None, Some("ratio"));
     assert!(other.text.contains("ratio 0.400 3.30 6"), "{}", other.text);
+    // A package the bundle lacks: an error naming it, and no download from anywhere.
+    write_module_page(
+        out,
+        "missing",
+        r#"import { loadPyodide } from "./pyodide-pack/pyodide.mjs";
+const py = await loadPyodide();
+try {
+  await py.loadPackage(["numpy", "pandas"]);
+  document.getElementById("out").textContent = "loaded";
+} catch (err) {
+  document.getElementById("out").textContent = "refused: " + err.message;
+}
+"#,
+    );
+    let missing = run_served(out, "missing.html", None, Some("refused"));
+    assert!(
+        missing.text.contains("refused: pyodide-pack: the page asked for \"pandas\", which this bundle does not hold (packed: numpy)"),
+        "{}",
+        missing.text
+    );
+    assert_no_package_downloads(&missing);
     let lazy: Vec<_> = other
         .requests
         .iter()

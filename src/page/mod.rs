@@ -15,11 +15,10 @@ use anyhow::{bail, Context, Result};
 use pyodide_pack_env::{CacheRoot, EnvironmentRequest, Runtime};
 use pyodide_pack_pack::{PackOptions, StagedOutput, PAGE_PACK_DIR};
 use pyodide_pack_page::{copy_site, InterpreterTarget, Page};
-use pyodide_pack_report::{AnalyzeRecord, PackReport};
+use pyodide_pack_report::PackReport;
 use pyodide_pack_trace::PageRecord;
 
 use crate::pipeline::{load_analysis, Loaded, PackFlags, Settings, TraceMode};
-use crate::progress::Spinner;
 use crate::TraceArgs;
 use app::write_app_folder;
 use check::validate_page;
@@ -233,21 +232,7 @@ pub fn pack_page(
     let pack_dir = staged.path().join(PAGE_PACK_DIR);
     std::fs::create_dir_all(&pack_dir)?;
     let options = page_pack_options(settings, flags);
-    let touched: Option<Vec<_>> = loaded
-        .trace_summary
-        .as_ref()
-        .map(|s| s.touched.iter().map(|f| f.file).collect());
-    let spinner = Spinner::new("packing", 1);
-    spinner.message("writing the bundle, the pruned standard library and the drop-in runtime");
-    let summary = pyodide_pack_pack::pack(
-        &loaded.env,
-        &loaded.analysis,
-        &loaded.traces,
-        touched.as_deref(),
-        &options,
-        cache,
-        Some(&pack_dir),
-    )?;
+    let summary = crate::pipeline::write_bundle(loaded, &options, cache, Some(&pack_dir))?;
     std::fs::write(
         pack_dir.join("pyodide.mjs"),
         pyodide_pack_pack::dropin(&loaded.env),
@@ -268,27 +253,13 @@ pub fn pack_page(
             std::fs::write(&path, bytes).with_context(|| path.display().to_string())?;
         }
     }
-    drop(spinner);
     let validate_it = !flags.no_validate && config.validate.unwrap_or(true);
     if validate_it {
         validate_page(&analysis, staged.path(), page_args, cache)?;
     }
-    let mut record =
-        AnalyzeRecord::new(&loaded.env, &loaded.analysis, start.elapsed().as_secs_f64());
-    if let (Some(s), Some(k)) = (&loaded.trace_summary, &loaded.static_kept) {
-        record = record.with_trace(&loaded.env, &loaded.analysis, &loaded.traces, s, k);
-    }
-    let mut report = PackReport::new(record, summary, None, start.elapsed().as_secs_f64());
-    let value = serde_json::to_value(&report)?;
-    let report_path = pack_dir.join("report.json");
-    std::fs::write(&report_path, serde_json::to_vec_pretty(&value)?)
-        .with_context(|| format!("{}: cannot write the report", report_path.display()))?;
-    if !flags.no_html && config.html.unwrap_or(true) {
-        let html_path = pack_dir.join("report.html");
-        std::fs::write(&html_path, pyodide_pack_report::render_report_html(&value))
-            .with_context(|| format!("{}: cannot write the report", html_path.display()))?;
-        report.html_written = true;
-    }
+    let html = !flags.no_html && config.html.unwrap_or(true);
+    let report =
+        crate::pipeline::write_report(loaded, summary, None, None, start, &pack_dir, html)?;
     staged.commit()?;
     Ok((report, out_dir))
 }
@@ -324,19 +295,8 @@ pub fn size_page(
 ) -> Result<pyodide_pack_budget::BudgetReport> {
     let analysis = analyse_page(page_path, request, args, &PageArgs::default(), cache, false)?;
     let (settings, loaded) = (&analysis.settings, &analysis.loaded);
-    let touched: Option<Vec<_>> = loaded
-        .trace_summary
-        .as_ref()
-        .map(|s| s.touched.iter().map(|f| f.file).collect());
-    let summary = pyodide_pack_pack::pack(
-        &loaded.env,
-        &loaded.analysis,
-        &loaded.traces,
-        touched.as_deref(),
-        &page_pack_options(settings, flags),
-        cache,
-        None,
-    )?;
+    let options = page_pack_options(settings, flags);
+    let summary = crate::pipeline::write_bundle(loaded, &options, cache, None)?;
     let title = format!(
         "pyodide-pack: size of `{}` (Pyodide {})",
         analysis.page.file_name(),

@@ -46,6 +46,10 @@ pub const HARNESS_FILES: &[(&str, &str)] = &[
         "trace_pyodide.mjs",
         include_str!("../../../harness/trace_pyodide.mjs"),
     ),
+    (
+        "trace_hooks.mjs",
+        include_str!("../../../harness/trace_hooks.mjs"),
+    ),
 ];
 
 /// Where inputs are written in Pyodide's file system: outside the app's folder, so an input is
