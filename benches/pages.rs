@@ -140,6 +140,7 @@ fn main() {
                 done_event,
                 until,
                 quiet: Duration::from_secs(3),
+                cdn: None,
                 network,
                 timeout: Duration::from_secs(600),
                 chromium: &chromium,

@@ -19,6 +19,8 @@
 //                                      (an input); without a runtime, the module at
 //   interpreter: URL | null,           this URL (the packed drop-in, relative to the page) is
 //                                      wrapped to hand its interpreter to the script
+//   cdn: {url, dir} | null,            a stand-in CDN: requests under URL answered from DIR as
+//                                      they are (a packed page that takes its runtime from a CDN)
 //   network: {download, upload, latency} | null,   a shaped link (bytes/s, ms), for the bench
 //   chromium: PATH, driver: DIR, timeout_ms: N, out: PATH
 // }
@@ -180,6 +182,16 @@ async function main() {
       }
       if (!file || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
         return req.respond({ status: 404, contentType: "text/plain", body: "not in the runtime folder\n" });
+      }
+      return req.respond({
+        status: 200, contentType: mime(file), body: fs.readFileSync(file),
+        headers: { "Access-Control-Allow-Origin": "*", "Cache-Control": "no-store" },
+      });
+    }
+    if (spec.cdn && url.startsWith(spec.cdn.url)) {
+      const file = inside(spec.cdn.dir, decodeURIComponent(url.slice(spec.cdn.url.length).split(/[?#]/)[0]));
+      if (!file || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+        return req.respond({ status: 404, contentType: "text/plain", body: "not on the stand-in CDN\n" });
       }
       return req.respond({
         status: 200, contentType: mime(file), body: fs.readFileSync(file),

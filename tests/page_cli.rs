@@ -54,6 +54,7 @@ fn run_served(out: &Path, page: &str, done_event: Option<&str>, until: Option<&s
         done_event,
         until,
         quiet: Duration::from_secs(3),
+        cdn: None,
         network: None,
         timeout: Duration::from_secs(240),
         chromium: &chromium,
@@ -293,6 +294,22 @@ fn cdn_interpreter_is_resolved_by_its_version() {
     assert!(!html.contains("cdn.jsdelivr.net"), "{html}");
     let record = run_served(out.path(), "index.html", None, Some("0.25"));
     assert!(record.text.contains("[[0.5  0.  ]"), "{}", record.text);
+
+    // The runtime left on the CDN: validation answers it from the release (a stand-in CDN).
+    let out = tempfile::tempdir().unwrap();
+    pack_page(
+        &page("cdn_numpy"),
+        out.path(),
+        &[
+            "--runtime",
+            dist.to_str().unwrap(),
+            "--runtime-files",
+            "cdn",
+        ],
+    );
+    assert!(!out.path().join("pyodide-pack/pyodide").exists());
+    assert!(read(&out.path().join("pyodide-pack/loader.mjs"))
+        .contains("https://cdn.jsdelivr.net/pyodide/v0.27.7/full/"));
 }
 
 /// A scratch page folder holding `files`, with PyScript 0.6.66 linked in.

@@ -44,6 +44,20 @@ pub(super) fn validate_page(
         "validating the packed page in Chromium",
         analysis.runs.len(),
     );
+    // A packed folder without the runtime's files takes them from the CDN, which a stand-in
+    // answers from the runtime packed against.
+    let runtime = &analysis.loaded.env.runtime;
+    let copied = site
+        .join(PAGE_PACK_DIR)
+        .join(pyodide_pack_pack::RUNTIME_DIR)
+        .join("pyodide.mjs")
+        .is_file();
+    let cdn = (!copied).then(|| {
+        (
+            pyodide_pack_pack::loader::cdn_folder(&runtime.version),
+            runtime.dir.clone(),
+        )
+    });
     let mut packed_runs = Vec::new();
     for (run, original) in &analysis.runs {
         spinner.message(&run.label);
@@ -63,6 +77,7 @@ pub(super) fn validate_page(
             done_event: run.done_event,
             until: args.until.as_deref(),
             quiet: QUIET,
+            cdn: cdn.clone(),
             network: None,
             timeout: analysis.settings.timeout,
             chromium: &chromium,

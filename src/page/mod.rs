@@ -257,9 +257,16 @@ pub fn pack_page(
     if validate_it {
         validate_page(&analysis, staged.path(), page_args, cache)?;
     }
+    let budget = crate::pipeline::check_sizes(
+        &summary,
+        settings,
+        &flags.budget,
+        &size_title(page, loaded),
+        false,
+    )?;
     let html = !flags.no_html && config.html.unwrap_or(true);
     let report =
-        crate::pipeline::write_report(loaded, summary, None, None, start, &pack_dir, html)?;
+        crate::pipeline::write_report(loaded, summary, None, budget, start, &pack_dir, html)?;
     staged.commit()?;
     Ok((report, out_dir))
 }
@@ -297,11 +304,7 @@ pub fn size_page(
     let (settings, loaded) = (&analysis.settings, &analysis.loaded);
     let options = page_pack_options(settings, flags);
     let summary = crate::pipeline::write_bundle(loaded, &options, cache, None)?;
-    let title = format!(
-        "pyodide-pack: size of `{}` (Pyodide {})",
-        analysis.page.file_name(),
-        loaded.env.runtime.version
-    );
+    let title = size_title(&analysis.page, loaded);
     let report = crate::pipeline::check_sizes(&summary, settings, &flags.budget, &title, true)?;
     Ok(report.expect("size always checks"))
 }
@@ -344,4 +347,13 @@ pub fn validate_page_output(
         ));
     }
     Ok((text, packed))
+}
+
+/// The heading of the Markdown size table: which page.
+fn size_title(page: &Page, loaded: &Loaded) -> String {
+    format!(
+        "pyodide-pack: size of `{}` (Pyodide {})",
+        page.file_name(),
+        loaded.env.runtime.version
+    )
 }

@@ -160,6 +160,7 @@ pub(super) fn trace_page(
         done_event: run.done_event,
         until: args.until.as_deref(),
         quiet: QUIET,
+        cdn: None,
         network: None,
         timeout,
         chromium: &chromium,

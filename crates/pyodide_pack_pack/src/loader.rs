@@ -24,6 +24,11 @@ pub(crate) struct LoaderFiles<'a> {
     pub(crate) bootstrap: &'a str,
 }
 
+/// The CDN folder of a release, where the loader takes the runtime from unless it was copied.
+pub fn cdn_folder(version: &str) -> String {
+    format!("https://cdn.jsdelivr.net/pyodide/v{version}/full/")
+}
+
 /// The loader for a bundle: its extension modules preload in `plan.dynlibs` order; the lazy files
 /// are listed with their sizes.
 pub(crate) fn render_loader(
@@ -38,7 +43,7 @@ pub(crate) fn render_loader(
     // JSON is a JavaScript expression; the values are data, never code.
     let manifest = serde_json::json!({
         "pyodide_version": version,
-        "cdn": format!("https://cdn.jsdelivr.net/pyodide/v{version}/full/"),
+        "cdn": cdn_folder(version),
         "bundle": bundle,
         "stdlib": stdlib,
         "transfer": transfer.name(),

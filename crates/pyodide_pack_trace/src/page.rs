@@ -33,6 +33,9 @@ pub struct PageRunRequest<'a> {
     /// interpreter over.
     pub script: Option<&'a str>,
     pub interpreter: Option<&'a str>,
+    /// A stand-in CDN: requests under this URL answered from this folder as they are (a packed
+    /// page that takes its runtime from the CDN).
+    pub cdn: Option<(String, PathBuf)>,
     /// A shaped link: (download bytes/s, upload bytes/s, latency ms), for the bench.
     pub network: Option<(f64, f64, f64)>,
     pub chromium: &'a Path,
@@ -180,6 +183,7 @@ pub fn run_page(request: &PageRunRequest) -> Result<PageRecord, TraceError> {
         "until": request.until,
         "quiet_ms": request.quiet.as_millis() as u64,
         "script": request.script,
+        "cdn": request.cdn.as_ref().map(|(url, dir)| serde_json::json!({"url": url, "dir": dir})),
         "interpreter": request.interpreter,
         "network": request.network.map(|(download, upload, latency)| serde_json::json!({"download": download, "upload": upload, "latency": latency})),
         "timeout_ms": request.timeout.as_millis() as u64,
