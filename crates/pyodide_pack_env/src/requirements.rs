@@ -168,14 +168,25 @@ pub fn resolve_requirements(
                 }
                 other => other?,
             };
-        for pin in &pinned_elsewhere {
-            eprintln!(
+        // One line, however many: a newcomer's first pack is not a wall of these.
+        match pinned_elsewhere.as_slice() {
+            [] => {}
+            [pin] => eprintln!(
                 "{}: {} {} comes from the package index (the lock has {})",
                 requirements.display(),
                 pin.name,
                 pin.requested,
                 pin.lock_version
-            );
+            ),
+            pins => eprintln!(
+                "{}: {} requirements come from the package index, pinned to versions the lock does not have: {}",
+                requirements.display(),
+                pins.len(),
+                pins.iter()
+                    .map(|p| format!("{} {} (the lock has {})", p.name, p.requested, p.lock_version))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         }
         for path in pip_wheels {
             let name = path
