@@ -1,0 +1,125 @@
+// The loader's parts that need no Pyodide, tested in Node on their own (node --test; run by
+// tests/loader_parts.rs): the synchronous SHA-256, a pinned file's frames checked as they
+// arrive, the errors that name a file, and stored zip entries unpacked into a file system.
+// Each part is evaluated as `pack` assembles it, with a manifest of the test's own.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import vm from "node:vm";
+
+const PARTS = new URL("../harness/loader/", import.meta.url);
+
+// The named parts evaluated in one context with `manifest` as MANIFEST; returns `names`.
+function loadParts(parts, manifest, names) {
+  const source = parts.map((p) => fs.readFileSync(new URL(p, PARTS), "utf8")).join("")
+    .replace(/^export /m, "");
+  const context = vm.createContext({ MANIFEST: manifest, TextDecoder, btoa, performance });
+  return vm.runInContext(`${source}\n;({ ${names.join(", ")} })`, context);
+}
+
+const sha = (bytes) => "sha256-" + crypto.createHash("sha256").update(bytes).digest("base64");
+const bytesOf = (text) => new Uint8Array(Buffer.from(text));
+
+test("sha256Sync matches node:crypto at every padding boundary", () => {
+  const { sha256Sync } = loadParts(["07-sync.js"], null, ["sha256Sync"]);
+  for (const size of [0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 1000, 100_003]) {
+    const bytes = new Uint8Array(crypto.randomBytes(size));
+    assert.equal(sha256Sync(bytes), sha(bytes), `${size} bytes`);
+  }
+});
+
+// A pinned two-frame file: "abcd" then "efg".
+function framed() {
+  const frames = [[4, 4, sha(bytesOf("abcd"))], [3, 3, sha(bytesOf("efg"))]];
+  const manifest = { files: { "bundle.zip.zst": { size: 7, sha256: sha(bytesOf("abcdefg")) } } };
+  const parts = loadParts(["03-transfer.js", "07-sync.js"], manifest, ["checkedParts", "sha256Sync"]);
+  const digest = async (bytes) => parts.sha256Sync(bytes);
+  return { ...parts, frames, digest };
+}
+
+async function* chunks(...texts) {
+  for (const text of texts) yield bytesOf(text);
+}
+
+test("frames are checked and handed on across any chunk boundaries", async () => {
+  const { checkedParts, frames, digest } = framed();
+  for (const split of [["abcdefg"], ["a", "bcdefg"], ["abc", "de", "fg"], ["abcd", "efg"]]) {
+    const got = await Promise.all(checkedParts(chunks(...split), "bundle.zip.zst", "u", frames, digest));
+    assert.deepEqual(got.map((b) => Buffer.from(b).toString()), ["abcd", "efg"], split.join("|"));
+  }
+});
+
+test("a frame that is not the one packed, a short file and a long one are named", async () => {
+  const { checkedParts, frames, digest } = framed();
+  const [first, second] = checkedParts(chunks("abcdXfg"), "bundle.zip.zst", "https://x/b", frames, digest);
+  assert.equal(Buffer.from(await first).toString(), "abcd");
+  await assert.rejects(second, /loadBundle: bundle.zip.zst from https:\/\/x\/b is not the file packed: bytes 4-6 \(frame 2 of 2\)/);
+  const short = checkedParts(chunks("abcde"), "bundle.zip.zst", "u", frames, digest);
+  await assert.rejects(short[1], /was cut short: 5 bytes arrived \(the file packed: 7 bytes/);
+  // Bytes past the packed size come after every frame was checked and handed on: what is used
+  // is exactly what was packed (the extra bytes are never read).
+  const long = checkedParts(chunks("abcdefgh"), "bundle.zip.zst", "u", frames, digest);
+  const got = await Promise.all(long);
+  assert.deepEqual(got.map((b) => Buffer.from(b).toString()), ["abcd", "efg"]);
+});
+
+test("another release's pyodide.mjs is named by its version", () => {
+  const manifest = { pyodide_version: "0.27.7" };
+  const { notPacked } = loadParts(["03-transfer.js"], manifest, ["notPacked"]);
+  const pinned = { size: 10, sha256: "sha256-x" };
+  const other = bytesOf('var Q="0.28.3";export{a as loadPyodide}');
+  const err = notPacked("pyodide.mjs", "https://cdn/p/pyodide.mjs", other, null, pinned, "https://cdn/p/");
+  assert.match(err.message, /packed for Pyodide 0.27.7, but https:\/\/cdn\/p\/ serves Pyodide 0.28.3/);
+  const cut = notPacked("pyodide.asm.wasm", "u", new Uint8Array(4), null, pinned, "i");
+  assert.match(cut.message, /was cut short: 4 bytes arrived/);
+});
+
+// A zip of stored entries, as pack writes the solid forms' bundle (sizes in the local headers).
+function storedZip(entries, method = 0) {
+  const out = [];
+  for (const [name, text] of entries) {
+    const nameBytes = Buffer.from(name);
+    const data = Buffer.from(text);
+    const header = Buffer.alloc(30);
+    header.writeUInt32LE(0x04034b50, 0);
+    header.writeUInt16LE(20, 4);
+    header.writeUInt16LE(method, 8);
+    header.writeUInt32LE(data.length, 18);
+    header.writeUInt32LE(data.length, 22);
+    header.writeUInt16LE(nameBytes.length, 26);
+    out.push(header, nameBytes, data);
+  }
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  out.push(end);
+  return new Uint8Array(Buffer.concat(out));
+}
+
+function fakeFS() {
+  const files = new Map();
+  const dirs = new Set();
+  return {
+    files, dirs,
+    mkdirTree: (path) => dirs.add(path),
+    writeFile: (path, bytes) => files.set(path, Buffer.from(bytes).toString()),
+  };
+}
+
+test("stored entries are written into the file system, and anything else is refused whole", () => {
+  const { unpackStoredEntries } = loadParts(["08-install.js"], null, ["unpackStoredEntries"]);
+  const FS = fakeFS();
+  const zip = storedZip([["lib/pkg/", ""], ["lib/pkg/__init__.py", "x = 1\n"], ["lib/pkg/data.txt", "data"]]);
+  assert.equal(unpackStoredEntries(FS, zip), true);
+  assert.deepEqual([...FS.files.entries()], [["/lib/pkg/__init__.py", "x = 1\n"], ["/lib/pkg/data.txt", "data"]]);
+  assert.ok(FS.dirs.has("/lib/pkg/"));
+  for (const refused of [
+    storedZip([["a.py", "x"]], 8), // compressed: not this reader's
+    storedZip([["../escape.py", "x"]]),
+    storedZip([["/abs.py", "x"]]),
+  ]) {
+    const none = fakeFS();
+    assert.equal(unpackStoredEntries(none, refused), false);
+    assert.equal(none.files.size, 0);
+  }
+});
