@@ -14,6 +14,8 @@ mod npm;
 pub mod platform;
 pub mod requirements;
 pub mod runtime;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use archive::{hex, Archive, ArchiveBytes, ArchiveEntry, ArchiveKind, FileKind};
 pub use cache::CacheRoot;

@@ -12,6 +12,9 @@ pub mod rules;
 pub mod tier;
 pub mod why;
 
+#[cfg(test)]
+mod tests;
+
 pub use build::{build_graph, facts_store_for, BuildOptions};
 pub use index::{ModuleIndex, ModuleName, Resolution};
 pub use model::{

@@ -193,6 +193,26 @@ impl Runtime {
         })
     }
 
+    /// A Pyodide 314 runtime (CPython 3.14) in `dir` with an empty lock, for the later stages'
+    /// unit tests (`testing::TestEnv`): nothing is read from `dir`.
+    #[cfg(feature = "testing")]
+    pub(crate) fn synthetic(dir: &Path) -> Runtime {
+        Runtime {
+            dir: dir.to_path_buf(),
+            version: "314.0.8".into(),
+            python: "3.14.2".into(),
+            abi: "2026_0".into(),
+            platform: "emscripten_5_0_3".into(),
+            bootstrap_js: dir.join("pyodide.asm.mjs"),
+            wheel_platforms: vec!["pyemscripten_2026_0_wasm32".into()],
+            python_version: PythonMinor {
+                major: 3,
+                minor: 14,
+            },
+            lock: PyodideLock::default(),
+        }
+    }
+
     /// The CPython `major.minor` the runtime is built on: what the parser targets and what
     /// byte-code, paths and frozen modules depend on.
     pub fn python_version(&self) -> PythonMinor {

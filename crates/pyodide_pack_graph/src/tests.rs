@@ -1,0 +1,428 @@
+//! The graph's decisions on small environments built in the test (`pyodide_pack_env::testing`):
+//! each edge kind and its reason, what pruning keeps and drops, the user's rules, the tiers, and
+//! `why`'s chains. No runtime, no Node, no cache.
+
+use std::collections::HashSet;
+
+use pyodide_pack_env::testing::{file, paths, TestEnv};
+use pyodide_pack_env::{Environment, FileRef};
+
+use crate::*;
+
+/// The static analysis of `env` with `rules`.
+fn analyse(env: &Environment, rules: &UserRules) -> Analysis {
+    let mut store = facts_store_for(env, None);
+    let graph = build_graph(env, &mut store, &BuildOptions::default()).expect("the graph builds");
+    finish(graph, env, rules)
+}
+
+fn kept_paths(env: &Environment, analysis: &Analysis) -> Vec<String> {
+    paths(env, analysis.kept.iter())
+}
+
+/// The edges into `to`: (kind, from's path, the reason's line, the reason's text).
+fn edges_into(
+    env: &Environment,
+    analysis: &Analysis,
+    to: FileRef,
+) -> Vec<(EdgeKind, String, Option<u32>, String)> {
+    let mut edges: Vec<_> = analysis
+        .graph
+        .edges()
+        .filter(|(_, target, _)| *target == to)
+        .map(|(from, _, edge)| {
+            (
+                edge.kind,
+                env.entry(from).path.clone(),
+                edge.reason.line,
+                edge.reason.text.clone(),
+            )
+        })
+        .collect();
+    edges.sort();
+    edges
+}
+
+fn glob(pattern: &str, flag: &str) -> RuleGlob {
+    RuleGlob {
+        pattern: pattern.into(),
+        source: flag.into(),
+    }
+}
+
+#[test]
+fn imports_resolve_to_files_with_their_line() {
+    let (_dir, env) = TestEnv::new()
+        .app("app.py", "import json\nfrom pkg import tool\n")
+        .stdlib("json/__init__.py", "from .decoder import decode\n")
+        .stdlib("json/decoder.py", "def decode(): pass\n")
+        .stdlib("unused.py", "x = 1\n")
+        .wheel(
+            "pkg",
+            "1.0",
+            &[("pkg/__init__.py", b""), ("pkg/tool.py", b"import json\n")],
+        )
+        .build();
+    let analysis = analyse(&env, &UserRules::default());
+    assert_eq!(
+        kept_paths(&env, &analysis),
+        [
+            "app.py",
+            "json/__init__.py",
+            "json/decoder.py",
+            "pkg/__init__.py",
+            "pkg/tool.py"
+        ]
+    );
+    let json = file(&env, "json/__init__.py");
+    let into_json = edges_into(&env, &analysis, json);
+    assert!(into_json.contains(&(
+        EdgeKind::Import,
+        "app.py".into(),
+        Some(1),
+        "import json".into()
+    )));
+    assert!(into_json.contains(&(
+        EdgeKind::Import,
+        "pkg/tool.py".into(),
+        Some(1),
+        "import json".into()
+    )));
+    // The relative import, and the package's __init__ run before its module.
+    let decoder = file(&env, "json/decoder.py");
+    let into_decoder = edges_into(&env, &analysis, decoder);
+    assert!(into_decoder
+        .iter()
+        .any(|(k, from, line, _)| *k == EdgeKind::Import
+            && from == "json/__init__.py"
+            && *line == Some(1)));
+    let tool = file(&env, "pkg/tool.py");
+    assert!(edges_into(&env, &analysis, file(&env, "pkg/__init__.py"))
+        .iter()
+        .any(|(k, _, _, _)| *k == EdgeKind::PackageInit || *k == EdgeKind::Import));
+    assert!(!edges_into(&env, &analysis, tool).is_empty());
+}
+
+#[test]
+fn what_no_root_reaches_is_dropped() {
+    let (_dir, env) = TestEnv::new()
+        .app("app.py", "import a\n")
+        .app("a.py", "x = 1\n")
+        .app("b.py", "import c\n")
+        .app("c.py", "")
+        .build();
+    let analysis = analyse(&env, &UserRules::default());
+    assert_eq!(kept_paths(&env, &analysis), ["a.py", "app.py"]);
+}
+
+#[test]
+fn nested_and_optional_imports_are_edges_marked_so() {
+    let (_dir, env) = TestEnv::new()
+        .app(
+            "app.py",
+            "def f():\n    import lazy_mod\ntry:\n    import maybe\nexcept ImportError:\n    maybe = None\n",
+        )
+        .app("lazy_mod.py", "")
+        .app("maybe.py", "")
+        .build();
+    let analysis = analyse(&env, &UserRules::default());
+    let edges: Vec<&ImportEdge> = analysis.graph.edges().map(|(_, _, e)| e).collect();
+    let nested = edges
+        .iter()
+        .find(|e| e.name == "lazy_mod")
+        .expect("lazy_mod");
+    assert!(nested.nested && nested.reason.line == Some(2), "{nested:?}");
+    let optional = edges.iter().find(|e| e.name == "maybe").expect("maybe");
+    assert!(
+        optional.optional && optional.reason.line == Some(4),
+        "{optional:?}"
+    );
+    assert!(kept_paths(&env, &analysis).contains(&"lazy_mod.py".to_string()));
+}
+
+#[test]
+fn a_missing_module_is_recorded_with_its_reason() {
+    let (_dir, env) = TestEnv::new()
+        .app("app.py", "import json\nimport nowhere\n")
+        .stdlib("json/__init__.py", "")
+        .build();
+    let analysis = analyse(&env, &UserRules::default());
+    let missing: Vec<_> = analysis
+        .graph
+        .missing
+        .iter()
+        .map(|m| (m.module.as_str(), m.reason.line))
+        .collect();
+    assert_eq!(missing, [("nowhere", Some(2))]);
+}
+
+#[test]
+fn builtin_modules_need_no_file() {
+    let (_dir, env) = TestEnv::new()
+        .app("app.py", "import sys\nimport _json\n")
+        .builtin("_json")
+        .build();
+    let analysis = analyse(&env, &UserRules::default());
+    assert!(
+        analysis.graph.missing.is_empty(),
+        "{:?}",
+        analysis.graph.missing
+    );
+}
+
+#[test]
+fn a_literal_dynamic_import_is_an_edge() {
+    let (_dir, env) = TestEnv::new()
+        .app(
+            "app.py",
+            "import importlib\nplugin = importlib.import_module(\"plugins.csv\")\n",
+        )
+        .stdlib("importlib/__init__.py", "")
+        .app("plugins/__init__.py", "")
+        .app("plugins/csv.py", "")
+        .app("plugins/xml.py", "")
+        .build();
+    let analysis = analyse(&env, &UserRules::default());
+    let csv = file(&env, "plugins/csv.py");
+    assert!(edges_into(&env, &analysis, csv)
+        .iter()
+        .any(|(k, from, line, _)| *k == EdgeKind::DynamicLiteral
+            && from == "app.py"
+            && *line == Some(2)));
+    assert!(!kept_paths(&env, &analysis).contains(&"plugins/xml.py".to_string()));
+}
+
+#[test]
+fn boot_modules_are_roots() {
+    let (_dir, env) = TestEnv::new()
+        .app("app.py", "x = 1\n")
+        .stdlib("site.py", "import os\n")
+        .stdlib("os.py", "")
+        .stdlib("other.py", "")
+        .boots("site")
+        .build();
+    let analysis = analyse(&env, &UserRules::default());
+    assert_eq!(kept_paths(&env, &analysis), ["app.py", "os.py", "site.py"]);
+    assert!(analysis
+        .graph
+        .roots
+        .iter()
+        .any(|r| r.file == file(&env, "site.py")));
+}
+
+#[test]
+fn include_keeps_and_exclude_drops_with_what_only_it_imports() {
+    let (_dir, env) = TestEnv::new()
+        .app("app.py", "import pkg\n")
+        .wheel(
+            "pkg",
+            "1.0",
+            &[
+                ("pkg/__init__.py", b"from pkg import heavy, light\n"),
+                ("pkg/heavy.py", b"import pkg.heavy_helper\n"),
+                ("pkg/heavy_helper.py", b""),
+                ("pkg/light.py", b""),
+                ("pkg/extra/notes.md", b"read me"),
+            ],
+        )
+        .build();
+    let rules = UserRules::new(
+        vec![glob("pkg/extra/*.md", "--include")],
+        vec![glob("pkg/heavy.py", "--exclude")],
+    )
+    .unwrap();
+    let analysis = analyse(&env, &rules);
+    let kept = kept_paths(&env, &analysis);
+    assert!(kept.contains(&"pkg/extra/notes.md".to_string()), "{kept:?}");
+    assert!(!kept.contains(&"pkg/heavy.py".to_string()), "{kept:?}");
+    assert!(
+        !kept.contains(&"pkg/heavy_helper.py".to_string()),
+        "{kept:?}"
+    );
+    assert!(kept.contains(&"pkg/light.py".to_string()), "{kept:?}");
+    assert_eq!(
+        analysis
+            .graph
+            .excluded
+            .get(&file(&env, "pkg/heavy.py"))
+            .map(String::as_str),
+        Some("exclude glob \"pkg/heavy.py\" (--exclude)")
+    );
+}
+
+/// A wasm side module: `needed` libraries in its dylink.0 section, symbols it imports and exports.
+fn side_module(needed: &[&str], imports: &[&str], exports: &[&str]) -> Vec<u8> {
+    use wasm_encoder::{
+        CodeSection, CustomSection, EntityType, ExportKind, ExportSection, Function,
+        FunctionSection, ImportSection, Module, TypeSection,
+    };
+    let mut dylink = Vec::new();
+    // WASM_DYLINK_NEEDED (2): a count, then each name with its length (LEB128, small here).
+    dylink.push(2u8);
+    let mut body = vec![needed.len() as u8];
+    for name in needed {
+        body.push(name.len() as u8);
+        body.extend_from_slice(name.as_bytes());
+    }
+    dylink.push(body.len() as u8);
+    dylink.extend(body);
+    let mut module = Module::new();
+    module.section(&CustomSection {
+        name: "dylink.0".into(),
+        data: dylink.into(),
+    });
+    let mut types = TypeSection::new();
+    types.ty().function([], []);
+    module.section(&types);
+    let mut import_section = ImportSection::new();
+    for name in imports {
+        import_section.import("env", name, EntityType::Function(0));
+    }
+    module.section(&import_section);
+    let mut functions = FunctionSection::new();
+    for _ in exports {
+        functions.function(0);
+    }
+    module.section(&functions);
+    let mut export_section = ExportSection::new();
+    for (i, name) in exports.iter().enumerate() {
+        export_section.export(name, ExportKind::Func, (imports.len() + i) as u32);
+    }
+    module.section(&export_section);
+    let mut code = CodeSection::new();
+    for _ in exports {
+        let mut f = Function::new([]);
+        f.instructions().end();
+        code.function(&f);
+    }
+    module.section(&code);
+    module.finish()
+}
+
+#[test]
+fn a_side_module_keeps_the_library_it_needs_and_the_module_that_exports_its_symbol() {
+    let fast = side_module(&["libblas.so"], &["helper_sum"], &["PyInit__fast"]);
+    let helper = side_module(&[], &[], &["helper_sum", "PyInit__helper"]);
+    let blas = side_module(&[], &[], &["dgemm_"]);
+    let (_dir, env) = TestEnv::new()
+        .app("app.py", "import num._fast\n")
+        .wheel(
+            "num",
+            "1.0",
+            &[
+                ("num/__init__.py", b""),
+                ("num/_fast.cpython-314-wasm32-emscripten.so", &fast),
+                ("num/_helper.cpython-314-wasm32-emscripten.so", &helper),
+            ],
+        )
+        .shared_library(
+            "blas",
+            "1.0",
+            &[("libblas.so", &blas), ("libother.so", &blas)],
+        )
+        .build();
+    let analysis = analyse(&env, &UserRules::default());
+    let kept = kept_paths(&env, &analysis);
+    assert!(kept.contains(&"libblas.so".to_string()), "{kept:?}");
+    assert!(!kept.contains(&"libother.so".to_string()), "{kept:?}");
+    assert!(
+        kept.contains(&"num/_helper.cpython-314-wasm32-emscripten.so".to_string()),
+        "{kept:?}"
+    );
+    let into_blas = edges_into(&env, &analysis, file(&env, "libblas.so"));
+    assert!(into_blas
+        .iter()
+        .any(|(k, from, _, _)| *k == EdgeKind::DylinkNeeded
+            && from == "num/_fast.cpython-314-wasm32-emscripten.so"));
+    let into_helper = edges_into(
+        &env,
+        &analysis,
+        file(&env, "num/_helper.cpython-314-wasm32-emscripten.so"),
+    );
+    assert!(
+        into_helper
+            .iter()
+            .any(|(k, _, _, _)| *k == EdgeKind::Symbol),
+        "{into_helper:?}"
+    );
+}
+
+#[test]
+fn tiers_put_what_runs_touched_up_front_and_the_rest_behind() {
+    let (_dir, env) = TestEnv::new()
+        .app("app.py", "import pkg\n")
+        .wheel(
+            "pkg",
+            "1.0",
+            &[
+                ("pkg/__init__.py", b"def later():\n    import pkg.rare\n"),
+                ("pkg/rare.py", b""),
+            ],
+        )
+        .build();
+    let analysis = analyse(&env, &UserRules::default());
+    let touched: HashSet<FileRef> = [file(&env, "app.py"), file(&env, "pkg/__init__.py")].into();
+    let tiers = assign_tiers(
+        &analysis.graph,
+        &env,
+        &analysis.kept,
+        Some(&touched),
+        &UserRules::default(),
+        TierOptions::default(),
+    );
+    assert_eq!(tiers.tier(file(&env, "pkg/__init__.py")), Tier::Eager);
+    assert_eq!(tiers.tier(file(&env, "pkg/rare.py")), Tier::Lazy);
+    let no_lazy = assign_tiers(
+        &analysis.graph,
+        &env,
+        &analysis.kept,
+        Some(&touched),
+        &UserRules::default(),
+        TierOptions {
+            no_lazy: true,
+            ..TierOptions::default()
+        },
+    );
+    assert_eq!(no_lazy.tier(file(&env, "pkg/rare.py")), Tier::Eager);
+    // --eager puts a file up front though no run touched it.
+    let eager_rule = UserRules::default()
+        .with_eager(vec![glob("pkg/rare.py", "--eager")])
+        .unwrap();
+    let tiers = assign_tiers(
+        &analysis.graph,
+        &env,
+        &analysis.kept,
+        Some(&touched),
+        &eager_rule,
+        TierOptions::default(),
+    );
+    assert_eq!(tiers.tier(file(&env, "pkg/rare.py")), Tier::Eager);
+}
+
+#[test]
+fn why_gives_the_shortest_chain_from_the_entry() {
+    let (_dir, env) = TestEnv::new()
+        .app("app.py", "import a\nimport b\n")
+        .app("a.py", "import c\n")
+        .app("b.py", "import a\n")
+        .app("c.py", "")
+        .build();
+    let analysis = analyse(&env, &UserRules::default());
+    let chains = shortest_chains(&analysis.graph);
+    let Ok(Target::File(c)) = find_target(&env, &analysis.graph, "c") else {
+        panic!("c is a module: one file");
+    };
+    let chain = chains.chain_to(&analysis.graph, c).expect("c is reached");
+    let steps: Vec<(String, Option<u32>)> = chain
+        .iter()
+        .map(|link| (env.entry(link.to).path.clone(), link.edge.reason.line))
+        .collect();
+    assert_eq!(
+        steps,
+        [("a.py".to_string(), Some(1)), ("c.py".to_string(), Some(1))]
+    );
+    let Err(closest) = find_target(&env, &analysis.graph, "cc") else {
+        panic!("cc is no module");
+    };
+    assert!(!closest.is_empty());
+}
