@@ -9,6 +9,9 @@ pub mod table;
 pub mod why;
 mod why_report;
 
+#[cfg(test)]
+mod tests;
+
 pub use html::render_report_html;
 pub use pack::{render_pack, render_validation, PackReport};
 pub use record::{AnalyzeRecord, FileIds, RECORD_SCHEMA};

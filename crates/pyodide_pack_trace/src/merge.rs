@@ -196,3 +196,151 @@ pub fn restrict_stdlib_to_touched(
     }
     dropped
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{ImportEvent, ModuleOrigin, RunTimings, TraceRun, TRACE_SCHEMA};
+    use pyodide_pack_env::testing::{file, paths, TestEnv};
+    use pyodide_pack_graph::{build_graph, facts_store_for, finish, BuildOptions, UserRules};
+
+    /// One run that had `modules` (name, origin) in sys.modules, opened `opened`, loaded
+    /// `dynlibs`, and failed to import `failed`.
+    fn run(modules: &[(&str, &str)], opened: &[&str], dynlibs: &[&str], failed: &[&str]) -> Trace {
+        Trace {
+            schema: TRACE_SCHEMA.into(),
+            tool_version: "test".into(),
+            app: "app.py".into(),
+            pyodide_version: Some("314.0.8".into()),
+            runs: vec![TraceRun {
+                label: "app.py".into(),
+                input: None,
+                opened: opened.iter().map(|s| s.to_string()).collect(),
+                dynlibs: dynlibs.iter().map(|s| s.to_string()).collect(),
+                imports: failed
+                    .iter()
+                    .map(|m| ImportEvent {
+                        module: m.to_string(),
+                        found: false,
+                    })
+                    .collect(),
+                modules: modules
+                    .iter()
+                    .map(|(name, origin)| ModuleOrigin {
+                        name: name.to_string(),
+                        origin: Some(origin.to_string()),
+                    })
+                    .collect(),
+                stdout: String::new(),
+                timings: RunTimings::default(),
+            }],
+        }
+    }
+
+    /// An app whose plugin is imported by a computed name, and whose package reads a data file.
+    fn environment() -> (tempfile::TempDir, Environment) {
+        TestEnv::new()
+            .app(
+                "app.py",
+                "import importlib, pkg\nname = 'plug' + 'in'\nimportlib.import_module(name)\n",
+            )
+            .app("plugin.py", "")
+            .stdlib("importlib/__init__.py", "")
+            .stdlib("codecs_extra.py", "")
+            .wheel(
+                "pkg",
+                "1.0",
+                &[
+                    ("pkg/__init__.py", b""),
+                    ("pkg/table.csv", b"a,b\n"),
+                    ("pkg/unused.py", b""),
+                ],
+            )
+            .build()
+    }
+
+    #[test]
+    fn what_a_run_touched_becomes_runtime_edges_and_is_kept() {
+        let (_dir, env) = environment();
+        let mut store = facts_store_for(&env, None);
+        let mut graph = build_graph(&env, &mut store, &BuildOptions::default()).unwrap();
+        let static_only = finish(graph.clone(), &env, &UserRules::default());
+        assert!(!static_only.kept.contains(file(&env, "plugin.py")));
+        let trace = run(
+            &[
+                ("plugin", "/home/pyodide/plugin.py"),
+                ("codecs_extra", "/lib/python314.zip/codecs_extra.py"),
+                ("pkg", "/lib/python3.14/site-packages/pkg/__init__.py"),
+            ],
+            &[
+                "/lib/python3.14/site-packages/pkg/table.csv",
+                "/lib/python3.14/site-packages/pkg/gone.txt",
+            ],
+            &[],
+            &["optional_speedups"],
+        );
+        let summary = merge_traces(&mut graph, &env, &[trace], &static_only.kept);
+        let analysis = finish(graph, &env, &UserRules::default());
+        for path in ["plugin.py", "codecs_extra.py", "pkg/table.csv"] {
+            assert!(analysis.kept.contains(file(&env, path)), "{path} kept");
+        }
+        // The trace's additions, each with how it was seen; what static analysis had is marked.
+        let found: Vec<(String, Observation)> = summary
+            .found_by_trace()
+            .map(|f| (env.entry(f.file).path.clone(), f.how.clone()))
+            .collect();
+        assert!(found.contains(&("plugin.py".into(), Observation::Module("plugin".into()))));
+        // (A data file of a kept package is kept by the default data rule already: the trace
+        // marks it touched, which puts it in the eager tier.)
+        assert!(summary
+            .touched
+            .iter()
+            .any(|f| f.file == file(&env, "pkg/table.csv") && f.how == Observation::Opened));
+        assert!(summary
+            .touched
+            .iter()
+            .any(|f| f.file == file(&env, "pkg/__init__.py") && f.static_kept));
+        let runtime_edge = analysis
+            .graph
+            .edges()
+            .find(|(_, to, _)| *to == file(&env, "plugin.py"))
+            .map(|(from, _, edge)| (from, edge.kind))
+            .unwrap();
+        assert_eq!(runtime_edge, (env.entry, EdgeKind::Runtime));
+        // A path of site-packages the environment lacks, and the failed import, are reported.
+        assert_eq!(
+            summary.outside,
+            ["/lib/python3.14/site-packages/pkg/gone.txt"]
+        );
+        assert_eq!(
+            summary.failed_imports,
+            [("optional_speedups".to_string(), "app.py".to_string())]
+        );
+        // What no run touched and static analysis kept is listed, not dropped.
+        let untouched = paths(&env, summary.untouched(&env, &analysis.kept));
+        assert!(
+            untouched.contains(&"importlib/__init__.py".to_string()),
+            "{untouched:?}"
+        );
+        assert!(analysis.kept.contains(file(&env, "importlib/__init__.py")));
+    }
+
+    #[test]
+    fn a_run_with_nothing_new_adds_nothing() {
+        let (_dir, env) = environment();
+        let mut store = facts_store_for(&env, None);
+        let mut graph = build_graph(&env, &mut store, &BuildOptions::default()).unwrap();
+        let static_only = finish(graph.clone(), &env, &UserRules::default());
+        let before = static_only.kept.iter().count();
+        let summary = merge_traces(
+            &mut graph,
+            &env,
+            &[run(&[], &[], &[], &[])],
+            &static_only.kept,
+        );
+        assert!(summary.touched.is_empty());
+        assert_eq!(summary.runs, ["app.py"]);
+        let after = finish(graph, &env, &UserRules::default());
+        assert_eq!(after.kept.iter().count(), before);
+    }
+}

@@ -209,3 +209,81 @@ pub fn run_page(request: &PageRunRequest) -> Result<PageRecord, TraceError> {
         message: format!("unreadable page record: {e}"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(kind: &str, text: &str) -> ConsoleLine {
+        ConsoleLine {
+            kind: kind.into(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn a_traceback_is_read_from_the_page_else_from_the_console_lines() {
+        let shown = PageRecord {
+            text: "numpy\nTraceback (most recent call last):\n  File \"<exec>\", line 2\nValueError: x\n"
+                .into(),
+            ..PageRecord::default()
+        };
+        assert_eq!(
+            shown.python_failure().unwrap(),
+            "Traceback (most recent call last):\n  File \"<exec>\", line 2\nValueError: x"
+        );
+        let logged = PageRecord {
+            console: vec![
+                line("log", "before"),
+                line("error", "Traceback (most recent call last):"),
+                line("error", "  File \"<exec>\", line 1"),
+                line("error", "KeyError: 'k'"),
+                line("log", "after"),
+            ],
+            ..PageRecord::default()
+        };
+        assert_eq!(
+            logged.python_failure().unwrap(),
+            "Traceback (most recent call last):\n  File \"<exec>\", line 1\nKeyError: 'k'"
+        );
+        let fine = PageRecord {
+            console: vec![line("error", "Failed to load resource")],
+            ..PageRecord::default()
+        };
+        assert_eq!(fine.python_failure(), None);
+    }
+
+    #[test]
+    fn a_page_trace_is_a_one_run_trace_of_the_page_entry() {
+        let record = PageRecord {
+            text: "sum 66".into(),
+            timings: PageTimings {
+                done_ms: 1500.0,
+                first_output_ms: Some(1200.0),
+            },
+            trace: Some(PageTrace {
+                opened: vec!["/lib/python314.zip".into()],
+                dynlibs: vec!["/lib/x.so".into()],
+                packages: vec!["numpy".into()],
+                imports: vec![("numpy".into(), true), ("missing".into(), false)],
+                modules: vec![("numpy".into(), Some("/lib/numpy/__init__.py".into()))],
+                loaded: true,
+            }),
+            ..PageRecord::default()
+        };
+        let trace = record
+            .to_trace(Path::new("__page__.py"), "index.html", "0.27.7")
+            .unwrap();
+        assert_eq!(trace.app, Path::new("__page__.py"));
+        assert_eq!(trace.pyodide_version.as_deref(), Some("0.27.7"));
+        let run = &trace.runs[0];
+        assert_eq!(run.label, "index.html");
+        assert_eq!(run.stdout, "sum 66");
+        assert_eq!(run.dynlibs, ["/lib/x.so"]);
+        assert!(!run.imports[1].found);
+        assert_eq!(run.timings.wall_ms, 1500.0);
+        assert!(PageRecord::default()
+            .to_trace(Path::new("__page__.py"), "index.html", "0.27.7")
+            .is_none());
+    }
+}
