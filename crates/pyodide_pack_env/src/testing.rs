@@ -21,13 +21,19 @@ use crate::requirements::WheelSource;
 use crate::runtime::{Runtime, RuntimeFacts};
 use crate::{Archive, ArchiveKind};
 
+/// Files of an archive: (path inside it, bytes).
+type Files = Vec<(String, Vec<u8>)>;
+
+/// A wheel or a shared library: (name, version, files).
+type Package = (String, String, Files);
+
 /// An environment to build: the first app file is the entry script.
 #[derive(Default)]
 pub struct TestEnv {
-    app: Vec<(String, Vec<u8>)>,
-    stdlib: Vec<(String, Vec<u8>)>,
-    wheels: Vec<(String, String, Vec<(String, Vec<u8>)>)>,
-    shared_libraries: Vec<(String, String, Vec<(String, Vec<u8>)>)>,
+    app: Files,
+    stdlib: Files,
+    wheels: Vec<Package>,
+    shared_libraries: Vec<Package>,
     facts: RuntimeFacts,
 }
 
