@@ -426,3 +426,133 @@ fn why_gives_the_shortest_chain_from_the_entry() {
     };
     assert!(!closest.is_empty());
 }
+
+/// The kinds of the edges into the file at `path`.
+fn kinds_into(env: &Environment, analysis: &Analysis, path: &str) -> Vec<EdgeKind> {
+    edges_into(env, analysis, file(env, path))
+        .into_iter()
+        .map(|(kind, _, _, _)| kind)
+        .collect()
+}
+
+#[test]
+fn a_computed_import_with_a_literal_start_links_the_whole_family() {
+    let (_dir, env) = TestEnv::new()
+        .app(
+            "app.py",
+            "import sys\nname = sys.argv[0]\nmod = __import__(\"plugins.\" + name)\n",
+        )
+        .app("plugins/__init__.py", "")
+        .app("plugins/csv.py", "")
+        .app("plugins/xml.py", "")
+        .app("other.py", "")
+        .build();
+    let analysis = analyse(&env, &UserRules::default());
+    for member in ["plugins/csv.py", "plugins/xml.py"] {
+        assert!(
+            kinds_into(&env, &analysis, member).contains(&EdgeKind::DynamicFamily),
+            "{member}: {:?}",
+            kinds_into(&env, &analysis, member)
+        );
+    }
+    assert!(!kept_paths(&env, &analysis).contains(&"other.py".to_string()));
+    // Family members are available, never up front on their own.
+    assert!(EdgeKind::DynamicFamily.is_family());
+}
+
+#[test]
+fn a_dotted_name_in_a_string_is_an_edge() {
+    let (_dir, env) = TestEnv::new()
+        .app("app.py", "import pkg\n")
+        .wheel(
+            "pkg",
+            "1.0",
+            &[
+                (
+                    "pkg/__init__.py",
+                    b"LEXERS = {'PythonLexer': ('pkg.lexers.python', 'Python')}\n",
+                ),
+                ("pkg/lexers/__init__.py", b""),
+                ("pkg/lexers/python.py", b""),
+                ("pkg/lexers/rust.py", b""),
+            ],
+        )
+        .build();
+    let analysis = analyse(&env, &UserRules::default());
+    assert!(kinds_into(&env, &analysis, "pkg/lexers/python.py").contains(&EdgeKind::NameLiteral));
+    assert!(!kept_paths(&env, &analysis).contains(&"pkg/lexers/rust.py".to_string()));
+}
+
+#[test]
+fn data_beside_a_module_that_reads_through_its_file_is_kept() {
+    let (_dir, env) = TestEnv::new()
+        .app("app.py", "import pkg\n")
+        .wheel(
+            "pkg",
+            "1.0",
+            &[
+                (
+                    "pkg/__init__.py",
+                    b"import os\nHERE = os.path.dirname(__file__)\n",
+                ),
+                ("pkg/data/table.json", b"{}"),
+            ],
+        )
+        .stdlib("os.py", "")
+        .build();
+    let analysis = analyse(&env, &UserRules::default());
+    assert!(
+        kinds_into(&env, &analysis, "pkg/data/table.json").contains(&EdgeKind::DataFamily),
+        "{:?}",
+        kinds_into(&env, &analysis, "pkg/data/table.json")
+    );
+}
+
+#[test]
+fn the_stdlibs_own_computed_import_is_a_rule() {
+    let (_dir, env) = TestEnv::new()
+        .app("app.py", "import sysconfig\n")
+        .stdlib("sysconfig.py", "")
+        .stdlib(
+            "_sysconfigdata__emscripten_wasm32-emscripten.py",
+            "build_time_vars = {}\n",
+        )
+        .build();
+    let analysis = analyse(&env, &UserRules::default());
+    assert!(kinds_into(
+        &env,
+        &analysis,
+        "_sysconfigdata__emscripten_wasm32-emscripten.py"
+    )
+    .contains(&EdgeKind::StdlibRule));
+}
+
+#[test]
+fn a_lazy_loader_package_imports_what_its_stub_lists() {
+    let (_dir, env) = TestEnv::new()
+        .app("app.py", "import pkg\n")
+        .wheel(
+            "pkg",
+            "1.0",
+            &[
+                (
+                    "pkg/__init__.py",
+                    b"import lazy_loader as lazy\n__getattr__, __dir__, __all__ = lazy.attach_stub(__name__, __file__)\n",
+                ),
+                ("pkg/__init__.pyi", b"from . import io\nfrom .filters import blur\n"),
+                ("pkg/io.py", b""),
+                ("pkg/filters.py", b""),
+                ("pkg/unlisted.py", b""),
+            ],
+        )
+        .build();
+    let analysis = analyse(&env, &UserRules::default());
+    for listed in ["pkg/io.py", "pkg/filters.py"] {
+        assert!(
+            kinds_into(&env, &analysis, listed).contains(&EdgeKind::LazyStub),
+            "{listed}: {:?}",
+            kinds_into(&env, &analysis, listed)
+        );
+    }
+    assert!(!kept_paths(&env, &analysis).contains(&"pkg/unlisted.py".to_string()));
+}

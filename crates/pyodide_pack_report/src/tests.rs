@@ -98,3 +98,52 @@ fn report_html_is_one_self_contained_page_of_the_record() {
     );
     assert!(!html.contains("<script src="), "no script from elsewhere");
 }
+
+#[test]
+fn a_traced_analysis_says_what_the_trace_added() {
+    use pyodide_pack_trace::{
+        merge_traces, ModuleOrigin, RunTimings, Trace, TraceRun, TRACE_SCHEMA,
+    };
+    let (_dir, env) = TestEnv::new()
+        .app(
+            "app.py",
+            "import importlib, sys\nimportlib.import_module(sys.argv[1])\n",
+        )
+        .app("plugin.py", "")
+        .stdlib("importlib/__init__.py", "")
+        .build();
+    let mut store = facts_store_for(&env, None);
+    let mut graph = build_graph(&env, &mut store, &BuildOptions::default()).unwrap();
+    let static_only = finish(graph.clone(), &env, &UserRules::default());
+    let trace = Trace {
+        schema: TRACE_SCHEMA.into(),
+        tool_version: "test".into(),
+        app: "app.py".into(),
+        pyodide_version: Some("314.0.8".into()),
+        runs: vec![TraceRun {
+            label: "app.py".into(),
+            input: None,
+            opened: Vec::new(),
+            dynlibs: Vec::new(),
+            imports: Vec::new(),
+            modules: vec![ModuleOrigin {
+                name: "plugin".into(),
+                origin: Some("/home/pyodide/plugin.py".into()),
+            }],
+            stdout: String::new(),
+            timings: RunTimings::default(),
+        }],
+    };
+    let traces = [trace];
+    let summary = merge_traces(&mut graph, &env, &traces, &static_only.kept);
+    let analysis = finish(graph, &env, &UserRules::default());
+    let record = AnalyzeRecord::new(&env, &analysis, 0.01).with_trace(
+        &env,
+        &analysis,
+        &traces,
+        &summary,
+        &static_only.kept,
+    );
+    let value = serde_json::to_value(&record).unwrap();
+    settled!(insta::assert_json_snapshot!(value["trace"]));
+}

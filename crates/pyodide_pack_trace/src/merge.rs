@@ -343,4 +343,64 @@ mod tests {
         let after = finish(graph, &env, &UserRules::default());
         assert_eq!(after.kept.iter().count(), before);
     }
+
+    #[test]
+    fn stdlib_from_trace_keeps_only_what_a_run_touched_or_a_glob_names() {
+        let (_dir, env) = environment();
+        let mut store = facts_store_for(&env, None);
+        let mut graph = build_graph(&env, &mut store, &BuildOptions::default()).unwrap();
+        let static_only = finish(graph.clone(), &env, &UserRules::default());
+        let trace = run(
+            &[("codecs_extra", "/lib/python314.zip/codecs_extra.py")],
+            &[],
+            &[],
+            &[],
+        );
+        let summary = merge_traces(&mut graph, &env, &[trace], &static_only.kept);
+        let dropped = restrict_stdlib_to_touched(&mut graph, &env, &summary, &UserRules::default());
+        assert_eq!(
+            dropped, 1,
+            "importlib/__init__.py, which static analysis kept"
+        );
+        let analysis = finish(graph, &env, &UserRules::default());
+        assert!(analysis.kept.contains(file(&env, "codecs_extra.py")));
+        assert!(!analysis.kept.contains(file(&env, "importlib/__init__.py")));
+        assert!(
+            analysis.graph.excluded[&file(&env, "importlib/__init__.py")]
+                .starts_with("--stdlib-from-trace")
+        );
+    }
+
+    #[test]
+    fn a_loaded_library_is_touched_as_a_library() {
+        let (_dir, env) = TestEnv::new()
+            .app(
+                "app.py",
+                "import ext
+",
+            )
+            .wheel(
+                "ext",
+                "1.0",
+                &[("ext.cpython-314-wasm32-emscripten.so", b"\0asm\x01\0\0\0")],
+            )
+            .build();
+        let mut store = facts_store_for(&env, None);
+        let mut graph = build_graph(&env, &mut store, &BuildOptions::default()).unwrap();
+        let static_only = finish(graph.clone(), &env, &UserRules::default());
+        let so = "/lib/python3.14/site-packages/ext.cpython-314-wasm32-emscripten.so";
+        let summary = merge_traces(
+            &mut graph,
+            &env,
+            &[run(&[], &[], &[so], &[])],
+            &static_only.kept,
+        );
+        let finding = &summary.touched[0];
+        assert_eq!(
+            finding.file,
+            file(&env, "ext.cpython-314-wasm32-emscripten.so")
+        );
+        assert_eq!(finding.how, Observation::Library);
+        assert_eq!(finding.how.describe(so), format!("loaded library {so}"));
+    }
 }
