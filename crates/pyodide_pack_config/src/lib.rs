@@ -3,6 +3,7 @@
 //!
 //! Relative paths in the table (inputs, output) are relative to the folder of that
 //! `pyproject.toml`, so the settings mean the same thing wherever the tool is run from.
+#![warn(unreachable_pub)]
 
 mod budget;
 

@@ -4,6 +4,7 @@
 //! `python_stdlib.zip`, the names compiled into `pyodide.asm.wasm`), the app's wheels and the app's
 //! own folder. Every file gets an identity (archive, path inside it, install path in Pyodide's file
 //! system) and a kind. Nothing here knows about imports: that is the facts stage.
+#![warn(unreachable_pub)]
 
 pub mod archive;
 pub mod cache;

@@ -4,6 +4,7 @@
 //! computed dynamic imports, `__all__`, and lazy-loading markers. A wasm side module gives its
 //! `dylink.0` needed libraries and its imported and exported symbols. Facts are plain data, cached
 //! per archive by the archive's sha256 (see [`store`]), so a second run parses nothing.
+#![warn(unreachable_pub)]
 
 mod depth;
 pub mod python;

@@ -11,6 +11,7 @@
 //!
 //! `cargo run --release -p pyodide_pack_fuzz --bin fuzz -- --help` for the long run;
 //! `tests/fuzz_short.rs` runs every target for a few seconds as part of `cargo test`.
+#![warn(unreachable_pub)]
 
 pub mod alloc;
 pub mod crash;

@@ -3,6 +3,7 @@
 //! [`index`] names every file as a module; [`build`] turns the facts of the files reached from the
 //! roots into typed edges, parsing only what is reached; [`prune`] keeps what the roots reach plus
 //! the default rules' data files.
+#![warn(unreachable_pub)]
 
 pub mod build;
 pub mod index;

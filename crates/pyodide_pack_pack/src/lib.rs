@@ -7,6 +7,7 @@
 //! together. [`validate`] runs the app from the bundle against the full environment in Node,
 //! [`browser`] in headless Chromium; [`output`] swaps the output folder in only when all of it
 //! succeeded.
+#![warn(unreachable_pub)]
 
 pub mod browser;
 mod entries;

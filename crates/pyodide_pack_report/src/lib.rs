@@ -1,5 +1,6 @@
 //! The last stage: one machine-readable record of what went in and why (in the spirit of esbuild's
 //! metafile), and the tables people read.
+#![warn(unreachable_pub)]
 
 mod chains;
 mod html;

@@ -4,6 +4,7 @@
 //! [`runner`] runs the app under real Pyodide in Node (the harness this crate carries) and records
 //! every import, file open and library load; [`record`] is the saved trace; [`merge`] turns what a
 //! run touched into `runtime` edges of the dependency graph.
+#![warn(unreachable_pub)]
 
 pub mod error;
 pub mod merge;

@@ -84,7 +84,7 @@ pub fn supported_lines() -> String {
 
 /// The release line of a version (`0.27.7` -> the 0.27 row), if supported. A pre-release
 /// (`0.28.0.dev0`, `315.0.0-alpha.1`) belongs to its line when that line is supported.
-pub fn release_line(version: &str) -> Option<&'static ReleaseLine> {
+pub(super) fn release_line(version: &str) -> Option<&'static ReleaseLine> {
     RELEASE_LINES.iter().find(|l| {
         version
             .strip_prefix(l.line)
@@ -93,7 +93,7 @@ pub fn release_line(version: &str) -> Option<&'static ReleaseLine> {
 }
 
 /// A full release version, as npm names it: `0.27.7`, `314.0.8`.
-pub fn is_release_version(version: &str) -> bool {
+pub(super) fn is_release_version(version: &str) -> bool {
     let parts: Vec<&str> = version.split('.').collect();
     parts.len() == 3
         && parts
@@ -103,7 +103,7 @@ pub fn is_release_version(version: &str) -> bool {
 
 /// What one CPython minor version brings to the analysis.
 #[derive(Debug)]
-pub struct PythonRow {
+pub(super) struct PythonRow {
     pub python: PythonMinor,
     /// Modules imported from the interpreter's own data, never from the stdlib zip
     /// (`Python/frozen.c`, what `_imp._frozen_module_names()` lists), plus the aliases that
@@ -150,7 +150,7 @@ const FROZEN_3_12_TO_3_14: &[&str] = &[
 
 const BOOT_ENCODINGS: &[&str] = &["encodings", "encodings.utf_8"];
 
-pub const PYTHON_ROWS: &[PythonRow] = &[
+pub(super) const PYTHON_ROWS: &[PythonRow] = &[
     PythonRow {
         python: PY312,
         frozen: FROZEN_3_12_TO_3_14,
@@ -168,7 +168,7 @@ pub const PYTHON_ROWS: &[PythonRow] = &[
     },
 ];
 
-pub fn python_row(python: PythonMinor) -> Option<&'static PythonRow> {
+pub(super) fn python_row(python: PythonMinor) -> Option<&'static PythonRow> {
     PYTHON_ROWS.iter().find(|r| r.python == python)
 }
 
