@@ -556,3 +556,105 @@ fn a_lazy_loader_package_imports_what_its_stub_lists() {
     }
     assert!(!kept_paths(&env, &analysis).contains(&"pkg/unlisted.py".to_string()));
 }
+
+/// app imports a and b; both import c; only a imports d.
+fn diamond() -> (tempfile::TempDir, Environment) {
+    TestEnv::new()
+        .app("app.py", "import a\nimport b\n")
+        .app("a.py", "import c\nimport d\n")
+        .app("b.py", "import c\n")
+        .app("c.py", "")
+        .app("d.py", "")
+        .build()
+}
+
+#[test]
+fn kept_importers_are_every_kept_file_that_imports_the_target() {
+    let (_dir, env) = diamond();
+    let analysis = analyse(&env, &UserRules::default());
+    let importers: Vec<String> =
+        kept_importers(&analysis.graph, &analysis.kept, file(&env, "c.py"))
+            .iter()
+            .map(|link| env.entry(link.from).path.clone())
+            .collect();
+    assert_eq!(importers, ["a.py", "b.py"]);
+}
+
+#[test]
+fn cut_points_are_the_files_every_road_passes() {
+    let (_dir, env) = diamond();
+    let analysis = analyse(&env, &UserRules::default());
+    // Two roads lead to c: no single file but the entry stands on both.
+    let c = paths(&env, cut_points(&analysis.graph, file(&env, "c.py")));
+    assert!(
+        !c.contains(&"a.py".to_string()) && !c.contains(&"b.py".to_string()),
+        "{c:?}"
+    );
+    // One road leads to d, through a.
+    let d = paths(&env, cut_points(&analysis.graph, file(&env, "d.py")));
+    assert!(d.contains(&"a.py".to_string()), "{d:?}");
+}
+
+#[test]
+fn targets_are_found_by_module_by_path_and_by_package() {
+    let (_dir, env) = TestEnv::new()
+        .app("app.py", "import pkg.sub\n")
+        .wheel(
+            "pkg",
+            "1.0",
+            &[("pkg/__init__.py", b""), ("pkg/sub.py", b"")],
+        )
+        .build();
+    let analysis = analyse(&env, &UserRules::default());
+    let sub = file(&env, "pkg/sub.py");
+    assert!(
+        matches!(find_target(&env, &analysis.graph, "pkg.sub"), Ok(Target::File(f)) if f == sub)
+    );
+    assert!(
+        matches!(find_target(&env, &analysis.graph, "pkg/sub.py"), Ok(Target::File(f)) if f == sub)
+    );
+    match find_target(&env, &analysis.graph, "pkg") {
+        // (A package name is its __init__ as a module; a distribution name, all its files.)
+        Ok(Target::File(f)) => assert_eq!(f, file(&env, "pkg/__init__.py")),
+        Ok(Target::Package { files, .. }) => assert!(files.contains(&sub)),
+        Err(closest) => panic!("pkg not found: {closest:?}"),
+    }
+}
+
+#[test]
+fn an_excluded_entry_dependency_drops_its_whole_subtree_but_not_shared_files() {
+    let (_dir, env) = diamond();
+    let rules = UserRules::new(Vec::new(), vec![glob("a.py", "--exclude")]).unwrap();
+    let analysis = analyse(&env, &rules);
+    assert_eq!(kept_paths(&env, &analysis), ["app.py", "b.py", "c.py"]);
+}
+
+#[test]
+fn an_import_edge_says_what_it_is_in_reports() {
+    assert_eq!(EdgeKind::Import.as_str(), "import");
+    assert_eq!(EdgeKind::DylinkNeeded.as_str(), "dylink-needed");
+    assert!(!EdgeKind::Import.is_family());
+    assert!(EdgeKind::DataFamily.is_family());
+    // Every kind has a distinct name.
+    let names: HashSet<&str> = EdgeKind::ALL.iter().map(|k| k.as_str()).collect();
+    assert_eq!(names.len(), EdgeKind::ALL.len());
+}
+
+#[test]
+fn the_app_folder_comes_first_on_the_path() {
+    // An app module named like a stdlib one wins, as it does on sys.path: the stdlib's drops.
+    let (_dir, env) = TestEnv::new()
+        .app("app.py", "import calendar\n")
+        .app("calendar.py", "")
+        .stdlib("calendar.py", "import locale\n")
+        .stdlib("locale.py", "")
+        .build();
+    let analysis = analyse(&env, &UserRules::default());
+    let kept: Vec<String> = analysis.kept.iter().map(|f| env.display(f)).collect();
+    assert!(kept.contains(&"calendar.py".to_string()), "{kept:?}");
+    assert!(
+        !kept.contains(&"python_stdlib.zip:calendar.py".to_string()),
+        "{kept:?}"
+    );
+    assert!(!kept.iter().any(|k| k.ends_with("locale.py")), "{kept:?}");
+}

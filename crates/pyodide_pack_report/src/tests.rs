@@ -147,3 +147,34 @@ fn a_traced_analysis_says_what_the_trace_added() {
     let value = serde_json::to_value(&record).unwrap();
     settled!(insta::assert_json_snapshot!(value["trace"]));
 }
+
+#[test]
+fn why_of_a_dropped_file_says_so() {
+    let (_dir, env) = environment();
+    let analysis = analyse(&env);
+    let chains = shortest_chains(&analysis.graph);
+    let target = find_target(&env, &analysis.graph, "pkg.unused").unwrap();
+    let record = WhyRecord::new(&env, &analysis, &chains, "pkg.unused", &target, false);
+    let text = render_why(&record);
+    assert!(text.contains("pkg/unused.py"), "{text}");
+    assert!(
+        text.contains("not kept") || text.contains("dropped"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_record_counts_what_each_package_keeps() {
+    let (_dir, env) = environment();
+    let analysis = analyse(&env);
+    let value = serde_json::to_value(AnalyzeRecord::new(&env, &analysis, 0.01)).unwrap();
+    let pkg = value["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["package"] == "pkg")
+        .unwrap();
+    assert_eq!(pkg["files"], 5);
+    assert_eq!(pkg["kept_files"], 4, "all but pkg/unused.py");
+    assert_eq!(pkg["kept_py_files"], 2);
+}

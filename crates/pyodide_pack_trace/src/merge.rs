@@ -403,4 +403,38 @@ mod tests {
         assert_eq!(finding.how, Observation::Library);
         assert_eq!(finding.how.describe(so), format!("loaded library {so}"));
     }
+
+    #[test]
+    fn observations_describe_themselves() {
+        assert_eq!(
+            Observation::Module("json".into()).describe("x"),
+            "imported json"
+        );
+        assert_eq!(Observation::Opened.describe("/a/b.csv"), "opened /a/b.csv");
+        let summary = TraceSummary {
+            touched: vec![
+                TraceFinding {
+                    file: FileRef {
+                        archive: 0,
+                        entry: 0,
+                    },
+                    how: Observation::Opened,
+                    run: "app.py".into(),
+                    static_kept: true,
+                },
+                TraceFinding {
+                    file: FileRef {
+                        archive: 0,
+                        entry: 1,
+                    },
+                    how: Observation::Library,
+                    run: "app.py".into(),
+                    static_kept: false,
+                },
+            ],
+            ..TraceSummary::default()
+        };
+        let found: Vec<u32> = summary.found_by_trace().map(|f| f.file.entry).collect();
+        assert_eq!(found, [1]);
+    }
 }
