@@ -169,87 +169,9 @@ pub fn write_wheel(path: &Path, entries: &[(&str, &[u8])]) {
     zip.finish().unwrap();
 }
 
-/// A small wasm side module: a `dylink.0` section (needed libraries), imported functions from
-/// `env`, and exported functions, all `() -> ()` with empty bodies.
-pub fn side_module(needed: &[&str], imports: &[&str], exports: &[&str]) -> Vec<u8> {
-    let exports: Vec<(&str, Vec<wasm_encoder::Instruction<'static>>)> = exports
-        .iter()
-        .map(|name| (*name, vec![wasm_encoder::Instruction::End]))
-        .collect();
-    side_module_with(needed, imports, &exports, None)
-}
-
-/// A side module with a `dylink.0` section (`needed` libraries, no memory), functions imported
-/// from `env`, and exported functions with the given bodies; every function takes nothing and
-/// returns `result`.
-pub fn side_module_with(
-    needed: &[&str],
-    imports: &[&str],
-    exports: &[(&str, Vec<wasm_encoder::Instruction<'static>>)],
-    result: Option<wasm_encoder::ValType>,
-) -> Vec<u8> {
-    use wasm_encoder::{
-        CodeSection, CustomSection, EntityType, ExportKind, ExportSection, Function,
-        FunctionSection, ImportSection, Module, TypeSection,
-    };
-    fn leb(mut v: u32, out: &mut Vec<u8>) {
-        loop {
-            let byte = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                out.push(byte);
-                break;
-            }
-            out.push(byte | 0x80);
-        }
-    }
-    // WASM_DYLINK_MEM_INFO: memory size, alignment, table size, alignment.
-    let mut dylink = vec![1, 4, 0, 0, 0, 0];
-    if !needed.is_empty() {
-        let mut body = Vec::new();
-        leb(needed.len() as u32, &mut body);
-        for lib in needed {
-            leb(lib.len() as u32, &mut body);
-            body.extend(lib.as_bytes());
-        }
-        dylink.push(2); // WASM_DYLINK_NEEDED
-        leb(body.len() as u32, &mut dylink);
-        dylink.extend(body);
-    }
-    let mut module = Module::new();
-    module.section(&CustomSection {
-        name: "dylink.0".into(),
-        data: dylink.into(),
-    });
-    let mut types = TypeSection::new();
-    types.ty().function([], result);
-    module.section(&types);
-    let mut import_section = ImportSection::new();
-    for name in imports {
-        import_section.import("env", name, EntityType::Function(0));
-    }
-    module.section(&import_section);
-    let mut functions = FunctionSection::new();
-    for _ in exports {
-        functions.function(0);
-    }
-    module.section(&functions);
-    let mut export_section = ExportSection::new();
-    for (i, (name, _)) in exports.iter().enumerate() {
-        export_section.export(name, ExportKind::Func, (imports.len() + i) as u32);
-    }
-    module.section(&export_section);
-    let mut code = CodeSection::new();
-    for (_, body) in exports {
-        let mut f = Function::new([]);
-        for instruction in body {
-            f.instruction(instruction);
-        }
-        code.function(&f);
-    }
-    module.section(&code);
-    module.finish()
-}
+// (Not every test binary builds side modules.)
+#[allow(unused_imports)]
+pub use pyodide_pack_env::testing::{side_module, side_module_with};
 
 /// A throw-away app: `name` with `source` in a new folder, and an empty `wheels/` beside it.
 pub fn scratch_app(name: &str, source: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use pyodide_pack_env::testing::{file, paths, TestEnv};
+use pyodide_pack_env::testing::{file, paths, side_module, TestEnv};
 use pyodide_pack_env::{Environment, FileRef};
 
 use crate::*;
@@ -248,55 +248,6 @@ fn include_keeps_and_exclude_drops_with_what_only_it_imports() {
             .map(String::as_str),
         Some("exclude glob \"pkg/heavy.py\" (--exclude)")
     );
-}
-
-/// A wasm side module: `needed` libraries in its dylink.0 section, symbols it imports and exports.
-fn side_module(needed: &[&str], imports: &[&str], exports: &[&str]) -> Vec<u8> {
-    use wasm_encoder::{
-        CodeSection, CustomSection, EntityType, ExportKind, ExportSection, Function,
-        FunctionSection, ImportSection, Module, TypeSection,
-    };
-    let mut dylink = Vec::new();
-    // WASM_DYLINK_NEEDED (2): a count, then each name with its length (LEB128, small here).
-    dylink.push(2u8);
-    let mut body = vec![needed.len() as u8];
-    for name in needed {
-        body.push(name.len() as u8);
-        body.extend_from_slice(name.as_bytes());
-    }
-    dylink.push(body.len() as u8);
-    dylink.extend(body);
-    let mut module = Module::new();
-    module.section(&CustomSection {
-        name: "dylink.0".into(),
-        data: dylink.into(),
-    });
-    let mut types = TypeSection::new();
-    types.ty().function([], []);
-    module.section(&types);
-    let mut import_section = ImportSection::new();
-    for name in imports {
-        import_section.import("env", name, EntityType::Function(0));
-    }
-    module.section(&import_section);
-    let mut functions = FunctionSection::new();
-    for _ in exports {
-        functions.function(0);
-    }
-    module.section(&functions);
-    let mut export_section = ExportSection::new();
-    for (i, name) in exports.iter().enumerate() {
-        export_section.export(name, ExportKind::Func, (imports.len() + i) as u32);
-    }
-    module.section(&export_section);
-    let mut code = CodeSection::new();
-    for _ in exports {
-        let mut f = Function::new([]);
-        f.instructions().end();
-        code.function(&f);
-    }
-    module.section(&code);
-    module.finish()
 }
 
 #[test]
