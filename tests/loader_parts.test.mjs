@@ -1,6 +1,7 @@
 // The loader's parts that need no Pyodide, tested in Node on their own (node --test; run by
 // tests/loader_parts.rs): the synchronous SHA-256, a pinned file's frames checked as they
-// arrive, the errors that name a file, and stored zip entries unpacked into a file system.
+// arrive, the errors that name a file, stored zip entries unpacked into a file system, and the
+// lazy file table on a stand-in of Pyodide's file system.
 // Each part is evaluated as `pack` assembles it, with a manifest of the test's own.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -122,4 +123,65 @@ test("stored entries are written into the file system, and anything else is refu
     assert.equal(unpackStoredEntries(none, refused), false);
     assert.equal(none.files.size, 0);
   }
+});
+
+// A file system as much as the lazy tier touches of MEMFS: folders, nodes with stream_ops.
+function lazyFS() {
+  const nodes = new Map();
+  class ErrnoError extends Error {
+    constructor(errno) { super(`errno ${errno}`); this.errno = errno; }
+  }
+  return {
+    nodes, ErrnoError,
+    mkdirTree: () => {},
+    createFile: (dir, name) => {
+      const node = {
+        contents: null,
+        stream_ops: {
+          open: () => {},
+          read: () => node.contents.length,
+          mmap: () => node.contents,
+        },
+      };
+      nodes.set(`${dir}/${name}`, node);
+      return node;
+    },
+  };
+}
+
+test("a lazy file is listed with its size, fetched once on first read, and checked", () => {
+  const { installLazyFiles, sha256Sync } = loadParts(["01-options.js", "02-lazy.js", "07-sync.js"], null,
+    ["installLazyFiles", "sha256Sync"]);
+  const good = bytesOf("print('lazy')\n");
+  const FS = lazyFS();
+  const fetched = [];
+  const reported = [];
+  const complaints = [];
+  const source = {
+    lazyURL: (path) => "https://site/lazy" + path,
+    fetchSync: (url) => { fetched.push(url); return url.endsWith("bad.py") ? bytesOf("stale") : good; },
+    fetchAsync: async () => good,
+    sha256Sync,
+  };
+  const lazy = {
+    files: [["/lib/pkg/mod.py", good.length, sha(good)], ["/lib/pkg/bad.py", good.length, sha(good)]],
+    stdlib_dir: "/lib/lazy-stdlib", stdlib_packages: [],
+  };
+  const pyodide = { FS, runPython: () => {} };
+  installLazyFiles(pyodide, lazy, source, {
+    onLazyFetch: (event) => reported.push(event.path),
+    stderr: (line) => complaints.push(line),
+  });
+  const node = FS.nodes.get("/lib/pkg/mod.py");
+  assert.equal(node.usedBytes, good.length, "the size before any fetch");
+  assert.deepEqual(fetched, []);
+  node.stream_ops.read({});
+  node.stream_ops.read({});
+  assert.deepEqual(fetched, ["https://site/lazy/lib/pkg/mod.py"], "fetched once");
+  assert.equal(Buffer.from(node.contents).toString(), "print('lazy')\n");
+  assert.deepEqual(reported, ["/lib/pkg/mod.py"]);
+  // Bytes that are not the file packed: an I/O error for Python, and a line naming the file.
+  const bad = FS.nodes.get("/lib/pkg/bad.py");
+  assert.throws(() => bad.stream_ops.open({}), (err) => err.errno === 29);
+  assert.match(complaints[0], /loadBundle: lazy file \/lib\/pkg\/bad.py from https:\/\/site\/lazy\/lib\/pkg\/bad.py: not the file packed: received 5 bytes/);
 });
