@@ -1,6 +1,8 @@
-// What run_app.mjs and run_bundle.mjs share: the spec, the record written atomically, one-line
-// error messages, and running the app through runner.py.
+// What the harness scripts share: the spec, the record written atomically, one-line error
+// messages, running the app through runner.py, and (run_browser.mjs, run_page.mjs) the content
+// types served and the headless Chromium.
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 
 /// The spec named on the command line, and a `finish(code)` that writes `record` to spec.out
@@ -53,4 +55,29 @@ export function runApp(pyodide, spec, record) {
   record.error = result.error;
   record.imports = result.imports;
   record.modules = result.modules;
+}
+
+/// The content type a test server sends for a file, by its extension.
+export const MIME = {
+  ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
+  ".zip": "application/zip", ".json": "application/json", ".html": "text/html; charset=utf-8",
+  ".css": "text/css", ".py": "text/plain; charset=utf-8", ".txt": "text/plain; charset=utf-8",
+  ".toml": "text/plain; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png",
+};
+export const mimeOf = (file) => MIME[path.extname(file)] ?? "application/octet-stream";
+
+/// Headless Chromium (spec.chromium) driven by the puppeteer-core installed at spec.driver; an
+/// error says which browser did not start.
+export async function launchChromium(spec) {
+  const require = createRequire(path.join(spec.driver, "package.json"));
+  const puppeteer = require("puppeteer-core");
+  try {
+    return await puppeteer.launch({
+      executablePath: spec.chromium,
+      headless: true,
+      args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+    });
+  } catch (err) {
+    throw new Error(`cannot start ${spec.chromium}: ${errorLine(err)}`);
+  }
 }

@@ -19,9 +19,8 @@
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { errorLine, start } from "./common.mjs";
+import { errorLine, launchChromium, MIME, mimeOf, start } from "./common.mjs";
 
 const record = {
   stdout: "", stderr: "", error: null, timings: {},
@@ -36,11 +35,6 @@ const roots = [
   ["/runtime/", spec.runtime],
   ["/harness/", here],
 ];
-const MIME = {
-  ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
-  ".zip": "application/zip", ".json": "application/json", ".html": "text/html; charset=utf-8",
-  ".py": "text/plain; charset=utf-8", ".txt": "text/plain; charset=utf-8",
-};
 
 function page(config) {
   // The config is data: as JSON inside the script, with "<" escaped so no text ends the script.
@@ -102,7 +96,7 @@ function serve(config) {
         res.writeHead(404, { ...headers, "Content-Type": MIME[".txt"] }).end("not found\n");
         return;
       }
-      const type = MIME[path.extname(file)] ?? "application/octet-stream";
+      const type = mimeOf(file);
       res.writeHead(200, { ...headers, "Content-Type": type, "Content-Length": stat.size });
       fs.createReadStream(file).pipe(res);
     });
@@ -147,16 +141,10 @@ async function main() {
   for (const key of ["loader", "indexURL", "runner"]) config[key] = origin + config[key];
   config.files = config.files.map(([url, dest]) => [origin + url, dest]);
 
-  const require = createRequire(path.join(spec.driver, "package.json"));
-  const puppeteer = require("puppeteer-core");
   try {
-    browser = await puppeteer.launch({
-      executablePath: spec.chromium,
-      headless: true,
-      args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
-    });
+    browser = await launchChromium(spec);
   } catch (err) {
-    record.error = { kind: "browser", message: `cannot start ${spec.chromium}: ${errorLine(err)}` };
+    record.error = { kind: "browser", message: err.message };
     return close(1);
   }
   const tab = await browser.newPage();

@@ -30,9 +30,8 @@
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { errorLine, start } from "./common.mjs";
+import { errorLine, launchChromium, MIME, mimeOf, start } from "./common.mjs";
 
 const record = {
   text: "", console: [], page_errors: [], failed_requests: [], outside: [], requests: [],
@@ -42,15 +41,6 @@ const { spec, finish } = start(record);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REAL_DIR = "__pyodide_pack_real__/";
 const HARNESS_DIR = "__pyodide_pack_harness__/";
-
-const MIME = {
-  ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
-  ".zip": "application/zip", ".json": "application/json", ".html": "text/html; charset=utf-8",
-  ".css": "text/css", ".py": "text/plain; charset=utf-8", ".txt": "text/plain; charset=utf-8",
-  ".toml": "text/plain; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png",
-  ".zst": "application/octet-stream", ".whl": "application/octet-stream",
-};
-const mime = (file) => MIME[path.extname(file)] ?? "application/octet-stream";
 
 // `relative` inside `dir`, or null when it would leave it.
 function inside(dir, relative) {
@@ -76,7 +66,7 @@ function serveSite() {
         res.writeHead(404, { ...headers, "Content-Type": MIME[".txt"] }).end("not found\n");
         return;
       }
-      res.writeHead(200, { ...headers, "Content-Type": mime(file), "Content-Length": stat.size });
+      res.writeHead(200, { ...headers, "Content-Type": mimeOf(file), "Content-Length": stat.size });
       fs.createReadStream(file).pipe(res);
     });
   });
@@ -106,16 +96,10 @@ async function main() {
   const runtimeURL = spec.runtime ? new URL(spec.runtime.url, pageURL).href : null;
   const wrapURL = spec.script && !spec.runtime && spec.interpreter ? new URL(spec.interpreter, pageURL).href : null;
 
-  const require = createRequire(path.join(spec.driver, "package.json"));
-  const puppeteer = require("puppeteer-core");
   try {
-    browser = await puppeteer.launch({
-      executablePath: spec.chromium,
-      headless: true,
-      args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
-    });
+    browser = await launchChromium(spec);
   } catch (err) {
-    record.error = { kind: "browser", message: `cannot start ${spec.chromium}: ${errorLine(err)}` };
+    record.error = { kind: "browser", message: err.message };
     return close(1);
   }
   const tab = await browser.newPage();
@@ -184,7 +168,7 @@ async function main() {
         return req.respond({ status: 404, contentType: "text/plain", body: "not in the runtime folder\n" });
       }
       return req.respond({
-        status: 200, contentType: mime(file), body: fs.readFileSync(file),
+        status: 200, contentType: mimeOf(file), body: fs.readFileSync(file),
         headers: { "Access-Control-Allow-Origin": "*", "Cache-Control": "no-store" },
       });
     }
@@ -194,7 +178,7 @@ async function main() {
         return req.respond({ status: 404, contentType: "text/plain", body: "not on the stand-in CDN\n" });
       }
       return req.respond({
-        status: 200, contentType: mime(file), body: fs.readFileSync(file),
+        status: 200, contentType: mimeOf(file), body: fs.readFileSync(file),
         headers: { "Access-Control-Allow-Origin": "*", "Cache-Control": "no-store" },
       });
     }

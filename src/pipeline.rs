@@ -389,7 +389,7 @@ fn analyse_for_pack(
 }
 
 /// What an entry script's pack writes: the flags over `[tool.pyodide-pack]`.
-fn pack_options(settings: &Settings, flags: &PackFlags) -> PackOptions {
+pub fn pack_options(settings: &Settings, flags: &PackFlags) -> PackOptions {
     let config = &settings.config.config;
     PackOptions {
         strip_docstrings: flags.strip_docstrings || config.strip_docstrings.unwrap_or(false),

@@ -112,8 +112,11 @@ pub fn analyse_page(
     let (plans, input_pages) = page_runs(&page, &settings.inputs)?;
     let trace_it = run || args.trace || args.fresh_trace;
     let mut runs = Vec::new();
+    // (The first run's key, the page alone's, also names the page's app folder.)
+    let mut page_key = None;
     for plan in plans {
         let key = trace_key(&page, &runtime, page_args.until.as_deref(), &plan)?;
+        page_key.get_or_insert_with(|| key.clone());
         let record = if trace_it {
             trace_page(
                 &page,
@@ -130,7 +133,7 @@ pub fn analyse_page(
         };
         runs.push((plan, record));
     }
-    let key = trace_key(&page, &runtime, page_args.until.as_deref(), &runs[0].0)?;
+    let key = page_key.expect("a page has its own run");
     let app_dir = cache.dir("pages")?.join(&key[..16]);
     let pages: Vec<&Page> = std::iter::once(&page).chain(&input_pages).collect();
     let records: Vec<&PageRecord> = runs.iter().map(|(_, r)| r).collect();
@@ -277,17 +280,13 @@ pub fn pack_page(
 fn page_pack_options(settings: &Settings, flags: &PackFlags) -> PackOptions {
     let config = &settings.config.config;
     PackOptions {
-        strip_docstrings: flags.strip_docstrings || config.strip_docstrings.unwrap_or(false),
-        docstring_exclude: config.docstring_exclude.clone(),
-        compile_pyc: flags.compile_pyc.or(config.compile_pyc).unwrap_or(true),
-        transfer: flags.transfer.or(config.transfer).unwrap_or_default(),
-        timeout: settings.timeout,
         page: false,
         runtime_files: flags
             .runtime_files
             .or(config.runtime_files)
             .unwrap_or(pyodide_pack_pack::RuntimeFiles::Copy),
         page_host: true,
+        ..crate::pipeline::pack_options(settings, flags)
     }
 }
 
