@@ -67,8 +67,10 @@ export const MIME = {
 export const mimeOf = (file) => MIME[path.extname(file)] ?? "application/octet-stream";
 
 /// Headless Chromium (spec.chromium) driven by the puppeteer-core installed at spec.driver; an
-/// error says which browser did not start.
-export async function launchChromium(spec) {
+/// error says which browser did not start. `userDataDir`: a profile folder of the caller's (kept
+/// across the browser's life: its HTTP cache, its service workers), else puppeteer's own
+/// throw-away one.
+export async function launchChromium(spec, { userDataDir } = {}) {
   const require = createRequire(path.join(spec.driver, "package.json"));
   const puppeteer = require("puppeteer-core");
   try {
@@ -76,6 +78,7 @@ export async function launchChromium(spec) {
       executablePath: spec.chromium,
       headless: true,
       args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+      ...(userDataDir ? { userDataDir } : {}),
     });
   } catch (err) {
     throw new Error(`cannot start ${spec.chromium}: ${errorLine(err)}`);

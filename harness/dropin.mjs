@@ -8,6 +8,9 @@
 // asks for micropip, then installs its `packages` through it, which finds them installed) is
 // answered without a download. A package the bundle lacks is an error that names it, never a
 // fetch from elsewhere.
+//
+// It imports the loader by its content name (written in by pack), so that a page runs one
+// deployment from end to end whatever a cache holds.
 import { loadBundle } from "./loader.mjs";
 
 // { version, packages: { "normalised name": "version" } }

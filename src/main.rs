@@ -1,6 +1,7 @@
 //! pyodide-pack: a thin command line over the pipeline's crates
 //! (config, env -> facts -> graph -> trace -> report).
 
+mod deployment;
 mod page;
 mod pipeline;
 mod progress;
@@ -339,6 +340,16 @@ enum Command {
         /// needs no CDN) (`runtime-files = "..."`).
         #[arg(long, value_name = "cdn|copy")]
         runtime_files: Option<pyodide_pack_pack::RuntimeFiles>,
+        /// Write a service worker (OUTDIR/pyodide-pack-sw.js) that keeps the app working offline
+        /// after one visit: the eager files precached and checked, the runtime and each lazy
+        /// file cached as fetched (`offline = true`).
+        #[arg(long)]
+        offline: bool,
+        /// How many earlier deployments a pack into the same OUTDIR keeps serving, so that a
+        /// page opened before the redeploy still finds its files (`keep-deployments = N`,
+        /// default 2).
+        #[arg(long, value_name = "N")]
+        keep_deployments: Option<usize>,
         /// Then serve OUTDIR as `pyodide-pack serve` does, until Ctrl-C.
         #[arg(long)]
         serve: bool,
@@ -632,6 +643,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             no_html,
             no_page,
             runtime_files,
+            offline,
+            keep_deployments,
             serve: then_serve,
             serve_at,
             browser,
@@ -651,6 +664,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 no_html,
                 page: no_page.then_some(false),
                 runtime_files,
+                offline: offline.then_some(true),
+                keep_deployments,
             };
             let is_page = page::is_page(&env.app);
             let (report, out_dir) = if is_page {
@@ -711,6 +726,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 no_html: true,
                 page: Some(false),
                 runtime_files: None,
+                offline: None,
+                keep_deployments: None,
             };
             let report = if page::is_page(&env.app) {
                 page::size_page(&env.app, &env.request()?, &trace, &flags, &cache)?

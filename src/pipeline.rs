@@ -349,6 +349,8 @@ pub struct PackFlags {
     pub page: Option<bool>,
     /// `--runtime-files`; `None`: the config's, else the CDN.
     pub runtime_files: Option<pyodide_pack_pack::RuntimeFiles>,
+    pub offline: Option<bool>,
+    pub keep_deployments: Option<usize>,
 }
 
 /// The size check's inputs besides `[tool.pyodide-pack.budget]`.
@@ -404,6 +406,11 @@ pub fn pack_options(settings: &Settings, flags: &PackFlags) -> PackOptions {
             .or(config.runtime_files)
             .unwrap_or_default(),
         page_host: false,
+        offline: flags.offline.or(config.offline).unwrap_or(false),
+        keep_deployments: flags
+            .keep_deployments
+            .or(config.keep_deployments)
+            .unwrap_or(pyodide_pack_pack::deploy::KEEP_DEPLOYMENTS),
     }
 }
 
@@ -518,7 +525,20 @@ pub fn pack(
         .unwrap_or_else(|| PathBuf::from("dist"));
     let staged = StagedOutput::new(&out_dir)?;
     let options = pack_options(&settings, flags);
-    let summary = write_bundle(&loaded, &options, cache, Some(staged.path()))?;
+    let mut summary = write_bundle(&loaded, &options, cache, Some(staged.path()))?;
+    let app_name = Path::new(&loaded.env.entry(loaded.env.entry).path)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "app".into());
+    let site = crate::deployment::Site {
+        root: staged.path(),
+        previous: &out_dir,
+        prefix: "",
+        app: &app_name,
+        pages: summary.page_files.iter().take(1).cloned().collect(),
+        files: Vec::new(),
+    };
+    crate::deployment::finish_deployment(&site, &mut summary, &options)?;
     let config = &settings.config.config;
     let validate_it = !flags.no_validate && config.validate.unwrap_or(true);
     let validation = if validate_it {

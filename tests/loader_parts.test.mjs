@@ -1,7 +1,8 @@
 // The loader's parts that need no Pyodide, tested in Node on their own (node --test; run by
-// tests/loader_parts.rs): the synchronous SHA-256, a pinned file's frames checked as they
-// arrive, the errors that name a file, stored zip entries unpacked into a file system, and the
-// lazy file table on a stand-in of Pyodide's file system.
+// tests/loader_parts.rs): the synchronous SHA-256, names by content, a pinned file's frames
+// checked as they arrive (and fetched once more past caches when they do not match), the errors
+// that name a file, stored zip entries unpacked into a file system, and the lazy file table on a
+// stand-in of Pyodide's file system.
 // Each part is evaluated as `pack` assembles it, with a manifest of the test's own.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -15,7 +16,7 @@ const PARTS = new URL("../harness/loader/", import.meta.url);
 function loadParts(parts, manifest, names) {
   const source = parts.map((p) => fs.readFileSync(new URL(p, PARTS), "utf8")).join("")
     .replace(/^export /m, "");
-  const context = vm.createContext({ MANIFEST: manifest, TextDecoder, btoa, performance });
+  const context = vm.createContext({ MANIFEST: manifest, TextDecoder, atob, btoa, performance });
   return vm.runInContext(`${source}\n;({ ${names.join(", ")} })`, context);
 }
 
@@ -28,6 +29,20 @@ test("sha256Sync matches node:crypto at every padding boundary", () => {
     const bytes = new Uint8Array(crypto.randomBytes(size));
     assert.equal(sha256Sync(bytes), sha(bytes), `${size} bytes`);
   }
+});
+
+test("names by content follow pack's rule (crates/pyodide_pack_pack/src/content.rs)", () => {
+  const { contentName } = loadParts(["03-transfer.js"], null, ["contentName"]);
+  const abc = sha(bytesOf("abc"));
+  const cases = [
+    ["bundle.zip.zst", "bundle.ba7816bf8f01cfea.zip.zst"],
+    ["lib/python3.12/difflib.py", "lib/python3.12/difflib.ba7816bf8f01cfea.py"],
+    ["lib/_ssl.cpython-312-wasm32-emscripten.so", "lib/_ssl.ba7816bf8f01cfea.cpython-312-wasm32-emscripten.so"],
+    ["share/LICENSE", "share/LICENSE.ba7816bf8f01cfea"],
+    ["a/.hidden", "a/.hidden.ba7816bf8f01cfea"],
+    ["a/.hidden.txt", "a/.hidden.ba7816bf8f01cfea.txt"],
+  ];
+  for (const [path, named] of cases) assert.equal(contentName(path, abc), named, path);
 });
 
 // A pinned two-frame file: "abcd" then "efg".
@@ -63,6 +78,22 @@ test("a frame that is not the one packed, a short file and a long one are named"
   const long = checkedParts(chunks("abcdefgh"), "bundle.zip.zst", "u", frames, digest);
   const got = await Promise.all(long);
   assert.deepEqual(got.map((b) => Buffer.from(b).toString()), ["abcd", "efg"]);
+});
+
+test("a part that does not match is read again from a second fetch, once", async () => {
+  const { checkedParts, frames, digest } = framed();
+  // A stale copy whose second frame differs; the second response is the file packed.
+  let refetched = 0;
+  const again = () => { refetched += 1; return chunks("ab", "cdefg"); };
+  const got = await Promise.all(checkedParts(chunks("abcdXfg"), "bundle.zip.zst", "u", frames, digest, again));
+  assert.deepEqual(got.map((b) => Buffer.from(b).toString()), ["abcd", "efg"]);
+  assert.equal(refetched, 1);
+  // A copy cut short, then the whole file.
+  const short = await Promise.all(checkedParts(chunks("abcde"), "bundle.zip.zst", "u", frames, digest, () => chunks("abcdefg")));
+  assert.deepEqual(short.map((b) => Buffer.from(b).toString()), ["abcd", "efg"]);
+  // Wrong twice: the error of today.
+  const [, second] = checkedParts(chunks("abcdXfg"), "bundle.zip.zst", "u", frames, digest, () => chunks("abcdYfg"));
+  await assert.rejects(second, /is not the file packed: bytes 4-6 \(frame 2 of 2\)/);
 });
 
 test("another release's pyodide.mjs is named by its version", () => {
@@ -159,12 +190,21 @@ test("a lazy file is listed with its size, fetched once on first read, and check
   const complaints = [];
   const source = {
     lazyURL: (path) => "https://site/lazy" + path,
-    fetchSync: (url) => { fetched.push(url); return url.endsWith("bad.py") ? bytesOf("stale") : good; },
+    fetchSync: (url) => {
+      fetched.push(url);
+      // (stale.py: a cache's stale copy first, the file packed from the network.)
+      if (url.endsWith("stale.py")) return bytesOf("stale");
+      return url.includes("bad.py") ? bytesOf("stale") : good;
+    },
     fetchAsync: async () => good,
+    retryURL: (url) => url + "?again",
     sha256Sync,
   };
   const lazy = {
-    files: [["/lib/pkg/mod.py", good.length, sha(good)], ["/lib/pkg/bad.py", good.length, sha(good)]],
+    files: [
+      ["/lib/pkg/mod.py", good.length, sha(good)], ["/lib/pkg/bad.py", good.length, sha(good)],
+      ["/lib/pkg/stale.py", good.length, sha(good)],
+    ],
     stdlib_dir: "/lib/lazy-stdlib", stdlib_packages: [],
   };
   const pyodide = { FS, runPython: () => {} };
@@ -180,7 +220,12 @@ test("a lazy file is listed with its size, fetched once on first read, and check
   assert.deepEqual(fetched, ["https://site/lazy/lib/pkg/mod.py"], "fetched once");
   assert.equal(Buffer.from(node.contents).toString(), "print('lazy')\n");
   assert.deepEqual(reported, ["/lib/pkg/mod.py"]);
-  // Bytes that are not the file packed: an I/O error for Python, and a line naming the file.
+  // A stale copy: fetched once more past caches, which gives the file packed.
+  FS.nodes.get("/lib/pkg/stale.py").stream_ops.open({});
+  assert.deepEqual(fetched.slice(1), ["https://site/lazy/lib/pkg/stale.py", "https://site/lazy/lib/pkg/stale.py?again"]);
+  assert.equal(Buffer.from(FS.nodes.get("/lib/pkg/stale.py").contents).toString(), "print('lazy')\n");
+  // Bytes that are not the file packed, twice: an I/O error for Python, and a line naming the
+  // file.
   const bad = FS.nodes.get("/lib/pkg/bad.py");
   assert.throws(() => bad.stream_ops.open({}), (err) => err.errno === 29);
   assert.match(complaints[0], /loadBundle: lazy file \/lib\/pkg\/bad.py from https:\/\/site\/lazy\/lib\/pkg\/bad.py: not the file packed: received 5 bytes/);

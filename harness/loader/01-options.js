@@ -9,14 +9,16 @@
 //
 // Options:
 //   indexURL   where pyodide.mjs and pyodide.asm.wasm live: a folder path in Node, a URL in a
-//              browser (default: the pyodide/ folder beside this file when pack copied the
-//              runtime there, `--runtime-files copy`; else in a browser the CDN folder of the
+//              browser (default: the pyodide-<digest>/ folder beside this file when pack copied
+//              the runtime there, `--runtime-files copy`; else in a browser the CDN folder of the
 //              Pyodide version packed against; Node needs it then)
-//   stdLibURL  the pruned standard library (default: the python_stdlib.zip file beside this one,
-//              in the bundle's transfer form: python_stdlib.zip.zst, .gz or .zip)
-//   bundleURL  the app's files (default: the bundle.zip file beside this one, likewise)
+//   stdLibURL  the pruned standard library (default: the python_stdlib file beside this one, in
+//              the bundle's transfer form and named by its content:
+//              python_stdlib.<digest>.zip.zst, .zip.gz or .zip)
+//   bundleURL  the app's files (default: the bundle file beside this one, likewise)
 //   stdout, stderr  passed to loadPyodide
-//   lazyURL    the lazy tier's folder (default: lazy/ beside this file; a folder path in Node)
+//   lazyURL    the lazy tier's folder (default: lazy/ beside this file; a folder path in Node),
+//              its files named by their content (lib/python3.12/difflib.<digest>.py)
 //   lazyFetch  "on-demand" (default): a lazy file is fetched the first time it is read;
 //              "preload": also fetch the whole lazy tier in the background once ready
 //   onLazyFetch  a function called with { path, bytes, ms, preload } for each lazy file fetched
@@ -28,6 +30,8 @@
 //   checkIntegrity  true (default): every file fetched is checked against the size and sha256
 //              packed (the bundle, the stdlib, the decoder, each lazy file, and the runtime's own
 //              files: pyodide.mjs, its bootstrap script, pyodide.asm.wasm, pyodide-lock.json);
+//              a file that does not match is fetched once more in a browser, past every cache
+//              (a stale or damaged cached copy), before it is an error;
 //              false: no digest is computed (in a browser the files take the same path
 //              otherwise: what the first_output bench compares against, to measure the checks)
 //   fsInit     a function called with Pyodide's FS before Python starts, after the standard

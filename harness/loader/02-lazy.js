@@ -16,12 +16,13 @@ function installLazyFiles(pyodide, lazy, source, options) {
     FS.mkdirTree(dir);
     const node = FS.createFile(dir, path.slice(slash + 1), {}, true, false);
     let bytes = null;
-    const url = source.lazyURL(path);
+    const url = source.lazyURL(path, sha256);
     const fill = (data, ms, preload) => {
       if (bytes !== null) return;
       bytes = data;
       node.contents = data;
       report({ path, bytes: data.length, ms, preload });
+      source.fetched?.(url);
     };
     // The bytes packed, or an error that says what came instead (a stale file after a
     // redeploy, a file of another pack, a truncated response).
@@ -32,12 +33,21 @@ function installLazyFiles(pyodide, lazy, source, options) {
       }
       return data;
     };
+    // (A browser's response may be a cache's: one more fetch, past every cache, before failing.)
+    const fetched = (data) => {
+      try {
+        return check(data);
+      } catch (err) {
+        if (!source.retryURL) throw err;
+        return check(source.fetchSync(source.retryURL(url)));
+      }
+    };
     const load = () => {
       if (bytes !== null) return;
       const t = performance.now();
       let data;
       try {
-        data = check(source.fetchSync(url));
+        data = fetched(source.fetchSync(url));
       } catch (err) {
         complain(`loadBundle: lazy file ${path} from ${url}: ${err.message ?? err}`);
         throw new FS.ErrnoError(EIO);
@@ -60,7 +70,14 @@ function installLazyFiles(pyodide, lazy, source, options) {
     pending.push(() => {
       if (bytes !== null) return Promise.resolve();
       const t = performance.now();
-      return source.fetchAsync(url).then((data) => fill(check(data), performance.now() - t, true));
+      return source.fetchAsync(url).then((data) => {
+        try {
+          return check(data);
+        } catch (err) {
+          if (!source.retryURL) throw err;
+          return source.fetchAsync(source.retryURL(url), { cache: "no-store" }).then(check);
+        }
+      }).then((data) => fill(data, performance.now() - t, true));
     });
   }
   // Lazy stdlib modules live in a folder after the zip on sys.path; the zipped packages that have

@@ -9,6 +9,16 @@
 // (fzstd is given no output buffer: into one of the right size it decodes 4x slower.)
 const zstdDecode = (module) => (bytes) => module.then((m) => m.decompress(bytes));
 
+// A file's name as deployed: the first 16 hex digits of its digest (`sha256-<base64>`) before
+// the first extension of its last component (bundle.zip.zst -> bundle.0123456789abcdef.zip.zst),
+// the rule pack names files by (crates/pyodide_pack_pack/src/content.rs).
+function contentName(path, sha256) {
+  const hex = Array.from(atob(sha256.slice(7)).slice(0, 8), (c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join("");
+  const base = path.lastIndexOf("/") + 1;
+  const dot = path.indexOf(".", base + 1);
+  return dot < 0 ? `${path}.${hex}` : `${path.slice(0, dot)}.${hex}${path.slice(dot)}`;
+}
+
 // A module from bytes already checked: the browser's blob: URL (revoked by `close`).
 function blobModuleURL(bytes) {
   return URL.createObjectURL(new Blob([bytes], { type: "text/javascript" }));
@@ -66,8 +76,10 @@ function progressReporter(onProgress) {
 // zstd bundle: MANIFEST.bundle_frames, whole zip entries each, the extension modules first, so
 // they are installed and loaded while the rest downloads), else one for the whole file.
 // `chunks` yields the body as it arrives; `digest` gives a promise of `sha256-<base64>` (null:
-// checkIntegrity false, only the sizes are checked).
-function checkedParts(chunks, name, url, frames, digest) {
+// checkIntegrity false, only the sizes are checked). `refetch` (a browser's, where a response
+// may have come from a cache): the body fetched again bypassing caches; a part that does not
+// match is then read from it once, the parts before it kept (each matched its own digest).
+function checkedParts(chunks, name, url, frames, digest, refetch = null) {
   const pinned = MANIFEST.files[name];
   const wire = frames?.length ? frames : [[pinned.size, null, pinned.sha256]];
   const parts = wire.map(() => deferred());
@@ -78,24 +90,42 @@ function checkedParts(chunks, name, url, frames, digest) {
     let frameStart = 0;
     let frame = new Uint8Array(wire[0][0]);
     let filled = 0;
+    let skip = 0; // (bytes of a second response already read from the first)
+    let retried = !refetch;
     try {
-      for await (const chunk of chunks) {
-        for (let at = 0; at < chunk.length;) {
-          if (next === wire.length) throw new Error(`${what} is not the file packed: more than ${packed}`);
-          const take = Math.min(chunk.length - at, frame.length - filled);
-          frame.set(chunk.subarray(at, at + take), filled);
-          [at, filled, got] = [at + take, filled + take, got + take];
-          if (filled < frame.length) continue;
-          const [index, start, bytes, [size, , sha256]] = [next, frameStart, frame, wire[next]];
-          parts[index].resolve(!digest ? bytes : digest(bytes).then((received) => {
-            if (received === sha256) return bytes;
-            throw new Error(`${what} is not the file packed: ` + (wire.length > 1
-              ? `bytes ${start}-${start + size - 1} (frame ${index + 1} of ${wire.length}) are ${received}, packed: ${sha256} (${packed})`
-              : `received ${size} bytes, ${received}; ${packed}`));
-          }));
-          [frameStart, next, filled] = [frameStart + size, next + 1, 0];
-          frame = next < wire.length ? new Uint8Array(wire[next][0]) : new Uint8Array(0);
+      attempt: for (;;) {
+        for await (let chunk of chunks) {
+          if (skip) {
+            const drop = Math.min(skip, chunk.length);
+            [skip, chunk] = [skip - drop, chunk.subarray(drop)];
+          }
+          for (let at = 0; at < chunk.length;) {
+            if (next === wire.length) throw new Error(`${what} is not the file packed: more than ${packed}`);
+            const take = Math.min(chunk.length - at, frame.length - filled);
+            frame.set(chunk.subarray(at, at + take), filled);
+            [at, filled, got] = [at + take, filled + take, got + take];
+            if (filled < frame.length) continue;
+            const [index, start, bytes, [size, , sha256]] = [next, frameStart, frame, wire[next]];
+            const received = digest ? await digest(bytes) : sha256;
+            if (received !== sha256) {
+              if (!retried) {
+                [retried, chunks, skip, got, filled] = [true, refetch(), start, start, 0];
+                continue attempt;
+              }
+              throw new Error(`${what} is not the file packed: ` + (wire.length > 1
+                ? `bytes ${start}-${start + size - 1} (frame ${index + 1} of ${wire.length}) are ${received}, packed: ${sha256} (${packed})`
+                : `received ${size} bytes, ${received}; ${packed}`));
+            }
+            parts[index].resolve(bytes);
+            [frameStart, next, filled] = [frameStart + size, next + 1, 0];
+            frame = next < wire.length ? new Uint8Array(wire[next][0]) : new Uint8Array(0);
+          }
         }
+        if (got !== pinned.size && !retried) {
+          [retried, chunks, skip, got, filled] = [true, refetch(), frameStart, frameStart, 0];
+          continue;
+        }
+        break;
       }
     } catch (err) {
       if (String(err.message).startsWith(what)) throw err;
@@ -107,15 +137,27 @@ function checkedParts(chunks, name, url, frames, digest) {
   return parts.map((part) => part.promise);
 }
 
-// A response body as it arrives (an error's `status`: the HTTP status of a response not ok).
-async function* bodyChunks(url) {
-  const r = await fetch(url);
+// The URL of a second request for a file whose first response did not match: a query of its
+// own, so that no HTTP cache, CDN or service worker answers it from what it holds (a static
+// host serves the file whatever the query).
+function retryURL(url) {
+  return `${url}${url.includes("?") ? "&" : "?"}pyodide-pack-retry=${Date.now()}`;
+}
+
+// A response body as it arrives (an error's `status`: the HTTP status of a response not ok);
+// `init`: fetch's options. A reader that stops early cancels the download.
+async function* bodyChunks(url, init) {
+  const r = await fetch(url, init);
   if (!r.ok) throw Object.assign(new Error(`HTTP ${r.status}`), { status: r.status });
   const reader = r.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return;
-    yield value;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
   }
 }
 

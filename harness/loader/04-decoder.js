@@ -77,11 +77,12 @@ function zstdDecoder(decoderURL) {
 
 // The eager files: each part checked, then decoded from its transfer form. zstd frames decode
 // alone (a frame's zip bytes are checked against the manifest's size too); a gzip stream and a
-// plain zip are one part.
-function eagerParts(start, name, url, frames, fetchChunks, digest, decoder, gunzip) {
+// plain zip are one part. `refetch(url)`: the body again, bypassing caches (null in Node).
+function eagerParts(start, name, url, frames, fetchChunks, digest, decoder, gunzip, refetch = null) {
   const form = MANIFEST.transfer;
   const sizes = frames?.map(([, size]) => size);
-  return checkedParts(fetchChunks(start, url), name, url, frames, digest).map((part, index) =>
+  const again = refetch && (() => refetch(url));
+  return checkedParts(fetchChunks(start, url), name, url, frames, digest, again).map((part, index) =>
     part.then(async (bytes) => {
       if (form === "gzip") return gunzip(bytes);
       if (form !== "zstd") return bytes;

@@ -1,6 +1,9 @@
 //! Node: the runtime's files read and checked from disk before Pyodide starts.
 const IS_NODE = typeof process === "object" && !!process.versions?.node && typeof window === "undefined";
 
+// The URL of a file the manifest pins, beside this loader (in Node and in a browser).
+const pinnedURL = (name) => new URL(contentName(name, MANIFEST.files[name].sha256), import.meta.url);
+
 async function loadNode(options, progress, checking) {
   const copied = MANIFEST.runtime_dir && new URL(MANIFEST.runtime_dir + "/", import.meta.url);
   if (!options.indexURL && !copied) {
@@ -14,8 +17,8 @@ async function loadNode(options, progress, checking) {
   const asPath = (p) => (p instanceof URL || String(p).startsWith("file:") ? fileURLToPath(p) : String(p));
   let indexURL = asPath(options.indexURL ?? copied);
   if (!indexURL.endsWith(path.sep)) indexURL += path.sep;
-  const stdLibURL = asPath(options.stdLibURL ?? new URL(MANIFEST.stdlib, import.meta.url));
-  const bundlePath = asPath(options.bundleURL ?? new URL(MANIFEST.bundle, import.meta.url));
+  const stdLibURL = asPath(options.stdLibURL ?? pinnedURL(MANIFEST.stdlib));
+  const bundlePath = asPath(options.bundleURL ?? pinnedURL(MANIFEST.bundle));
   const lazyDir = asPath(options.lazyURL ?? new URL(MANIFEST.lazy.dir + "/", import.meta.url));
   const { readFileSync, rmSync } = await import("node:fs");
   const sha256Sync = (bytes) => "sha256-" + createHash("sha256").update(bytes).digest("base64");
@@ -53,7 +56,7 @@ async function loadNode(options, progress, checking) {
   // The decoder from a data: URL of its checked bytes (Node has no blob: modules).
   let decoderModule = null;
   if (MANIFEST.decoder) {
-    const file = asPath(new URL(MANIFEST.decoder, import.meta.url));
+    const file = asPath(pinnedURL(MANIFEST.decoder));
     decoderModule = checkedFile(MANIFEST.decoder, file, MANIFEST.files[MANIFEST.decoder]).then((bytes) =>
       import("data:text/javascript;base64," + Buffer.from(bytes).toString("base64")));
     decoderModule.catch(() => {});
@@ -72,7 +75,7 @@ async function loadNode(options, progress, checking) {
     indexURL, stdLibURL: placeholder, loadPyodide, version,
     bundle: eager(MANIFEST.bundle, bundlePath, MANIFEST.bundle_frames),
     stdlib: eager(MANIFEST.stdlib, stdLibURL, null)[0],
-    lazyURL: (installPath) => path.join(lazyDir, installPath.slice(1)),
+    lazyURL: (installPath, sha256) => path.join(lazyDir, contentName(installPath.slice(1), sha256)),
     fetchSync: (file) => new Uint8Array(readFileSync(file)),
     fetchAsync: async (file) => new Uint8Array(await fs.readFile(file)),
     sha256Sync: checking ? sha256Sync : null,

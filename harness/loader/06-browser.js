@@ -6,26 +6,29 @@ async function loadBrowser(options, progress, checking) {
   // asks for are the ones answered below.)
   const indexURL = new URL(options.indexURL ?? copied ?? MANIFEST.cdn, globalThis.location?.href).href;
   const base = indexURL.endsWith("/") ? indexURL : indexURL + "/";
-  const stdLibURL = String(options.stdLibURL ?? new URL(MANIFEST.stdlib, import.meta.url));
-  const bundleURL = String(options.bundleURL ?? new URL(MANIFEST.bundle, import.meta.url));
+  const stdLibURL = String(options.stdLibURL ?? pinnedURL(MANIFEST.stdlib));
+  const bundleURL = String(options.bundleURL ?? pinnedURL(MANIFEST.bundle));
   const lazyBase = String(options.lazyURL ?? new URL(MANIFEST.lazy.dir + "/", import.meta.url));
   const lazyRoot = lazyBase.endsWith("/") ? lazyBase : lazyBase + "/";
-  const fetchChunks = (start, url) => (async function* () {
+  const fetchChunks = (start, url, init) => (async function* () {
     await start;
-    for await (const chunk of bodyChunks(url)) {
+    for await (const chunk of bodyChunks(url, init)) {
       progress.bytes(chunk.length);
       yield chunk;
     }
   })();
+  // (A second fetch of a file that did not match: past every cache.)
+  const refetch = (url) => fetchChunks(Promise.resolve(), retryURL(url), { cache: "no-store" });
   // SubtleCrypto digests off the page's thread.
   const digest = checking ? async (bytes) =>
     "sha256-" + btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)))) : null;
   const gunzip = async (bytes) =>
     new Uint8Array(await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
   const runtime = browserRuntime(base, digest);
+  const offline = offlineWorker();
   let decoder = null;
   if (MANIFEST.transfer === "zstd") {
-    const url = new URL(MANIFEST.decoder, import.meta.url).href;
+    const url = pinnedURL(MANIFEST.decoder).href;
     decoder = zstdDecoder(runtime.checkedModuleURL(MANIFEST.decoder, url, MANIFEST.files[MANIFEST.decoder]));
   }
   // The bundle is needed only once Python has booted, the runtime's wasm and the stdlib before:
@@ -33,7 +36,8 @@ async function loadBrowser(options, progress, checking) {
   // link with them, and downloads while Python boots. (Measured on a 20 Mbit/s link: pydantic's
   // first output 0.26 s sooner than with all three at once.)
   const started = deferred();
-  const eager = (start, name, url, frames) => eagerParts(start, name, url, frames, fetchChunks, digest, decoder, gunzip);
+  const eager = (start, name, url, frames) =>
+    eagerParts(start, name, url, frames, fetchChunks, digest, decoder, gunzip, digest && refetch);
   const bundle = eager(started.promise, MANIFEST.bundle, bundleURL, MANIFEST.bundle_frames);
   const [stdlib] = eager(Promise.resolve(), MANIFEST.stdlib, stdLibURL, null);
   for (const part of [...bundle, stdlib]) part.catch(() => {}); // (awaited in load, or abandoned)
@@ -48,13 +52,16 @@ async function loadBrowser(options, progress, checking) {
   return {
     indexURL: base, loadPyodide: loaded.loadPyodide, version: loaded.version, bundle, stdlib,
     startBundle: started.resolve, stdLibURL: runtime.placeholderURL,
-    lazyURL: (installPath) => new URL(installPath.slice(1), lazyRoot).href,
+    lazyURL: (installPath, sha256) => new URL(contentName(installPath.slice(1), sha256), lazyRoot).href,
     fetchSync: fetchSyncBrowser,
-    fetchAsync: async (url) => {
-      const r = await fetch(url);
+    fetchAsync: async (url, init) => {
+      const r = await fetch(url, init);
       if (!r.ok) throw new Error(`HTTP ${r.status}`);
       return new Uint8Array(await r.arrayBuffer());
     },
+    retryURL: checking ? retryURL : null,
+    fetched: offline.fetched,
+    loaded: offline.register,
     sha256Sync: checking ? sha256Sync : null,
     close: () => { decoder?.close(); runtime.close(); },
   };
@@ -190,8 +197,10 @@ function answerFetches(answers, failure) {
 }
 
 // `response`, its body checked against `pinned` as it streams: each chunk is passed on when the
-// next arrives, the last one only once the size and digest of the whole match; else the body
-// fails, and the error is given to `fail` and kept as the response's `checkError`.
+// next arrives, the last one only once the size and digest of the whole match; else the file is
+// fetched once more, past every cache (the first response may have been a cache's), and its
+// rest passed on if it matches whole and begins with the bytes passed on already. Failing that
+// the body fails, and the error is given to `fail` and kept as the response's `checkError`.
 function checkedResponse(response, name, url, pinned, digest, fail) {
   if (!digest) return response;
   const { what, packed } = described(name, url, pinned);
@@ -200,6 +209,23 @@ function checkedResponse(response, name, url, pinned, digest, fail) {
   let got = 0;
   let checked = null;
   let cancelled = false;
+  let retried = false;
+  // The rest of the file after what was passed on (all chunks but the last), from a second
+  // fetch; null if it is not the file packed either, or does not continue what was sent.
+  const rest = async () => {
+    if (retried) return null;
+    retried = true;
+    const again = await fetch(retryURL(url), { cache: "no-store" }).catch(() => null);
+    if (!again?.ok) return null;
+    const bytes = new Uint8Array(await again.arrayBuffer().catch(() => new ArrayBuffer(0)));
+    if (bytes.length !== pinned.size || (await digest(bytes)) !== pinned.sha256) return null;
+    let at = 0;
+    for (const chunk of chunks.slice(0, -1)) {
+      for (let i = 0; i < chunk.length; i++) if (chunk[i] !== bytes[at + i]) return null;
+      at += chunk.length;
+    }
+    return bytes.subarray(at);
+  };
   const body = new ReadableStream({
     async pull(controller) {
       try {
@@ -210,17 +236,24 @@ function checkedResponse(response, name, url, pinned, digest, fail) {
           if (cancelled) return;
           if (done) break;
           got += value.length;
+          chunks.push(value);
           // (pyodide.mjs is read to its end: another release's says which it is.)
           if (got > pinned.size && name !== "pyodide.mjs") {
+            reader.cancel().catch(() => {});
+            const tail = await rest();
+            if (tail) return (controller.enqueue(tail), controller.close());
             throw new Error(`${what} is not the file packed: more than ${packed}`);
           }
-          chunks.push(value);
           if (chunks.length > 1) return controller.enqueue(chunks[chunks.length - 2]);
         }
         const whole = new Uint8Array(got);
         chunks.reduce((at, chunk) => (whole.set(chunk, at), at + chunk.length), 0);
         const received = got === pinned.size ? await digest(whole) : null;
-        if (received !== pinned.sha256) throw notPacked(name, url, whole, received, pinned, url.slice(0, url.lastIndexOf("/") + 1));
+        if (received !== pinned.sha256) {
+          const tail = await rest();
+          if (tail) return (controller.enqueue(tail), controller.close());
+          throw notPacked(name, url, whole, received, pinned, url.slice(0, url.lastIndexOf("/") + 1));
+        }
         if (chunks.length) controller.enqueue(chunks[chunks.length - 1]);
         controller.close();
       } catch (err) {

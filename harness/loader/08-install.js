@@ -58,7 +58,9 @@ export async function loadBundle(options = {}) {
   const checking = options.checkIntegrity !== false;
   const source = IS_NODE ? await loadNode(options, progress, checking) : await loadBrowser(options, progress, checking);
   try {
-    return await load(source, options, progress);
+    const pyodide = await load(source, options, progress);
+    source.loaded?.();
+    return pyodide;
   } finally {
     source.close();
   }

@@ -235,11 +235,12 @@ pub fn pack_page(
     let pack_dir = staged.path().join(PAGE_PACK_DIR);
     std::fs::create_dir_all(&pack_dir)?;
     let options = page_pack_options(settings, flags);
-    let summary = crate::pipeline::write_bundle(loaded, &options, cache, Some(&pack_dir))?;
+    let mut summary = crate::pipeline::write_bundle(loaded, &options, cache, Some(&pack_dir))?;
     std::fs::write(
-        pack_dir.join("pyodide.mjs"),
-        pyodide_pack_pack::dropin(&loaded.env),
+        pack_dir.join(DROPIN),
+        pyodide_pack_pack::dropin(&loaded.env, &summary.loader),
     )?;
+    summary.entry_files.push(DROPIN.to_string());
     // The page's interpreter, and each input page's, pointing at the drop-in.
     for one in std::iter::once(page).chain(&analysis.input_pages) {
         let folder = one.dir.strip_prefix(&page.dir).unwrap_or(Path::new(""));
@@ -256,6 +257,19 @@ pub fn pack_page(
             std::fs::write(&path, bytes).with_context(|| path.display().to_string())?;
         }
     }
+    let pages: Vec<String> = std::iter::once(page)
+        .chain(&analysis.input_pages)
+        .map(|one| site_path(&page.dir, &one.path))
+        .collect();
+    let site = crate::deployment::Site {
+        root: staged.path(),
+        previous: &out_dir,
+        prefix: &format!("{PAGE_PACK_DIR}/"),
+        app: &page.file_name(),
+        files: fetched_site_files(&analysis.runs, staged.path(), &pages),
+        pages,
+    };
+    crate::deployment::finish_deployment(&site, &mut summary, &options)?;
     let validate_it = !flags.no_validate && config.validate.unwrap_or(true);
     if validate_it {
         validate_page(&analysis, staged.path(), page_args, cache)?;
@@ -272,6 +286,47 @@ pub fn pack_page(
         crate::pipeline::write_report(loaded, summary, None, budget, start, &pack_dir, html)?;
     staged.commit()?;
     Ok((report, out_dir))
+}
+
+/// The drop-in runtime a packed page's interpreter points at.
+const DROPIN: &str = "pyodide.mjs";
+
+/// A file of the site as a URL path relative to its root.
+fn site_path(site: &Path, file: &Path) -> String {
+    file.strip_prefix(site)
+        .unwrap_or(file)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+/// The files of the site the traced runs fetched that the output holds (the host's scripts, the
+/// page's config and Python), but for the pages themselves: what the first load needs beside
+/// the packed folder.
+fn fetched_site_files(
+    runs: &[(PageRun, PageRecord)],
+    root: &Path,
+    pages: &[String],
+) -> Vec<String> {
+    let mut files: Vec<String> = runs
+        .iter()
+        .flat_map(|(_, record)| &record.requests)
+        .filter_map(|url| {
+            // (The runs' server is the site's root, on a loopback origin.)
+            let rest = url.split_once("://")?.1;
+            let path = rest.split_once('/')?.1;
+            let path = path.split(['?', '#']).next()?;
+            Some(path.to_string())
+        })
+        .filter(|path| {
+            !path.is_empty()
+                && !pages.contains(path)
+                && !path.split('/').any(|c| c == ".." || c.is_empty())
+                && root.join(path).is_file()
+        })
+        .collect();
+    files.sort();
+    files.dedup();
+    files
 }
 
 /// What a page's pack writes: as for an entry script, but no page of the tool's own, the app

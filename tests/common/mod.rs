@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod page;
+pub mod visits;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -36,6 +36,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "pyodide",
     "page",
     "runtime-files",
+    "offline",
+    "keep-deployments",
 ];
 
 /// Where browser validation runs the app: `browser = "main" | "worker" | "both"`.
@@ -191,6 +193,11 @@ pub struct PackConfig {
     pub page: Option<bool>,
     /// Where the page takes the Pyodide runtime from (default: the CDN).
     pub runtime_files: Option<RuntimeFiles>,
+    /// Write a service worker that keeps the app working offline after one visit.
+    pub offline: Option<bool>,
+    /// How many earlier deployments' content-named files a pack into the same folder keeps
+    /// (default 2).
+    pub keep_deployments: Option<usize>,
 }
 
 /// The settings and where they came from.

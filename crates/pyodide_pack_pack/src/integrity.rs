@@ -45,7 +45,8 @@ pub(crate) fn sri_sha256(bytes: &[u8]) -> String {
 /// A file of an output folder that is not what its loader pins.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Mismatch {
-    /// Relative to the folder (`bundle.zip.zst`, `lazy/lib/python3.14/site-packages/x.pyc`).
+    /// Relative to the folder (`immutable/bundle.<digest>.zip.zst`,
+    /// `immutable/lazy/lib/python3.14/site-packages/x.<digest>.pyc`).
     pub file: String,
     pub expected: Pinned,
     /// `None`: the file is missing.
@@ -87,10 +88,30 @@ struct LazyManifest {
     files: Vec<(String, u64, String)>,
 }
 
-/// Every file of `dir` that its `loader.mjs` pins and that is missing or differs, in the order
-/// the manifest lists them (the eager files, the copied runtime, then the lazy tier).
-pub fn check_output(dir: &Path) -> Result<Vec<Mismatch>, PackError> {
-    let loader = dir.join(crate::LOADER);
+/// The loader of an output folder: the content-named one its `loader.mjs` re-exports (or
+/// `loader.mjs` itself, as an older pyodide-pack wrote it).
+pub fn deployed_loader(dir: &Path) -> Result<PathBuf, PackError> {
+    let stub = dir.join(crate::LOADER);
+    let text = std::fs::read_to_string(&stub).map_err(|e| PackError::io(&stub, e))?;
+    Ok(match crate::content::stub_target(&text) {
+        Some(target) => dir.join(target),
+        None => stub,
+    })
+}
+
+/// Where an output folder holds a file its loader pins by name (`bundle.zip.zst`,
+/// `python_stdlib.zip.zst`, `zstd-decoder.mjs`): its content name beside the loader.
+pub fn pinned_file(dir: &Path, name: &str) -> Result<Option<PathBuf>, PackError> {
+    let (loader, manifest) = loader_manifest(dir)?;
+    let folder = loader.parent().unwrap_or(dir);
+    Ok(manifest
+        .files
+        .get(name)
+        .map(|pinned| folder.join(crate::content_name(name, &pinned.sha256))))
+}
+
+fn loader_manifest(dir: &Path) -> Result<(PathBuf, Manifest), PackError> {
+    let loader = deployed_loader(dir)?;
     let text = std::fs::read_to_string(&loader).map_err(|e| PackError::io(&loader, e))?;
     let manifest = read_manifest(&text).ok_or_else(|| {
         PackError::io(
@@ -100,27 +121,41 @@ pub fn check_output(dir: &Path) -> Result<Vec<Mismatch>, PackError> {
             ),
         )
     })?;
+    Ok((loader, manifest))
+}
+
+/// Every file of `dir` that its loader pins and that is missing or differs, in the order the
+/// manifest lists them (the eager files, the copied runtime, then the lazy tier); each named by
+/// its path in `dir`.
+pub fn check_output(dir: &Path) -> Result<Vec<Mismatch>, PackError> {
+    let (loader, manifest) = loader_manifest(dir)?;
+    let folder = loader.parent().unwrap_or(dir).to_path_buf();
+    let relative = |path: &Path| {
+        path.strip_prefix(dir)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/")
+    };
     let mut expected: Vec<(String, PathBuf, Pinned)> = manifest
         .files
         .into_iter()
-        .map(|(name, pinned)| (name.clone(), dir.join(&name), pinned))
+        .map(|(name, pinned)| {
+            let path = folder.join(crate::content_name(&name, &pinned.sha256));
+            (relative(&path), path, pinned)
+        })
         .collect();
     // The runtime's files are checked where the output holds them (`--runtime-files copy`); a
     // CDN's copy is checked by the loader as it fetches it.
     if let Some(runtime_dir) = &manifest.runtime_dir {
         for (name, pinned) in manifest.runtime.files {
-            let rel = format!("{runtime_dir}/{name}");
-            expected.push((rel.clone(), dir.join(&rel), pinned));
+            let path = folder.join(runtime_dir).join(&name);
+            expected.push((relative(&path), path, pinned));
         }
     }
     for (install_path, size, sha256) in manifest.lazy.files {
-        let rel = format!(
-            "{}/{}",
-            manifest.lazy.dir,
-            install_path.trim_start_matches('/')
-        );
-        let path = dir.join(&rel);
-        expected.push((rel, path, Pinned { size, sha256 }));
+        let name = crate::content_name(install_path.trim_start_matches('/'), &sha256);
+        let path = folder.join(&manifest.lazy.dir).join(name);
+        expected.push((relative(&path), path, Pinned { size, sha256 }));
     }
     let mut mismatches = Vec::new();
     for (file, path, pinned) in expected {
@@ -173,41 +208,60 @@ mod tests {
                 ["/lib/a.py", 1, sri_sha256(b"a")],
                 ["/lib/b.py", 1, sri_sha256(b"b")],
             ]},
-            "runtime_dir": "pyodide",
+            "runtime_dir": "pyodide-1",
             "runtime": {"bootstrap": "pyodide.asm.js", "files": {
                 "pyodide.asm.wasm": Pinned::of(b"wasm"),
                 "pyodide.mjs": Pinned::of(b"mjs"),
             }},
         });
+        let out = dir.path();
+        let immutable = out.join("immutable");
+        std::fs::create_dir_all(immutable.join("lazy/lib")).unwrap();
+        std::fs::create_dir_all(immutable.join("pyodide-1")).unwrap();
         std::fs::write(
-            dir.path().join("loader.mjs"),
+            immutable.join("loader.0.mjs"),
             format!("// x\nconst MANIFEST = {manifest};\nexport {{}};\n"),
         )
         .unwrap();
-        std::fs::write(dir.path().join("bundle.zip.zst"), b"bundle").unwrap();
-        std::fs::write(dir.path().join("python_stdlib.zip.zst"), b"stdlib, changed").unwrap();
-        std::fs::create_dir_all(dir.path().join("lazy/lib")).unwrap();
-        std::fs::write(dir.path().join("lazy/lib/a.py"), b"a").unwrap();
-        std::fs::create_dir_all(dir.path().join("pyodide")).unwrap();
-        std::fs::write(dir.path().join("pyodide/pyodide.mjs"), b"mjs").unwrap();
-        std::fs::write(dir.path().join("pyodide/pyodide.asm.wasm"), b"wasm 0.1").unwrap();
-        let found = check_output(dir.path()).unwrap();
+        std::fs::write(
+            out.join("loader.mjs"),
+            crate::content::loader_stub("immutable/loader.0.mjs"),
+        )
+        .unwrap();
+        let named = |name: &str, bytes: &[u8]| crate::content_name(name, &sri_sha256(bytes));
+        std::fs::write(
+            immutable.join(named("bundle.zip.zst", b"bundle")),
+            b"bundle",
+        )
+        .unwrap();
+        // (Under the name of the stdlib packed, other bytes.)
+        let stdlib = named("python_stdlib.zip.zst", b"stdlib");
+        std::fs::write(immutable.join(&stdlib), b"stdlib, changed").unwrap();
+        std::fs::write(immutable.join("lazy").join(named("lib/a.py", b"a")), b"a").unwrap();
+        std::fs::write(immutable.join("pyodide-1/pyodide.mjs"), b"mjs").unwrap();
+        std::fs::write(immutable.join("pyodide-1/pyodide.asm.wasm"), b"wasm 0.1").unwrap();
+        assert_eq!(
+            pinned_file(out, "bundle.zip.zst").unwrap(),
+            Some(immutable.join(named("bundle.zip.zst", b"bundle")))
+        );
+        let found = check_output(out).unwrap();
         let text: Vec<String> = found.iter().map(ToString::to_string).collect();
         assert_eq!(
             text,
             [
                 format!(
-                    "python_stdlib.zip.zst: expected 6 bytes, {}, found 15 bytes, {}",
+                    "immutable/{stdlib}: expected 6 bytes, {}, found 15 bytes, {}",
                     sri_sha256(b"stdlib"),
                     sri_sha256(b"stdlib, changed")
                 ),
                 format!(
-                    "pyodide/pyodide.asm.wasm: expected 4 bytes, {}, found 8 bytes, {}",
+                    "immutable/pyodide-1/pyodide.asm.wasm: expected 4 bytes, {}, found 8 bytes, {}",
                     sri_sha256(b"wasm"),
                     sri_sha256(b"wasm 0.1")
                 ),
                 format!(
-                    "lazy/lib/b.py: missing (expected 1 bytes, {})",
+                    "immutable/lazy/{}: missing (expected 1 bytes, {})",
+                    named("lib/b.py", b"b"),
                     sri_sha256(b"b")
                 ),
             ]

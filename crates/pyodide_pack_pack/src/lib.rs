@@ -10,12 +10,15 @@
 #![warn(unreachable_pub)]
 
 pub mod browser;
+mod content;
+pub mod deploy;
 mod entries;
 pub mod error;
 pub mod integrity;
 mod lazy;
 pub mod loader;
 mod measure;
+pub mod offline;
 pub mod output;
 pub mod plan;
 pub mod pyc;
@@ -46,6 +49,7 @@ pub use browser::{
     browser_driver, find_chromium, validate_in_browser, BrowserModes, BrowserRequest, BrowserRun,
     BrowserThread, BrowserValidation, DRIVER_VERSION,
 };
+pub use content::{content_name, IMMUTABLE_DIR};
 pub use error::PackError;
 pub use lazy::{LazyFile, LAZY_DIR};
 pub use measure::{reduction, OutputFile, PackageSizes, Totals};
@@ -82,6 +86,10 @@ pub struct PackOptions {
     /// The app is a page whose host fetches the page's Python itself: the app folder's files are
     /// analysed, not packed.
     pub page_host: bool,
+    /// Write a service worker that keeps the app working offline.
+    pub offline: bool,
+    /// How many earlier deployments a pack into the same folder keeps.
+    pub keep_deployments: usize,
 }
 
 /// What `pack` wrote and measured.
@@ -101,10 +109,24 @@ pub struct PackSummary {
     pub dynlibs: Vec<String>,
     /// The page's files (`index.html`, the entry script's copy), if written.
     pub page: Vec<String>,
+    /// Where they are (`index.html`, `immutable/app.<digest>.py`, ...).
+    pub page_files: Vec<String>,
+    /// The runtime's files as the loader takes them from the CDN (not copied): URL and pin.
+    pub cdn_runtime: Vec<(String, integrity::Pinned)>,
     /// The runtime's files copied into `pyodide/` (`--runtime-files copy`), with their sizes.
     pub runtime_files: Vec<OutputFile>,
     /// Every file of the lazy tier.
     pub lazy_files: Vec<LazyFile>,
+    /// The content-named loader (`immutable/loader.<digest>.mjs`), which `loader.mjs` re-exports.
+    pub loader: String,
+    /// Every file written under `immutable/`, named by its content (relative to the output).
+    pub content_named: Vec<String>,
+    /// The files written under their own names, which a host must revalidate: the page and
+    /// `loader.mjs`.
+    pub entry_files: Vec<String>,
+    /// The deployment around the files (`_headers`, the earlier deployments kept, the service
+    /// worker), once the caller has written it.
+    pub deployment: Option<deploy::DeploymentSummary>,
     pub reducers: ReducerStats,
     pub warnings: Vec<String>,
 }
@@ -211,43 +233,118 @@ pub fn pack(
     if let Some((name, text)) = &decoder {
         pinned.push((name.to_string(), integrity::Pinned::of(text.as_bytes())));
     }
+    // The copied runtime keeps its files' own names (Pyodide loads them relative to each other),
+    // in a folder named by their digests.
+    let runtime_dir = (!runtime_copy.is_empty()).then(|| {
+        let digests = runtime_pins
+            .iter()
+            .map(|(name, pin)| (name.as_str(), pin.sha256.as_str()));
+        format!("{}-{}", site::RUNTIME_DIR, content::set_digest(digests))
+    });
     let loader_files = loader::LoaderFiles {
         bundle_frames: &bundle.frames,
         pinned: &pinned,
-        runtime_dir: (!runtime_copy.is_empty()).then_some(site::RUNTIME_DIR),
+        runtime_dir: runtime_dir.as_deref(),
         runtime: &runtime_pins,
         bootstrap: &site::bootstrap_name(env),
+        // The worker is at the output's root: a page's packed folder is a level below it.
+        offline_worker: options.offline.then(|| {
+            let up = if options.page_host { "../../" } else { "../" };
+            format!("{up}{}", offline::SERVICE_WORKER)
+        }),
     };
     let loader = loader::render_loader(env, &plan, &lazy_files, options.transfer, &loader_files);
+    let cdn_runtime = match runtime_dir {
+        Some(_) => Vec::new(),
+        None => runtime_pins
+            .iter()
+            .map(|(name, pin)| {
+                (
+                    format!("{}{name}", loader::cdn_folder(&env.runtime.version)),
+                    pin.clone(),
+                )
+            })
+            .collect(),
+    };
+    let immutable = |name: &str| format!("{IMMUTABLE_DIR}/{name}");
+    let named =
+        |name: &str, bytes: &[u8]| immutable(&content_name(name, &integrity::sri_sha256(bytes)));
+    let loader_path = named(LOADER, loader.as_bytes());
     let page_files = if options.page {
-        site::page_files(env)?
+        site::page_files(env, &loader_path)?
     } else {
         Vec::new()
     };
 
-    let mut fetched: Vec<(String, &[u8])> = vec![
-        (bundle_name.to_string(), bundle.body.as_slice()),
-        (stdlib_name.to_string(), stdlib.body.as_slice()),
-        (LOADER.to_string(), loader.as_bytes()),
+    // (name, path as deployed, bytes)
+    let mut fetched: Vec<(String, String, &[u8])> = vec![
+        (
+            bundle_name.to_string(),
+            named(bundle_name, &bundle.body),
+            bundle.body.as_slice(),
+        ),
+        (
+            stdlib_name.to_string(),
+            named(stdlib_name, &stdlib.body),
+            stdlib.body.as_slice(),
+        ),
+        (LOADER.to_string(), loader_path.clone(), loader.as_bytes()),
     ];
     if let Some((name, text)) = &decoder {
-        fetched.push((name.to_string(), text.as_bytes()));
+        fetched.push((
+            name.to_string(),
+            named(name, text.as_bytes()),
+            text.as_bytes(),
+        ));
     }
-    let mut sibling_files: Vec<(String, &[u8])> = Vec::new();
+    let mut sibling_files: Vec<(String, String, &[u8])> = Vec::new();
     for (name, encoded) in [(bundle_name, &bundle), (stdlib_name, &stdlib)] {
+        let path = named(name, &encoded.body);
         for (suffix, bytes) in &encoded.siblings {
-            sibling_files.push((format!("{name}{suffix}"), bytes.as_slice()));
+            sibling_files.push((
+                format!("{name}{suffix}"),
+                format!("{path}{suffix}"),
+                bytes.as_slice(),
+            ));
         }
     }
+    let mut content_named: Vec<String> = fetched
+        .iter()
+        .chain(&sibling_files)
+        .map(|(_, path, _)| path.clone())
+        .collect();
+    content_named.extend(
+        page_files
+            .iter()
+            .filter(|f| f.path.starts_with(IMMUTABLE_DIR))
+            .map(|f| f.path.clone()),
+    );
+    content_named.extend(lazy_files.iter().map(|f| f.path.clone()));
+    let mut entry_files = vec![LOADER.to_string()];
+    entry_files.extend(
+        page_files
+            .iter()
+            .filter(|f| !f.path.starts_with(IMMUTABLE_DIR))
+            .map(|f| f.path.clone()),
+    );
     let mut runtime_outputs = Vec::new();
     if let Some(out_dir) = out_dir {
-        let page = page_files.iter().map(|(n, b)| (n.clone(), b.as_slice()));
-        for (name, bytes) in fetched.iter().chain(&sibling_files).cloned().chain(page) {
+        let page = page_files
+            .iter()
+            .map(|f| (f.name.clone(), f.path.clone(), f.bytes.as_slice()));
+        for (_, name, bytes) in fetched.iter().chain(&sibling_files).cloned().chain(page) {
             let path = out_dir.join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| PackError::io(parent, e))?;
+            }
             std::fs::write(&path, bytes).map_err(|e| PackError::io(&path, e))?;
         }
-        if !runtime_copy.is_empty() {
-            let dir = out_dir.join(site::RUNTIME_DIR);
+        let stub = out_dir.join(LOADER);
+        std::fs::write(&stub, content::loader_stub(&loader_path))
+            .map_err(|e| PackError::io(&stub, e))?;
+        if let Some(runtime_dir) = &runtime_dir {
+            let folder = immutable(runtime_dir);
+            let dir = out_dir.join(&folder);
             std::fs::create_dir_all(&dir).map_err(|e| PackError::io(&dir, e))?;
             for (name, source) in &runtime_copy {
                 let bytes = std::fs::read(source).map_err(|e| PackError::io(source, e))?;
@@ -255,11 +352,14 @@ pub fn pack(
                 std::fs::write(&path, &bytes).map_err(|e| PackError::io(&path, e))?;
                 runtime_outputs.push(OutputFile {
                     name: format!("{}/{name}", site::RUNTIME_DIR),
+                    path: format!("{folder}/{name}"),
                     sizes: size_cache.sizes_of(&bytes),
                 });
             }
         }
     }
+    content_named.extend(runtime_outputs.iter().map(|f| f.path.clone()));
+    content_named.sort();
 
     let mut packages = measure_packages(env, &entries, &piece_zips, &size_cache)?;
     for package in &mut packages {
@@ -271,11 +371,12 @@ pub fn pack(
             package.lazy.add(file.sizes);
         }
     }
-    let measure = |files: &[(String, &[u8])]| -> Vec<OutputFile> {
+    let measure = |files: &[(String, String, &[u8])]| -> Vec<OutputFile> {
         files
             .par_iter()
-            .map(|(name, bytes)| OutputFile {
+            .map(|(name, path, bytes)| OutputFile {
                 name: name.clone(),
+                path: path.clone(),
                 sizes: size_cache.sizes_of(bytes),
             })
             .collect()
@@ -333,12 +434,22 @@ pub fn pack(
         totals,
         dynlibs: plan.dynlibs,
         page: if out_dir.is_some() {
-            page_files.into_iter().map(|(name, _)| name).collect()
+            page_files.iter().map(|f| f.name.clone()).collect()
         } else {
             Vec::new()
         },
+        page_files: if out_dir.is_some() {
+            page_files.into_iter().map(|f| f.path).collect()
+        } else {
+            Vec::new()
+        },
+        cdn_runtime,
         runtime_files: runtime_outputs,
         lazy_files,
+        loader: loader_path,
+        content_named,
+        entry_files,
+        deployment: None,
         reducers,
         warnings,
     })

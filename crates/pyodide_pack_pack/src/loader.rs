@@ -19,6 +19,7 @@ const TEMPLATE_PARTS: &[&str] = &[
     include_str!("../../../harness/loader/06-browser.js"),
     include_str!("../../../harness/loader/07-sync.js"),
     include_str!("../../../harness/loader/08-install.js"),
+    include_str!("../../../harness/loader/09-offline.js"),
 ];
 const PLACEHOLDER: &str = "/*@MANIFEST@*/null";
 
@@ -34,6 +35,8 @@ pub(crate) struct LoaderFiles<'a> {
     pub(crate) runtime: &'a [(String, Pinned)],
     /// Which of them is the bootstrap script (`pyodide.asm.js` or `.mjs`).
     pub(crate) bootstrap: &'a str,
+    /// The service worker to register (`--offline`), relative to the loader.
+    pub(crate) offline_worker: Option<String>,
 }
 
 /// The CDN folder of a release, where the loader takes the runtime from unless it was copied.
@@ -73,6 +76,8 @@ pub(crate) fn render_loader(
             "files": files.runtime.iter().map(|(name, pinned)| (name.clone(), pinned)).collect::<std::collections::BTreeMap<_, _>>(),
         },
         "decoder": decoder(transfer).map(|(name, _)| name),
+        // The service worker the loader registers once the app has loaded (`--offline`).
+        "offline": files.offline_worker,
         // Where Pyodide mounts the standard library (`/lib/python314.zip`): the solid forms
         // write the decoded zip there.
         "stdlib_mount": env.runtime.stdlib_mount(),

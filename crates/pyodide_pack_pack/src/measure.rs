@@ -56,7 +56,10 @@ pub fn reduction(before: u64, after: u64) -> f64 {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct OutputFile {
+    /// What the file is (`bundle.zip.zst`, `loader.mjs`): budgets and baselines name it so.
     pub name: String,
+    /// Where it is in the output (`immutable/bundle.<digest>.zip.zst`).
+    pub path: String,
     pub sizes: Sizes,
 }
 

@@ -6,37 +6,95 @@ use std::path::{Path, PathBuf};
 
 use pyodide_pack_env::Environment;
 
-use crate::PackError;
+use crate::{content_name, PackError, IMMUTABLE_DIR};
 
 /// The page `pack` writes unless told not to.
 pub const PAGE: &str = "index.html";
-/// Where `--runtime-files copy` puts the runtime, beside the loader.
+/// Where `--runtime-files copy` puts the runtime, beside the loader (`immutable/pyodide-<digest>/`:
+/// the folder named by the digests of the files in it).
 pub const RUNTIME_DIR: &str = "pyodide";
 
-/// The page's markup, its script (the entry's name filled in) and its look: three files, so that
-/// a strict Content-Security-Policy needs no `'unsafe-inline'`.
+/// The page's markup, its script (the entry's name filled in), its look and its icon: files of
+/// their own, so that a strict Content-Security-Policy needs no `'unsafe-inline'`.
 const PAGE_HTML: &str = include_str!("../../../harness/index.html");
 const PAGE_SCRIPT: (&str, &str) = ("index.mjs", include_str!("../../../harness/index.mjs"));
 const PAGE_STYLE: (&str, &str) = ("index.css", include_str!("../../../harness/index.css"));
+const PAGE_ICON: (&str, &str) = ("icon.svg", include_str!("../../../harness/icon.svg"));
 const PLACEHOLDER: &str = "/*@PAGE@*/null";
 
-/// The page's files and the entry script's copy: `[(file name, bytes)]`, the page first, the
-/// entry second.
-pub(crate) fn page_files(env: &Environment) -> Result<Vec<(String, Vec<u8>)>, PackError> {
+/// One file of the page `pack` writes.
+pub(crate) struct PageFile {
+    /// What it is: `index.html`, the entry script's own name, `index.mjs`, ...
+    pub(crate) name: String,
+    /// Where it is in the output: the page under its own name, the rest named by content in
+    /// `immutable/`.
+    pub(crate) path: String,
+    pub(crate) bytes: Vec<u8>,
+}
+
+/// The page's files and the entry script's copy, the page first, the entry second. `loader`: the
+/// content-named loader's path in the output, which the page's script imports.
+pub(crate) fn page_files(env: &Environment, loader: &str) -> Result<Vec<PageFile>, PackError> {
     let entry = env.entry(env.entry);
     let name = Path::new(&entry.path)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| entry.path.clone());
     let source = env.read(env.entry)?;
+    let named = |name: &str, bytes: &[u8]| {
+        format!(
+            "{IMMUTABLE_DIR}/{}",
+            content_name(name, &crate::integrity::sri_sha256(bytes))
+        )
+    };
+    let in_folder = |path: &str| {
+        path.trim_start_matches(&format!("{IMMUTABLE_DIR}/"))
+            .to_string()
+    };
+    let entry_path = named(&name, &source);
     // JSON is a JavaScript expression; the values are data, never code.
-    let page = serde_json::json!({ "entry": name });
-    let script = PAGE_SCRIPT.1.replacen(PLACEHOLDER, &page.to_string(), 1);
+    let page = serde_json::json!({ "entry": name, "file": in_folder(&entry_path) });
+    let script = PAGE_SCRIPT
+        .1
+        .replacen(PLACEHOLDER, &page.to_string(), 1)
+        .replacen(
+            "\"./loader.mjs\"",
+            &format!("\"./{}\"", in_folder(loader)),
+            1,
+        );
+    let script_path = named(PAGE_SCRIPT.0, script.as_bytes());
+    let style_path = named(PAGE_STYLE.0, PAGE_STYLE.1.as_bytes());
+    let icon_path = named(PAGE_ICON.0, PAGE_ICON.1.as_bytes());
+    let html = PAGE_HTML
+        .replacen("href=\"icon.svg\"", &format!("href=\"{icon_path}\""), 1)
+        .replacen("href=\"index.css\"", &format!("href=\"{style_path}\""), 1)
+        .replacen("src=\"index.mjs\"", &format!("src=\"{script_path}\""), 1);
     Ok(vec![
-        (PAGE.to_string(), PAGE_HTML.as_bytes().to_vec()),
-        (name, source),
-        (PAGE_SCRIPT.0.to_string(), script.into_bytes()),
-        (PAGE_STYLE.0.to_string(), PAGE_STYLE.1.as_bytes().to_vec()),
+        PageFile {
+            name: PAGE.to_string(),
+            path: PAGE.to_string(),
+            bytes: html.into_bytes(),
+        },
+        PageFile {
+            name,
+            path: entry_path,
+            bytes: source,
+        },
+        PageFile {
+            name: PAGE_SCRIPT.0.to_string(),
+            path: script_path,
+            bytes: script.into_bytes(),
+        },
+        PageFile {
+            name: PAGE_STYLE.0.to_string(),
+            path: style_path,
+            bytes: PAGE_STYLE.1.as_bytes().to_vec(),
+        },
+        PageFile {
+            name: PAGE_ICON.0.to_string(),
+            path: icon_path,
+            bytes: PAGE_ICON.1.as_bytes().to_vec(),
+        },
     ])
 }
 
@@ -77,9 +135,10 @@ pub(crate) fn bootstrap_name(env: &Environment) -> String {
 }
 
 /// The drop-in `pyodide.mjs` of a packed page (from `harness/dropin.mjs`): Pyodide's exports,
-/// booting the runtime through the loader beside it, with the runtime's version and the lock
-/// packages of the environment (normalised name -> version), which it answers `loadPackage` from.
-pub fn dropin(env: &Environment) -> String {
+/// booting the runtime through the content-named loader beside it (`loader`: its path in the
+/// output, `immutable/loader.<digest>.mjs`), with the runtime's version and the lock packages of
+/// the environment (normalised name -> version), which it answers `loadPackage` from.
+pub fn dropin(env: &Environment, loader: &str) -> String {
     const TEMPLATE: &str = include_str!("../../../harness/dropin.mjs");
     let mut packages = std::collections::BTreeMap::new();
     for (archive, source) in env.archives.iter().zip(&env.sources) {
@@ -90,7 +149,9 @@ pub fn dropin(env: &Environment) -> String {
     }
     // JSON is a JavaScript expression; the values are data, never code.
     let packed = serde_json::json!({ "version": env.runtime.version, "packages": packages });
-    TEMPLATE.replacen("/*@PACKED@*/null", &packed.to_string(), 1)
+    TEMPLATE
+        .replacen("/*@PACKED@*/null", &packed.to_string(), 1)
+        .replacen("\"./loader.mjs\"", &format!("\"./{loader}\""), 1)
 }
 
 /// A package name as the lock compares names (PEP 503).

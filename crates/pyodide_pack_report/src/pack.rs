@@ -212,6 +212,9 @@ pub fn render_pack(report: &PackReport, out_dir: &str) -> String {
         "wrote {out_dir}/: {}{lazy}, report.json{html}{page}{runtime}\n",
         files.join(", ")
     ));
+    if let Some(deployment) = &pack.deployment {
+        out.push_str(&render_deployment(deployment));
+    }
     if !pack.page.is_empty() {
         out.push_str(&format!(
             "to see it in a browser: pyodide-pack serve {out_dir}\n"
@@ -222,6 +225,31 @@ pub fn render_pack(report: &PackReport, out_dir: &str) -> String {
     }
     if let Some(budget) = &report.budget {
         out.push_str(&budget.render_text());
+    }
+    out
+}
+
+/// How the output caches and redeploys: one line, and one per earlier deployment kept.
+fn render_deployment(deployment: &pyodide_pack_pack::deploy::DeploymentSummary) -> String {
+    let worker = match &deployment.service_worker {
+        Some(file) => format!("; offline after one visit ({file})"),
+        None => String::new(),
+    };
+    let mut out = format!(
+        "caching: {} files named by their content in {}/ (cached for ever), {} revalidated ({}){worker}\n",
+        deployment.content_named,
+        pyodide_pack_pack::IMMUTABLE_DIR,
+        deployment.entry_files.len(),
+        deployment.headers_file,
+    );
+    let kept = &deployment.kept;
+    if !kept.deployments.is_empty() {
+        out.push_str(&format!(
+            "kept {} earlier deployment(s) for the pages still open on them ({} files carried over, {})\n",
+            kept.deployments.len(),
+            kept.files,
+            format_size(kept.bytes)
+        ));
     }
     out
 }

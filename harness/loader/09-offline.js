@@ -1,0 +1,36 @@
+//! Offline (`pack --offline`): the service worker, registered once the app has loaded, and told
+//! of the files fetched before it controlled the page.
+// The service worker of an app packed with --offline (MANIFEST.offline: its URL relative to this
+// file), registered once the app has loaded, so that its precaching (from the browser's cache by
+// then, the files being named by content) does not compete with the first load. The lazy files
+// read before it controls the page are posted to it to cache. Only on a page's thread: a worker
+// cannot register one, and Node has none.
+function offlineWorker() {
+  const container = typeof window !== "undefined" && MANIFEST.offline ? navigator.serviceWorker : null;
+  if (!container) return { fetched() {}, register() {} };
+  const pending = [];
+  let active = null;
+  const post = (urls) => urls.length && active?.postMessage({ type: "pyodide-pack:cache", urls });
+  // The registration's worker once it is active (this page need not be in its scope).
+  const activated = (registration) => new Promise((resolve) => {
+    const worker = registration.installing ?? registration.waiting;
+    if (!worker) return resolve(registration.active);
+    worker.addEventListener("statechange", () => {
+      if (worker.state === "activated" || worker.state === "redundant") resolve(registration.active);
+    });
+  });
+  return {
+    // (A page a worker controls has its fetches cached already.)
+    fetched(url) {
+      if (container.controller) return;
+      if (active) post([url]);
+      else pending.push(url);
+    },
+    register() {
+      container.register(new URL(MANIFEST.offline, import.meta.url), { updateViaCache: "none" })
+        .then(activated)
+        .then((worker) => { active = worker; post(pending.splice(0)); })
+        .catch((err) => console.warn(`loadBundle: the offline service worker did not register: ${err.message ?? err}`));
+    },
+  };
+}

@@ -1,0 +1,100 @@
+//! The deployment around a written bundle, before validation: the earlier deployments' files
+//! carried over from the folder the pack replaces, the caching rules (`_headers`), and with
+//! `--offline` the service worker, which pins every file the first load needs.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use pyodide_pack_pack::deploy::{
+    header_rules, headers_file, keep_deployments, write_headers, Deployment, DeploymentSummary,
+    DEPLOYMENTS, HEADERS,
+};
+use pyodide_pack_pack::integrity::Pinned;
+use pyodide_pack_pack::offline::{ServiceWorker, SERVICE_WORKER};
+use pyodide_pack_pack::{PackOptions, PackSummary};
+
+/// Where a bundle sits in a site and what else the site's first load fetches.
+pub struct Site<'a> {
+    /// The staged output's root.
+    pub root: &'a Path,
+    /// The output being replaced (it may not exist).
+    pub previous: &'a Path,
+    /// The packed folder under the root: `""`, or `pyodide-pack/` for a page.
+    pub prefix: &'a str,
+    /// The app's name, for the service worker's caches.
+    pub app: &'a str,
+    /// The site's pages and other files the first load fetches, relative to the root (a page's
+    /// pack: the pages packed and what their traced runs fetched from the site).
+    pub pages: Vec<String>,
+    pub files: Vec<String>,
+}
+
+/// Writes the deployment into `site.root` and records it in `summary`.
+pub fn finish_deployment(
+    site: &Site,
+    summary: &mut PackSummary,
+    options: &PackOptions,
+) -> Result<()> {
+    let pack_dir = site.root.join(site.prefix);
+    let previous = site.previous.join(site.prefix);
+    let deployment = Deployment::of(summary);
+    let kept = keep_deployments(
+        &pack_dir,
+        previous.is_dir().then_some(previous.as_path()),
+        deployment.clone(),
+        options.keep_deployments,
+    )?;
+    let in_pack = |file: &str| format!("{}{file}", site.prefix);
+    let mut entries: Vec<String> = site.pages.clone();
+    entries.extend(summary.entry_files.iter().map(|f| in_pack(f)));
+    entries.extend(
+        ["report.json", "report.html", DEPLOYMENTS]
+            .iter()
+            .map(|f| in_pack(f)),
+    );
+    let service_worker = if options.offline {
+        entries.push(SERVICE_WORKER.to_string());
+        let mut worker = ServiceWorker {
+            app: site.app,
+            deployment: &deployment.id,
+            keep: &kept.deployments,
+            precache: Vec::new(),
+        };
+        // What the first load fetches: the page and its files, the loader and its eager files,
+        // and the runtime (copied, or its CDN's URLs); lazy files are cached as they are fetched.
+        let mut files: Vec<String> = site.pages.clone();
+        files.extend(site.files.iter().cloned());
+        files.extend(summary.entry_files.iter().map(|f| in_pack(f)));
+        files.extend(summary.outputs.iter().map(|o| in_pack(&o.path)));
+        files.extend(summary.runtime_files.iter().map(|o| in_pack(&o.path)));
+        files.extend(summary.page_files.iter().map(|p| in_pack(p)));
+        files.sort();
+        files.dedup();
+        for file in files {
+            let path = site.root.join(&file);
+            let bytes = std::fs::read(&path)
+                .with_context(|| format!("{}: cannot read it to precache", path.display()))?;
+            worker.precache(file, Pinned::of(&bytes));
+        }
+        for (url, pinned) in &summary.cdn_runtime {
+            worker.precache(url.clone(), pinned.clone());
+        }
+        let path = site.root.join(SERVICE_WORKER);
+        std::fs::write(&path, worker.render())
+            .with_context(|| format!("{}: cannot write the service worker", path.display()))?;
+        Some(SERVICE_WORKER.to_string())
+    } else {
+        None
+    };
+    let rules = header_rules(site.prefix, &entries);
+    write_headers(site.root, &headers_file(&rules))?;
+    summary.deployment = Some(DeploymentSummary {
+        content_named: summary.content_named.len(),
+        entry_files: entries,
+        kept,
+        headers_file: HEADERS.to_string(),
+        headers: rules,
+        service_worker,
+    });
+    Ok(())
+}
