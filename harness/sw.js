@@ -44,7 +44,8 @@ self.addEventListener("install", (event) => {
     const cache = await caches.open(CURRENT);
     await Promise.all(SW.precache.map(async ([path, size, sha256]) => {
       const url = new URL(path, SCOPE).href;
-      if (await cache.match(url)) return;
+      // (A retried install keeps what it has of the files named by content.)
+      if (/\/immutable\//.test(new URL(url).pathname) && await cache.match(url)) return;
       const response = await checked(url, size, sha256, "default")
         .catch(() => checked(url, size, sha256, "reload"));
       await cache.put(url, response);
@@ -74,6 +75,32 @@ self.addEventListener("message", (event) => {
       if (await caches.match(url)) continue;
       const response = await fetch(url).catch(() => null);
       if (response?.status === 200) await cache.put(url, response);
+    }
+  })());
+});
+
+// The page asks which lazy files this worker holds (its synchronous requests never reach it):
+// answered with their bytes, [[url, bytes]], on the port it sent.
+self.addEventListener("message", (event) => {
+  const { type, urls } = event.data ?? {};
+  const port = event.ports?.[0];
+  if (type !== "pyodide-pack:held" || !Array.isArray(urls) || !port) return;
+  event.waitUntil((async () => {
+    const found = [];
+    try {
+      const asked = new Set(urls);
+      for (const name of await caches.keys()) {
+        if (!name.startsWith(PREFIX)) continue;
+        const cache = await caches.open(name);
+        for (const request of await cache.keys()) {
+          if (!asked.has(request.url)) continue;
+          asked.delete(request.url);
+          const response = await cache.match(request);
+          if (response) found.push([request.url, new Uint8Array(await response.arrayBuffer())]);
+        }
+      }
+    } finally {
+      port.postMessage(found, found.map(([, bytes]) => bytes.buffer));
     }
   })());
 });

@@ -37,14 +37,28 @@ pub fn finish_deployment(
 ) -> Result<()> {
     let pack_dir = site.root.join(site.prefix);
     let previous = site.previous.join(site.prefix);
-    let deployment = Deployment::of(summary);
+    let in_pack = |file: &str| format!("{}{file}", site.prefix);
+    // What the site serves under its own names, by digest: it names the deployment too.
+    let mut served: Vec<(String, String)> = Vec::new();
+    let own_names = site
+        .pages
+        .iter()
+        .chain(&site.files)
+        .cloned()
+        .chain(summary.entry_files.iter().map(|f| in_pack(f)));
+    for file in own_names {
+        let path = site.root.join(&file);
+        if let Ok(bytes) = std::fs::read(&path) {
+            served.push((file, Pinned::of(&bytes).sha256));
+        }
+    }
+    let deployment = Deployment::of(summary, &served);
     let kept = keep_deployments(
         &pack_dir,
         previous.is_dir().then_some(previous.as_path()),
         deployment.clone(),
         options.keep_deployments,
     )?;
-    let in_pack = |file: &str| format!("{}{file}", site.prefix);
     let mut entries: Vec<String> = site.pages.clone();
     entries.extend(summary.entry_files.iter().map(|f| in_pack(f)));
     entries.extend(

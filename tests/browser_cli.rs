@@ -160,12 +160,13 @@ fn a_module_missing_from_the_bundle_fails_in_the_browser_naming_it() {
     let app = "tabulate_table";
     // (The per-file deflate form: the test edits the zip.)
     let (_dir, out) = packed_with(app, &["--transfer", "deflate"]);
+    let bundle = deployed(&out, "bundle.zip");
     remove_from_zip(
-        &out.join("bundle.zip"),
+        &bundle,
         "lib/python3.14/site-packages/tabulate/__init__.pyc",
     );
     // (Pinned again: this is about what the app does without the module, not the check.)
-    repin(&out, "bundle.zip");
+    repin(&out, "bundle.zip", &std::fs::read(&bundle).unwrap());
     let output = run(
         "validate",
         &out,
@@ -189,7 +190,7 @@ fn a_module_missing_from_the_bundle_fails_in_the_browser_naming_it() {
 fn a_console_error_fails_and_a_page_that_never_finishes_times_out_with_its_log() {
     let app = "tabulate_table";
     let (_dir, out) = packed(app);
-    let loader = out.join("loader.mjs");
+    let loader = deployed(&out, "loader.mjs");
     let original = std::fs::read_to_string(&loader).unwrap();
 
     std::fs::write(

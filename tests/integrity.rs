@@ -20,6 +20,14 @@ use serde_json::Value;
 const APP: &str = "import js, greeting\ngreeting.hello()\nif hasattr(js, 'XMLHttpRequest'):\n    import colorsys\n    print(colorsys.rgb_to_hsv(1, 0, 0))\n";
 const LAZY: &str = "lazy/lib/python3.14/colorsys.pyc";
 
+/// A file of the output as its URL path under the output's root.
+fn relative(out: &Path, path: &Path) -> String {
+    path.strip_prefix(out)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// One pack of the app for the whole file (the runtime copied, so the page needs no CDN), and
 /// another pack of the same app (docstrings stripped: its lazy `.pyc` files differ).
 fn packed() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
@@ -43,12 +51,12 @@ fn packed() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
         };
         let out = dir.path().join("dist");
         pack(&out, &[]);
-        assert!(out.join(LAZY).is_file(), "colorsys is lazy");
+        assert!(deployed(&out, LAZY).is_file(), "colorsys is lazy");
         let other = dir.path().join("other");
         pack(&other, &["--strip-docstrings"]);
         assert_ne!(
-            std::fs::read(out.join(LAZY)).unwrap(),
-            std::fs::read(other.join(LAZY)).unwrap()
+            std::fs::read(deployed(&out, LAZY)).unwrap(),
+            std::fs::read(deployed(&other, LAZY)).unwrap()
         );
         (dir, out, other)
     })
@@ -71,9 +79,7 @@ fn packed_for_the_cdn() -> &'static Path {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let output = pyodide_pack(&args);
             assert!(output.status.success(), "{}", stderr(&output));
-            for page in ["worker_page.html", "worker_page.mjs"] {
-                std::fs::copy(repo().join("tests").join(page), out.join(page)).unwrap();
-            }
+            add_worker_page(&out);
             (dir, out)
         })
         .1
@@ -105,10 +111,16 @@ fn copy_of_output() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("dist");
     copy_dir(&packed().1, &out);
+    add_worker_page(&out);
+    (dir, out)
+}
+
+/// The worker page beside `index.html`, with the entry script under the name it fetches.
+fn add_worker_page(out: &Path) {
     for page in ["worker_page.html", "worker_page.mjs"] {
         std::fs::copy(repo().join("tests").join(page), out.join(page)).unwrap();
     }
-    (dir, out)
+    std::fs::copy(deployed(out, "app.py"), out.join("app.py")).unwrap();
 }
 
 /// The page's thread and a worker.
@@ -182,7 +194,7 @@ fn assert_refused(out: &Path, node: &str, page: &str, then: &str) {
 #[test]
 fn a_changed_byte_in_the_eager_bundle_is_refused() {
     let (_dir, out) = copy_of_output();
-    let bundle = out.join("bundle.zip.zst");
+    let bundle = deployed(&out, "bundle.zip.zst");
     let size = std::fs::metadata(&bundle).unwrap().len() as usize;
     flip_byte(&bundle, size / 2);
     let record = load_in_node(&out, "pass");
@@ -198,14 +210,14 @@ fn a_changed_byte_in_the_eager_bundle_is_refused() {
             bundle.display()
         ),
         "loadBundle: bundle.zip.zst from http://127.0.0.1:",
-        "/bundle.zip.zst is not the file packed: ",
+        &format!("/{} is not the file packed: ", relative(&out, &bundle)),
     );
 }
 
 #[test]
 fn a_changed_byte_in_the_stdlib_archive_is_refused() {
     let (_dir, out) = copy_of_output();
-    let stdlib = out.join("python_stdlib.zip.zst");
+    let stdlib = deployed(&out, "python_stdlib.zip.zst");
     flip_byte(&stdlib, 100);
     let size = std::fs::metadata(&stdlib).unwrap().len();
     let record = load_in_node(&out, "pass");
@@ -228,7 +240,7 @@ fn a_changed_byte_in_the_stdlib_archive_is_refused() {
 #[test]
 fn a_truncated_bundle_is_refused() {
     let (_dir, out) = copy_of_output();
-    let bundle = out.join("bundle.zip.zst");
+    let bundle = deployed(&out, "bundle.zip.zst");
     let bytes = std::fs::read(&bundle).unwrap();
     std::fs::write(&bundle, &bytes[..bytes.len() / 3]).unwrap();
     let record = load_in_node(&out, "pass");
@@ -255,7 +267,8 @@ fn a_truncated_bundle_is_refused() {
 #[test]
 fn a_changed_lazy_file_fails_its_read_naming_it() {
     let (_dir, out) = copy_of_output();
-    flip_byte(&out.join(LAZY), 40);
+    let lazy = deployed(&out, LAZY);
+    flip_byte(&lazy, 40);
     let record = load_in_node(&out, LAZY_IMPORT);
     assert_eq!(
         record["error"],
@@ -270,7 +283,7 @@ fn a_changed_lazy_file_fails_its_read_naming_it() {
     assert!(
         stderr_text.starts_with(&format!(
             "loadBundle: lazy file /lib/python3.14/colorsys.pyc from {}: not the file packed: received ",
-            out.join(LAZY).display()
+            lazy.display()
         )),
         "{record}"
     );
@@ -287,8 +300,10 @@ fn a_changed_lazy_file_fails_its_read_naming_it() {
         assert!(
             output.starts_with(
                 "hello\nloadBundle: lazy file /lib/python3.14/colorsys.pyc from http://127.0.0.1:"
-            ) && output
-                .contains("/lazy/lib/python3.14/colorsys.pyc: not the file packed: received "),
+            ) && output.contains(&format!(
+                "/{}: not the file packed: received ",
+                relative(&out, &lazy)
+            )),
             "{output}"
         );
     }
@@ -297,7 +312,8 @@ fn a_changed_lazy_file_fails_its_read_naming_it() {
 #[test]
 fn a_lazy_file_the_server_answers_404_for_fails_its_read_naming_it() {
     let (_dir, out) = copy_of_output();
-    std::fs::remove_file(out.join(LAZY)).unwrap();
+    let lazy = deployed(&out, LAZY);
+    std::fs::remove_file(&lazy).unwrap();
     for thread in THREADS {
         let page = load_in_chromium(&out, thread);
         assert_eq!(page["state"], "failed", "{thread}: {page}");
@@ -312,7 +328,7 @@ fn a_lazy_file_the_server_answers_404_for_fails_its_read_naming_it() {
         assert!(
             output.contains(
                 "loadBundle: lazy file /lib/python3.14/colorsys.pyc from http://127.0.0.1:"
-            ) && output.contains("/lazy/lib/python3.14/colorsys.pyc: HTTP 404"),
+            ) && output.contains(&format!("/{}: HTTP 404", relative(&out, &lazy))),
             "{thread}: {output}"
         );
     }
@@ -321,7 +337,8 @@ fn a_lazy_file_the_server_answers_404_for_fails_its_read_naming_it() {
 #[test]
 fn a_lazy_file_of_another_pack_is_refused() {
     let (_dir, out) = copy_of_output();
-    std::fs::copy(packed().2.join(LAZY), out.join(LAZY)).unwrap();
+    let lazy = deployed(&out, LAZY);
+    std::fs::copy(deployed(&packed().2, LAZY), &lazy).unwrap();
     let record = load_in_node(&out, LAZY_IMPORT);
     assert_eq!(
         record["python"], "OSError: [Errno 29] I/O error: '/lib/python3.14/colorsys.pyc'",
@@ -338,10 +355,10 @@ fn a_lazy_file_of_another_pack_is_refused() {
         let page = load_in_chromium(&out, thread);
         assert_eq!(page["state"], "failed", "{page}");
         assert!(
-            page["output"]
-                .as_str()
-                .unwrap()
-                .contains("/lazy/lib/python3.14/colorsys.pyc: not the file packed: "),
+            page["output"].as_str().unwrap().contains(&format!(
+                "/{}: not the file packed: ",
+                relative(&out, &lazy)
+            )),
             "{page}"
         );
     }
@@ -350,9 +367,14 @@ fn a_lazy_file_of_another_pack_is_refused() {
 #[test]
 fn validate_names_every_file_that_is_not_the_one_packed() {
     let (_dir, out) = copy_of_output();
-    std::fs::copy(packed().2.join(LAZY), out.join(LAZY)).unwrap();
-    flip_byte(&out.join("bundle.zip.zst"), 1000);
-    std::fs::remove_file(out.join("zstd-decoder.mjs")).unwrap();
+    let (lazy, bundle, decoder) = (
+        deployed(&out, LAZY),
+        deployed(&out, "bundle.zip.zst"),
+        deployed(&out, "zstd-decoder.mjs"),
+    );
+    std::fs::copy(deployed(&packed().2, LAZY), &lazy).unwrap();
+    flip_byte(&bundle, 1000);
+    std::fs::remove_file(&decoder).unwrap();
     let output = validate(&out);
     assert_eq!(output.status.code(), Some(1));
     let message = stderr(&output);
@@ -370,11 +392,14 @@ fn validate_names_every_file_that_is_not_the_one_packed() {
         .collect();
     assert_eq!(
         listed,
-        ["bundle.zip.zst", "zstd-decoder.mjs", LAZY],
+        [&bundle, &decoder, &lazy].map(|p| relative(&out, p)),
         "{message}"
     );
     assert!(
-        message.contains("  zstd-decoder.mjs: missing (expected "),
+        message.contains(&format!(
+            "  {}: missing (expected ",
+            relative(&out, &decoder)
+        )),
         "{message}"
     );
 }
@@ -388,7 +413,9 @@ fn a_response_the_server_cuts_short_is_refused() {
         ("bundle.zip.zst", "bundle.zip.zst"),
         ("pyodide/pyodide.asm.wasm", "pyodide.asm.wasm"),
     ] {
-        let size = std::fs::metadata(out.join(file)).unwrap().len() as usize;
+        let path = deployed(&out, file);
+        let file = &relative(&out, &path);
+        let size = std::fs::metadata(&path).unwrap().len() as usize;
         let server = CuttingServer::start(&out, file, size / 2);
         for thread in THREADS {
             let page = load_page(&format!("{}{thread}", server.url), true, None, None);
@@ -409,7 +436,7 @@ fn a_response_the_server_cuts_short_is_refused() {
 #[test]
 fn a_changed_byte_in_the_decoder_is_refused() {
     let (_dir, out) = copy_of_output();
-    let decoder = out.join("zstd-decoder.mjs");
+    let decoder = deployed(&out, "zstd-decoder.mjs");
     flip_byte(&decoder, 10);
     let size = std::fs::metadata(&decoder).unwrap().len();
     let packed = format!(" is not the file packed: received {size} bytes, sha256-");

@@ -60,14 +60,23 @@ fn pack_corpus(app: &str) -> Value {
     let output = pack(&corpus_app(app), &corpus_wheels(app), &out, &[]);
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(output.status.success(), "{app}: {}", stderr(&output));
-    // The default form: .zst zips and their decoder.
+    // The default form: .zst zips and their decoder, named by their content; the entry files
+    // and the caching rules under their own names.
     for name in [
         "bundle.zip.zst",
         "python_stdlib.zip.zst",
         "zstd-decoder.mjs",
         "loader.mjs",
+    ] {
+        assert!(deployed(&out, name).is_file(), "{app}: no {name}");
+    }
+    for name in [
+        "loader.mjs",
+        "index.html",
         "report.json",
         "report.html",
+        "_headers",
+        "deployments.json",
     ] {
         assert!(out.join(name).is_file(), "{app}: no {name}");
     }
@@ -120,11 +129,8 @@ fn pack_corpus(app: &str) -> Value {
     );
     for path in stdlib_files("lazy") {
         assert!(
-            out.join("lazy/lib/python3.14").join(&path).is_file()
-                || out
-                    .join("lazy/lib/python3.14")
-                    .join(format!("{path}c"))
-                    .is_file(),
+            deployed(&out, &format!("lazy/lib/python3.14/{path}")).is_file()
+                || deployed(&out, &format!("lazy/lib/python3.14/{path}c")).is_file(),
             "{app}: lazy {path} is not in lazy/"
         );
     }
@@ -383,7 +389,7 @@ fn reducers_strip_docstrings_and_compile_pyc() {
     let stdlib = eager_zip_names(&out, "python_stdlib.zip");
     assert!(stdlib.contains(&"encodings/__init__.pyc".to_string()));
     assert!(!stdlib.iter().any(|n| n.ends_with(".py")));
-    let lazy_pyc = walk(&out.join("lazy"))
+    let lazy_pyc = walk(&out.join("immutable/lazy"))
         .iter()
         .filter(|p| p.extension().is_some_and(|e| e == "pyc"))
         .count();

@@ -8,7 +8,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -47,16 +47,28 @@ fn expected() -> String {
 #[test]
 fn the_page_shows_the_apps_output_from_the_root_and_from_a_sub_path() {
     let out = packed("cdn");
-    for name in [
-        "index.html",
-        "index.mjs",
-        "index.css",
-        "app.py",
-        "loader.mjs",
-    ] {
+    for name in ["index.html", "loader.mjs"] {
         assert!(out.join(name).is_file(), "{name} is written");
     }
-    assert!(!out.join("pyodide").exists(), "the CDN is the default");
+    assert_eq!(
+        immutable_names(&out),
+        [
+            "app.py",
+            "bundle.zip.zst",
+            "icon.svg",
+            "index.css",
+            "index.mjs",
+            "loader.mjs",
+            "python_stdlib.zip.zst",
+            "zstd-decoder.mjs"
+        ],
+        "the page's files named by their content"
+    );
+    assert_eq!(
+        manifest_of(&deployed(&out, "loader.mjs"))["runtime_dir"],
+        Value::Null,
+        "the CDN is the default"
+    );
 
     // From the root, the runtime from the (stand-in) CDN. The screenshot in docs/ is this page.
     let server = Server::start(&out, &[]);
@@ -139,14 +151,16 @@ fn a_bundle_that_cannot_load_shows_the_loaders_error_in_the_page() {
     let site = tempfile::tempdir().unwrap();
     let out = site.path().join("dist");
     copy_dir(&packed("copy"), &out);
-    std::fs::remove_file(out.join("bundle.zip.zst")).unwrap();
+    let bundle = deployed(&out, "bundle.zip.zst");
+    std::fs::remove_file(&bundle).unwrap();
     let server = Server::start(&out, &[]);
     let page = load_page(&server.url, true, None, None);
     assert_eq!(page["state"], "failed", "{page}");
     let status = page["status"].as_str().unwrap();
+    let path = bundle.strip_prefix(&out).unwrap().display();
     assert!(
         status.starts_with("Failed: loadBundle: ")
-            && status.contains(&format!("{}bundle.zip.zst: HTTP 404", server.url)),
+            && status.contains(&format!("{}{path}: HTTP 404", server.url)),
         "{page}"
     );
 }
@@ -160,27 +174,31 @@ fn serve_answers_as_a_cdn_does() {
         .trim_start_matches("http://")
         .trim_end_matches('/');
 
-    // Brotli when asked, the wasm type, nothing cached.
-    let (head, body) = get(addr, "/pyodide/pyodide.asm.wasm", "br");
+    // Brotli when asked, the wasm type, a file named by its content cached for ever.
+    let wasm_path = deployed(&out, "pyodide/pyodide.asm.wasm");
+    let url_path = |path: &Path| format!("/{}", path.strip_prefix(&out).unwrap().display());
+    let (head, body) = get(addr, &url_path(&wasm_path), "br");
     assert!(head.contains("content-type: application/wasm"), "{head}");
     assert!(head.contains("content-encoding: br"), "{head}");
-    assert!(head.contains("cache-control: no-store"), "{head}");
+    assert!(
+        head.contains("cache-control: public, max-age=31536000, immutable"),
+        "{head}"
+    );
     let mut wasm = Vec::new();
     brotli::BrotliDecompress(&mut &body[..], &mut wasm).unwrap();
-    assert_eq!(
-        wasm,
-        std::fs::read(out.join("pyodide/pyodide.asm.wasm")).unwrap()
-    );
-    // gzip when that is all the client takes; the page at the folder's URL.
+    assert_eq!(wasm, std::fs::read(&wasm_path).unwrap());
+    // gzip when that is all the client takes; the page at the folder's URL, revalidated.
     let (head, _) = get(addr, "/", "gzip");
     assert!(
         head.contains("content-encoding: gzip") && head.contains("text/html"),
         "{head}"
     );
+    assert!(head.contains("cache-control: no-cache"), "{head}");
     // A zstd stream is sent as it is.
-    let (head, body) = get(addr, "/bundle.zip.zst", "br, gzip");
+    let bundle = deployed(&out, "bundle.zip.zst");
+    let (head, body) = get(addr, &url_path(&bundle), "br, gzip");
     assert!(!head.contains("content-encoding"), "{head}");
-    assert_eq!(body, std::fs::read(out.join("bundle.zip.zst")).unwrap());
+    assert_eq!(body, std::fs::read(&bundle).unwrap());
     // A precompressed sibling is served in place of its file.
     let site = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -321,18 +339,25 @@ fn the_page_and_the_runtime_copy_follow_the_flags_and_the_settings() {
         out.display()
     )));
     assert_eq!(
-        std::fs::read(out.join("hello.py")).unwrap(),
+        std::fs::read(deployed(&out, "hello.py")).unwrap(),
         b"print('hello')\n"
     );
-    let loader = std::fs::read_to_string(out.join("loader.mjs")).unwrap();
+    let loader = std::fs::read_to_string(deployed(&out, "loader.mjs")).unwrap();
     assert!(loader.contains("\"runtime_dir\":null"), "the CDN");
 
     // --no-page: neither.
     let (output, out) = pack(&["--no-page"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    for name in ["index.html", "index.mjs", "index.css", "hello.py"] {
-        assert!(!out.join(name).exists(), "{name}");
-    }
+    assert!(!out.join("index.html").exists());
+    assert_eq!(
+        immutable_names(&out),
+        [
+            "bundle.zip.zst",
+            "loader.mjs",
+            "python_stdlib.zip.zst",
+            "zstd-decoder.mjs"
+        ]
+    );
 
     // The settings: page = false, runtime-files = "copy"; a flag wins over them.
     std::fs::write(
@@ -343,14 +368,17 @@ fn the_page_and_the_runtime_copy_follow_the_flags_and_the_settings() {
     let (output, out) = pack(&[]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(!out.join("index.html").exists());
-    assert!(out.join("pyodide/pyodide.asm.wasm").is_file());
-    let loader = std::fs::read_to_string(out.join("loader.mjs")).unwrap();
-    assert!(loader.contains("\"runtime_dir\":\"pyodide\""));
+    assert!(deployed(&out, "pyodide/pyodide.asm.wasm").is_file());
+    let loader = std::fs::read_to_string(deployed(&out, "loader.mjs")).unwrap();
+    assert!(loader.contains("\"runtime_dir\":\"pyodide-"));
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(text.contains(", pyodide/ (4 runtime files, "), "{text}");
     let (output, out) = pack(&["--runtime-files", "cdn"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(!out.join("pyodide").exists());
+    assert_eq!(
+        manifest_of(&deployed(&out, "loader.mjs"))["runtime_dir"],
+        Value::Null
+    );
 
     // An unknown value is one line and writes nothing.
     std::fs::remove_dir_all(&out).unwrap();
@@ -363,7 +391,7 @@ fn the_page_and_the_runtime_copy_follow_the_flags_and_the_settings() {
 /// The minimal Content-Security-Policy of docs/integrity.md, the runtime from the CDN (with
 /// `--runtime-files copy`, `connect-src 'self'` alone).
 const STRICT_CSP: &str = "default-src 'none'; script-src 'self' blob: 'wasm-unsafe-eval'; \
-    worker-src blob:; connect-src 'self' https://cdn.jsdelivr.net; style-src 'self'";
+    worker-src blob:; connect-src 'self' https://cdn.jsdelivr.net; style-src 'self'; img-src 'self'";
 
 fn under_policy(out: &std::path::Path, policy: &str, cdn: bool) -> Value {
     let header = format!("Content-Security-Policy: {policy}");

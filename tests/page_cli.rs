@@ -121,12 +121,21 @@ fn pyscript_numpy_page_packs_and_runs_from_serve() {
     for file in [
         "pyodide.mjs",
         "loader.mjs",
-        "pyodide/pyodide.asm.wasm",
         "report.json",
         "report.html",
+        "deployments.json",
     ] {
         assert!(out.join("pyodide-pack").join(file).is_file(), "{file}");
     }
+    assert!(common::deployed(&out.join("pyodide-pack"), "pyodide/pyodide.asm.wasm").is_file());
+    let headers = read(&out.join("_headers"));
+    assert!(
+        headers.contains(
+            "/pyodide-pack/immutable/*\n  Cache-Control: public, max-age=31536000, immutable\n"
+        ) && headers.contains("/index.html\n  Cache-Control: no-cache\n")
+            && headers.contains("/pyodide-pack/pyodide.mjs\n  Cache-Control: no-cache\n"),
+        "{headers}"
+    );
     let dropin = read(&out.join("pyodide-pack/pyodide.mjs"));
     assert!(dropin.contains("\"numpy\":\"2.0.2\""), "{dropin}");
     let record = run_served(out, "index.html", Some("py:all-done"), None);
@@ -222,7 +231,7 @@ try {
     let lazy: Vec<_> = other
         .requests
         .iter()
-        .filter(|u| u.contains("/pyodide-pack/lazy/"))
+        .filter(|u| u.contains("/pyodide-pack/immutable/lazy/"))
         .collect();
     assert!(
         !lazy.is_empty(),
@@ -269,7 +278,7 @@ fn inputs_of_a_page_are_traced_and_validated() {
         !record
             .requests
             .iter()
-            .any(|u| u.contains("/pyodide-pack/lazy/")),
+            .any(|u| u.contains("/pyodide-pack/immutable/lazy/")),
         "{:?}",
         record.requests
     );
@@ -307,9 +316,12 @@ fn cdn_interpreter_is_resolved_by_its_version() {
             "cdn",
         ],
     );
-    assert!(!out.path().join("pyodide-pack/pyodide").exists());
-    assert!(read(&out.path().join("pyodide-pack/loader.mjs"))
-        .contains("https://cdn.jsdelivr.net/pyodide/v0.27.7/full/"));
+    let loader = common::deployed(&out.path().join("pyodide-pack"), "loader.mjs");
+    assert_eq!(
+        common::manifest_of(&loader)["runtime_dir"],
+        serde_json::Value::Null
+    );
+    assert!(read(&loader).contains("https://cdn.jsdelivr.net/pyodide/v0.27.7/full/"));
 }
 
 /// A scratch page folder holding `files`, with PyScript 0.6.66 linked in.

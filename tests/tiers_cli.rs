@@ -256,7 +256,7 @@ console.log(JSON.stringify({{ count: fetched.length, preload: fetched.every((f) 
             loader = serde_json::to_string(&format!("file://{}", out.join("loader.mjs").display()))
                 .unwrap(),
             runtime = serde_json::to_string(&runtime_dir()).unwrap(),
-            lazy = serde_json::to_string(&out.join("lazy")).unwrap(),
+            lazy = serde_json::to_string(&out.join("immutable/lazy")).unwrap(),
             app = serde_json::to_string(&corpus_app(app)).unwrap(),
             input = serde_json::to_string(&repo().join("corpus").join(app).join("untraced.py"))
                 .unwrap(),
@@ -413,7 +413,7 @@ fn an_extension_over_the_sync_compile_limit_stays_eager() {
         report["pack"]["dynlibs"],
         serde_json::json!([so["install_path"]])
     );
-    let loader = std::fs::read_to_string(out.join("loader.mjs")).unwrap();
+    let loader = std::fs::read_to_string(deployed(&out, "loader.mjs")).unwrap();
     assert!(loader.contains("bigext/_big.cpython-314-wasm32-emscripten.so"));
 }
 
@@ -564,8 +564,9 @@ fn a_traced_run_that_fetches_a_lazy_file_fails_validation() {
 fn a_missing_lazy_file_is_named_by_validate_and_by_the_loader() {
     let app = "computed_imports";
     let (_dir, out, _) = pack(&corpus_app(app), &corpus_wheels(app), &[]);
-    let missing = "lazy/home/pyodide/writers/latex.py";
-    std::fs::remove_file(out.join(missing)).unwrap();
+    let path = deployed(&out, "lazy/home/pyodide/writers/latex.py");
+    std::fs::remove_file(&path).unwrap();
+    let missing = path.strip_prefix(&out).unwrap().display().to_string();
     // validate checks the folder against the loader's manifest before anything runs.
     let input = repo().join("corpus").join(app).join("untraced.py");
     let (output, _) = validate_with_input(&out, &corpus_app(app), &corpus_wheels(app), &input, &[]);
@@ -584,7 +585,7 @@ fn a_missing_lazy_file_is_named_by_validate_and_by_the_loader() {
     assert!(
         record["stderr"].as_str().unwrap().starts_with(&format!(
             "loadBundle: lazy file /home/pyodide/writers/latex.py from {}: ENOENT",
-            out.join(missing).display()
+            path.display()
         )),
         "{record}"
     );

@@ -33,25 +33,13 @@ fn report(out: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
 }
 
+/// What the output's `immutable/` folder holds, the page's files left out (they are the same in
+/// every form: tests/page.rs).
 fn files_in(out: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        // (The page's files are the same in every form: tests/page.rs.)
-        .filter(|n| {
-            ![
-                "lazy",
-                "report.json",
-                "index.html",
-                "index.mjs",
-                "index.css",
-                "app.py",
-            ]
-            .contains(&n.as_str())
-        })
-        .collect();
-    names.sort();
-    names
+    immutable_names(out)
+        .into_iter()
+        .filter(|n| !["index.mjs", "index.css", "icon.svg", "app.py"].contains(&n.as_str()))
+        .collect()
 }
 
 /// Packs in `form`, validated in Node and in Chromium (main thread and worker), and checks the
@@ -89,10 +77,10 @@ fn packs_and_runs_everywhere(
         .as_array()
         .unwrap()
         .iter()
-        .map(|o| o["name"].as_str().unwrap())
+        .map(|o| o["path"].as_str().unwrap())
         .collect();
-    for name in outputs {
-        assert!(out.join(name).is_file(), "{form}: {name}");
+    for path in outputs {
+        assert!(out.join(path).is_file(), "{form}: {path}");
     }
     (dir, out)
 }
@@ -109,7 +97,7 @@ fn zstd_is_the_default_and_runs_in_node_and_chromium() {
         ],
     );
     // The decoder carries fzstd's license; the zips inside are stored, `.pyc` by default.
-    let decoder = std::fs::read_to_string(out.join("zstd-decoder.mjs")).unwrap();
+    let decoder = std::fs::read_to_string(deployed(&out, "zstd-decoder.mjs")).unwrap();
     assert!(decoder.contains("// MIT License"));
     let stdlib = eager_zip(&out, "python_stdlib.zip");
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(stdlib)).unwrap();
@@ -162,18 +150,20 @@ fn precompressed_writes_siblings_that_decode_to_the_zips() {
     );
     use std::io::Read;
     for name in ["bundle.zip", "python_stdlib.zip"] {
-        let zip = std::fs::read(out.join(name)).unwrap();
+        let zip = std::fs::read(deployed(&out, name)).unwrap();
         let mut from_br = Vec::new();
         brotli::BrotliDecompress(
-            &mut &std::fs::read(out.join(format!("{name}.br"))).unwrap()[..],
+            &mut &std::fs::read(deployed(&out, &format!("{name}.br"))).unwrap()[..],
             &mut from_br,
         )
         .unwrap();
         assert_eq!(from_br, zip, "{name}.br");
         let mut from_gz = Vec::new();
-        flate2::read::GzDecoder::new(&std::fs::read(out.join(format!("{name}.gz"))).unwrap()[..])
-            .read_to_end(&mut from_gz)
-            .unwrap();
+        flate2::read::GzDecoder::new(
+            &std::fs::read(deployed(&out, &format!("{name}.gz"))).unwrap()[..],
+        )
+        .read_to_end(&mut from_gz)
+        .unwrap();
         assert_eq!(from_gz, zip, "{name}.gz");
     }
     // The siblings are recorded apart: a host serves them instead of the zips, not beside them.
@@ -202,7 +192,8 @@ fn deflate_is_the_old_form_and_runs_in_node_and_chromium() {
         &["bundle.zip", "loader.mjs", "python_stdlib.zip"],
     );
     let mut zip =
-        zip::ZipArchive::new(std::fs::File::open(out.join("python_stdlib.zip")).unwrap()).unwrap();
+        zip::ZipArchive::new(std::fs::File::open(deployed(&out, "python_stdlib.zip")).unwrap())
+            .unwrap();
     assert_eq!(
         zip.by_name("encodings/__init__.pyc").unwrap().compression(),
         zip::CompressionMethod::Deflated
@@ -225,7 +216,10 @@ fn the_config_picks_the_form_and_opts_out_of_bytecode() {
     let run = |extra: &[&str]| pack_app(&app_dir.join("app.py"), &out, extra);
     let output = run(&[]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(out.join("bundle.zip.gz").is_file());
+    assert_eq!(
+        files_in(&out),
+        ["bundle.zip.gz", "loader.mjs", "python_stdlib.zip.gz"]
+    );
     let names = eager_zip_names(&out, "python_stdlib.zip");
     assert!(
         names.contains(&"encodings/__init__.py".to_string()),
@@ -233,9 +227,20 @@ fn the_config_picks_the_form_and_opts_out_of_bytecode() {
     );
     assert!(!names.iter().any(|n| n.ends_with(".pyc")), "{names:?}");
 
-    let output = run(&["--transfer", "deflate", "--compile-pyc", "--no-validate"]);
+    // (No earlier deployment kept: the folder holds this pack's files alone.)
+    let output = run(&[
+        "--transfer",
+        "deflate",
+        "--compile-pyc",
+        "--no-validate",
+        "--keep-deployments",
+        "0",
+    ]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(out.join("bundle.zip").is_file() && !out.join("bundle.zip.gz").exists());
+    assert_eq!(
+        files_in(&out),
+        ["bundle.zip", "loader.mjs", "python_stdlib.zip"]
+    );
     assert!(eager_zip_names(&out, "python_stdlib.zip").contains(&"encodings/__init__.pyc".into()));
 }
 
@@ -262,13 +267,14 @@ fn a_missing_stream_is_named_when_the_bundle_is_run() {
     let out = dir.path().join("dist");
     let output = pack(&out, &["--no-validate"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    std::fs::remove_file(out.join("python_stdlib.zip.zst")).unwrap();
+    let stdlib = deployed(&out, "python_stdlib.zip.zst");
+    std::fs::remove_file(&stdlib).unwrap();
     let record = common::page::load_in_node(&out, "pass");
     let error = record["error"].as_str().unwrap();
     assert!(
         error.starts_with(&format!(
             "loadBundle: python_stdlib.zip.zst from {} failed after 0 bytes",
-            out.join("python_stdlib.zip.zst").display()
+            stdlib.display()
         )) && error.contains("no such file or directory"),
         "{record}"
     );
@@ -280,8 +286,9 @@ fn a_missing_stream_is_named_when_the_bundle_is_run() {
     let output = pyodide_pack(&args);
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
+    let missing = stdlib.strip_prefix(&out).unwrap().display().to_string();
     assert!(
-        err.contains("  python_stdlib.zip.zst: missing (expected "),
+        err.contains(&format!("  {missing}: missing (expected ")),
         "{err}"
     );
 }

@@ -5,7 +5,8 @@
 // synchronous binary requests on a page's main thread. So this relies on MEMFS internals, all of
 // them here: a node's `contents`, its `usedBytes` (what MEMFS's getattr reports as the size) and
 // its own copy of `stream_ops`.
-function installLazyFiles(pyodide, lazy, source, options) {
+// `held`: files already in hand (url -> checked bytes: an offline app's, from its service worker).
+function installLazyFiles(pyodide, lazy, source, options, held = new Map()) {
   const FS = pyodide.FS;
   const report = options.onLazyFetch ?? (() => {});
   const complain = options.stderr ?? ((line) => console.warn(line));
@@ -15,8 +16,9 @@ function installLazyFiles(pyodide, lazy, source, options) {
     const dir = path.slice(0, slash) || "/";
     FS.mkdirTree(dir);
     const node = FS.createFile(dir, path.slice(slash + 1), {}, true, false);
-    let bytes = null;
     const url = source.lazyURL(path, sha256);
+    let bytes = held.get(url) ?? null;
+    if (bytes) node.contents = bytes;
     const fill = (data, ms, preload) => {
       if (bytes !== null) return;
       bytes = data;

@@ -62,6 +62,7 @@ async function loadBrowser(options, progress, checking) {
     retryURL: checking ? retryURL : null,
     fetched: offline.fetched,
     loaded: offline.register,
+    held: offline.held,
     sha256Sync: checking ? sha256Sync : null,
     close: () => { decoder?.close(); runtime.close(); },
   };
@@ -95,7 +96,8 @@ function browserRuntime(base, digest) {
   const onViolation = (event) => {
     // (Only what is enforced and is the loader's own: a page's other resources are its business.)
     if (violation || event.disposition !== "enforce" || !ours(event.blockedURI)) return;
-    if (event.effectiveDirective === "worker-src") return;
+    // (worker-src: the decoder then runs on this thread; img-src: the page's icon.)
+    if (!/^(script-src|connect-src|default-src)/.test(event.effectiveDirective)) return;
     const blocked = { "wasm-eval": "compiling WebAssembly", blob: "a script from a blob: URL" }[event.blockedURI]
       ?? event.blockedURI ?? "a resource";
     violation = new Error(`loadBundle: the page's Content-Security-Policy refused ${blocked} ` +

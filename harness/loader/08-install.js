@@ -53,6 +53,20 @@ function unpackStoredEntries(FS, bytes) {
   return true;
 }
 
+// The lazy files an offline app's service worker holds (those read on earlier visits), checked:
+// url -> bytes. (Nothing without --offline, or with no worker in control yet.)
+async function heldLazyFiles(source) {
+  if (!source.held) return new Map();
+  const urls = new Map(MANIFEST.lazy.files.map(([path, size, sha256]) => [source.lazyURL(path, sha256), [size, sha256]]));
+  const held = await source.held([...urls.keys()]).catch(() => new Map());
+  const checked = new Map();
+  for (const [url, bytes] of held) {
+    const [size, sha256] = urls.get(url) ?? [];
+    if (bytes?.length === size && source.sha256Sync?.(bytes) === sha256) checked.set(url, bytes);
+  }
+  return checked;
+}
+
 export async function loadBundle(options = {}) {
   const progress = progressReporter(options.onProgress);
   const checking = options.checkIntegrity !== false;
@@ -144,7 +158,7 @@ async function load(source, options, progress) {
   await loadDynlibs(true);
   timings.dynlibs_ms = dynlibsMs;
   timings.fetch_unpack_ms = performance.now() - t - dynlibsMs;
-  installLazyFiles(pyodide, MANIFEST.lazy, source, options);
+  installLazyFiles(pyodide, MANIFEST.lazy, source, options, await heldLazyFiles(source));
   timings.lazy_files = MANIFEST.lazy.files.length;
   options.timings?.(timings);
   return pyodide;

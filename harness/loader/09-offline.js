@@ -2,12 +2,14 @@
 //! of the files fetched before it controlled the page.
 // The service worker of an app packed with --offline (MANIFEST.offline: its URL relative to this
 // file), registered once the app has loaded, so that its precaching (from the browser's cache by
-// then, the files being named by content) does not compete with the first load. The lazy files
-// read before it controls the page are posted to it to cache. Only on a page's thread: a worker
-// cannot register one, and Node has none.
+// then, the files being named by content) does not compete with the first load. Lazy files are
+// read with synchronous requests, which no service worker sees (Chromium sends them to the
+// network): each one fetched is posted to the worker to cache, and at load the lazy files the
+// worker holds are asked for and listed with their bytes, so that a page offline finds those it
+// read before. Only on a page's thread: a worker cannot register one, and Node has none.
 function offlineWorker() {
   const container = typeof window !== "undefined" && MANIFEST.offline ? navigator.serviceWorker : null;
-  if (!container) return { fetched() {}, register() {} };
+  if (!container) return { fetched() {}, register() {}, held: async () => new Map() };
   const pending = [];
   let active = null;
   const post = (urls) => urls.length && active?.postMessage({ type: "pyodide-pack:cache", urls });
@@ -20,9 +22,7 @@ function offlineWorker() {
     });
   });
   return {
-    // (A page a worker controls has its fetches cached already.)
     fetched(url) {
-      if (container.controller) return;
       if (active) post([url]);
       else pending.push(url);
     },
@@ -31,6 +31,19 @@ function offlineWorker() {
         .then(activated)
         .then((worker) => { active = worker; post(pending.splice(0)); })
         .catch((err) => console.warn(`loadBundle: the offline service worker did not register: ${err.message ?? err}`));
+    },
+    // The bytes the controlling worker holds of these URLs (url -> Uint8Array; unchecked), or
+    // none after a second.
+    async held(urls) {
+      const worker = container.controller;
+      if (!worker || !urls.length) return new Map();
+      const channel = new MessageChannel();
+      const answer = new Promise((resolve) => {
+        channel.port1.onmessage = ({ data }) => resolve(Array.isArray(data) ? data : []);
+        setTimeout(() => resolve([]), 1000);
+      });
+      worker.postMessage({ type: "pyodide-pack:held", urls }, [channel.port2]);
+      return new Map(await answer);
     },
   };
 }

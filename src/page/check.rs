@@ -47,11 +47,7 @@ pub(super) fn validate_page(
     // A packed folder without the runtime's files takes them from the CDN, which a stand-in
     // answers from the runtime packed against.
     let runtime = &analysis.loaded.env.runtime;
-    let copied = site
-        .join(PAGE_PACK_DIR)
-        .join(pyodide_pack_pack::RUNTIME_DIR)
-        .join("pyodide.mjs")
-        .is_file();
+    let copied = pyodide_pack_pack::integrity::copied_runtime(&site.join(PAGE_PACK_DIR))?;
     let cdn = (!copied).then(|| {
         (
             pyodide_pack_pack::loader::cdn_folder(&runtime.version),
@@ -153,7 +149,8 @@ fn compare_page_runs(label: &str, original: &PageRecord, packed: &PageRecord) ->
         .iter()
         .filter(|u| {
             u.contains(&format!(
-                "/{PAGE_PACK_DIR}/{}/",
+                "/{PAGE_PACK_DIR}/{}/{}/",
+                pyodide_pack_pack::IMMUTABLE_DIR,
                 pyodide_pack_pack::LAZY_DIR
             ))
         })
@@ -239,12 +236,12 @@ mod tests {
         );
         let mut lazy = record("sum 66", &[("log", "mean 5.5")]);
         lazy.requests
-            .push("http://127.0.0.1:1/pyodide-pack/lazy/lib/python3.12/difflib.pyc".into());
+            .push("http://127.0.0.1:1/pyodide-pack/immutable/lazy/lib/python3.12/difflib.0123456789abcdef.pyc".into());
         let err = compare_page_runs("index.html", &original, &lazy)
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("was traced") && err.contains("difflib.pyc"),
+            err.contains("was traced") && err.contains("difflib.0123456789abcdef.pyc"),
             "{err}"
         );
         let failed = record(

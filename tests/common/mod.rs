@@ -184,25 +184,118 @@ pub fn scratch_app(name: &str, source: &str) -> (tempfile::TempDir, PathBuf, Pat
     (dir, app, wheels)
 }
 
+/// A file of a packed output by what it is, where the output holds it named by its content:
+/// `bundle.zip.zst` (and its `.br` sibling), `loader.mjs` (the content-named loader the stub
+/// re-exports), `lazy/lib/python3.14/x.pyc`, `pyodide/pyodide.asm.wasm`, `index.mjs`.
+pub fn deployed(out: &Path, name: &str) -> PathBuf {
+    let loader = pyodide_pack_pack::integrity::deployed_loader(out).unwrap();
+    let folder = loader.parent().unwrap().to_path_buf();
+    if name == "loader.mjs" {
+        return loader;
+    }
+    let manifest = manifest_of(&loader);
+    let named = |name: &str, sha: &serde_json::Value| {
+        pyodide_pack_pack::content_name(name, sha.as_str().unwrap())
+    };
+    if let Some(pinned) = manifest["files"].get(name) {
+        return folder.join(named(name, &pinned["sha256"]));
+    }
+    for suffix in [".br", ".gz"] {
+        if let Some(pinned) = name
+            .strip_suffix(suffix)
+            .and_then(|b| manifest["files"].get(b))
+        {
+            let base = named(name.strip_suffix(suffix).unwrap(), &pinned["sha256"]);
+            return folder.join(format!("{base}{suffix}"));
+        }
+    }
+    if let Some(path) = name.strip_prefix("lazy/") {
+        let install = format!("/{path}");
+        let file = manifest["lazy"]["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f[0] == install.as_str());
+        return match file {
+            Some(f) => folder.join("lazy").join(named(path, &f[2])),
+            // (Not in the manifest: where it would be, which does not exist.)
+            None => folder.join("lazy").join(path),
+        };
+    }
+    if let Some(file) = name.strip_prefix("pyodide/") {
+        let dir = manifest["runtime_dir"].as_str().expect("a copied runtime");
+        return folder.join(dir).join(file);
+    }
+    let found: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file() && without_digest(&p.file_name().unwrap().to_string_lossy()) == name
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "{name} in {}: {found:?}", folder.display());
+    found[0].clone()
+}
+
+/// A content name with its digest taken out (`bundle.0123456789abcdef.zip.zst` ->
+/// `bundle.zip.zst`).
+pub fn without_digest(name: &str) -> String {
+    let is_digest = |p: &str| p.len() == 16 && p.bytes().all(|b| b.is_ascii_hexdigit());
+    let parts: Vec<&str> = name.split('.').collect();
+    match parts.iter().skip(1).position(|p| is_digest(p)) {
+        Some(i) => {
+            let mut kept = parts.clone();
+            kept.remove(i + 1);
+            kept.join(".")
+        }
+        None => name.to_string(),
+    }
+}
+
+/// What a packed output's `immutable/` folder holds (the digests taken out of the names), the
+/// lazy tier and the runtime's folder left out, sorted.
+pub fn immutable_names(out: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(out.join("immutable"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_file())
+        .map(|e| without_digest(&e.file_name().to_string_lossy()))
+        .collect();
+    names.sort();
+    names
+}
+
+/// The manifest of a (content-named) loader.
+pub fn manifest_of(loader: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(loader).unwrap();
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("const MANIFEST = "))
+        .expect("a manifest line");
+    serde_json::from_str(line.trim_end_matches(';')).unwrap()
+}
+
 /// One of the eager zips (`bundle.zip`, `python_stdlib.zip`) of a packed folder, whatever its
 /// transfer form (`.zip`, `.zip.gz`, `.zip.zst`), decoded.
 pub fn eager_zip(out: &Path, name: &str) -> Vec<u8> {
     use std::io::Read;
-    let plain = out.join(name);
-    if plain.is_file() {
-        return std::fs::read(plain).unwrap();
+    let manifest = manifest_of(&pyodide_pack_pack::integrity::deployed_loader(out).unwrap());
+    let pinned = |n: &str| manifest["files"].get(n).is_some();
+    if pinned(name) {
+        return std::fs::read(deployed(out, name)).unwrap();
     }
-    let gz = out.join(format!("{name}.gz"));
-    if gz.is_file() {
+    let gz = format!("{name}.gz");
+    if pinned(&gz) {
         let mut bytes = Vec::new();
-        flate2::read::GzDecoder::new(std::fs::File::open(gz).unwrap())
+        flate2::read::GzDecoder::new(std::fs::File::open(deployed(out, &gz)).unwrap())
             .read_to_end(&mut bytes)
             .unwrap();
         return bytes;
     }
-    let zst = out.join(format!("{name}.zst"));
-    assert!(zst.is_file(), "no {name} in any form in {}", out.display());
-    zstd::stream::decode_all(std::fs::File::open(zst).unwrap()).unwrap()
+    let zst = format!("{name}.zst");
+    assert!(pinned(&zst), "no {name} in any form in {}", out.display());
+    zstd::stream::decode_all(std::fs::File::open(deployed(out, &zst)).unwrap()).unwrap()
 }
 
 /// The entry names of one of the eager zips of a packed folder (see [`eager_zip`]).
@@ -243,11 +336,12 @@ pub fn validate_input_record(out: &Path, args: &[String], input: &Path) -> serde
     serde_json::from_slice(&std::fs::read(record).unwrap()).unwrap()
 }
 
-/// Rewrites `file`'s size and sha256 in `out/loader.mjs`'s manifest to its bytes now: for a test
-/// that breaks a file on purpose to see what the app does with it, not what the integrity check
-/// does (tests/integrity.rs).
-pub fn repin(out: &Path, file: &str) {
-    let loader = out.join("loader.mjs");
+/// Pins `file` (a name the manifest pins, `bundle.zip.zst`) to `bytes` in the output's loader:
+/// the file written under its new content name, the manifest rewritten to it. For a test that
+/// breaks a file on purpose to see what the app does with it, not what the integrity check does
+/// (tests/integrity.rs).
+pub fn repin(out: &Path, file: &str, bytes: &[u8]) {
+    let loader = pyodide_pack_pack::integrity::deployed_loader(out).unwrap();
     let text = std::fs::read_to_string(&loader).unwrap();
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
     let line = lines
@@ -256,16 +350,20 @@ pub fn repin(out: &Path, file: &str) {
         .expect("a manifest line");
     let json = line["const MANIFEST = ".len()..].trim_end_matches(';');
     let mut manifest: serde_json::Value = serde_json::from_str(json).unwrap();
-    let bytes = std::fs::read(out.join(file)).unwrap();
-    manifest["files"][file] =
-        serde_json::to_value(pyodide_pack_pack::integrity::Pinned::of(&bytes)).unwrap();
+    let pinned = pyodide_pack_pack::integrity::Pinned::of(bytes);
+    let path = loader
+        .parent()
+        .unwrap()
+        .join(pyodide_pack_pack::content_name(file, &pinned.sha256));
+    std::fs::write(path, bytes).unwrap();
+    manifest["files"][file] = serde_json::to_value(pinned).unwrap();
     *line = format!("const MANIFEST = {manifest};");
     std::fs::write(&loader, lines.join("\n") + "\n").unwrap();
 }
 
-/// The one manifest line of a packed output's loader.mjs.
+/// The one manifest line of a packed output's loader.
 pub fn manifest_line(out: &Path) -> String {
-    std::fs::read_to_string(out.join("loader.mjs"))
+    std::fs::read_to_string(pyodide_pack_pack::integrity::deployed_loader(out).unwrap())
         .unwrap()
         .lines()
         .find(|l| l.starts_with("const MANIFEST = "))

@@ -362,25 +362,35 @@ mod tests {
             size: brotli * 3,
             sizes: sizes(brotli),
             sha256: String::new(),
+            path: format!("immutable/lazy{path}"),
             archive: 1,
         };
         PackSummary {
             outputs: vec![
                 OutputFile {
                     name: "bundle.zip".into(),
+                    path: "immutable/bundle.zip".into(),
                     sizes: sizes(1_000),
                 },
                 OutputFile {
                     name: "python_stdlib.zip".into(),
+                    path: "immutable/python_stdlib.zip".into(),
                     sizes: sizes(5_000),
                 },
                 OutputFile {
                     name: "loader.mjs".into(),
+                    path: "immutable/loader.mjs".into(),
                     sizes: sizes(100),
                 },
             ],
             siblings: Vec::new(),
             page: Vec::new(),
+            page_files: Vec::new(),
+            cdn_runtime: Vec::new(),
+            loader: "immutable/loader.mjs".into(),
+            content_named: Vec::new(),
+            entry_files: Vec::new(),
+            deployment: None,
             runtime_files: Vec::new(),
             transfer: pyodide_pack_pack::TransferForm::Deflate,
             packages: vec![PackageSizes {

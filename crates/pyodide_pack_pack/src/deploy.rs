@@ -24,7 +24,7 @@ pub const KEEP_DEPLOYMENTS: usize = 2;
 /// One pack's content-named files.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Deployment {
-    /// The digest in the loader's name: one per distinct pack.
+    /// The digest of what it serves: one per distinct pack.
     pub id: String,
     /// Seconds since the Unix epoch.
     pub packed_at: u64,
@@ -33,15 +33,13 @@ pub struct Deployment {
 }
 
 impl Deployment {
-    /// The deployment a pack wrote.
-    pub fn of(summary: &PackSummary) -> Deployment {
-        let id = summary
-            .loader
-            .rsplit('/')
-            .next()
-            .and_then(|name| name.split('.').nth(1))
-            .unwrap_or("")
-            .to_string();
+    /// The deployment a pack wrote: its content-named files, and `served`, the files of the site
+    /// it serves under their own names with their digests (the page, `loader.mjs`, a page's own
+    /// files), which name it too: a new page over the same bundle is another deployment.
+    pub fn of(summary: &PackSummary, served: &[(String, String)]) -> Deployment {
+        let named = summary.content_named.iter().map(|p| (p.as_str(), ""));
+        let served = served.iter().map(|(p, sha)| (p.as_str(), sha.as_str()));
+        let id = crate::content::set_digest(named.chain(served));
         let packed_at = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());

@@ -110,6 +110,12 @@ pub fn pinned_file(dir: &Path, name: &str) -> Result<Option<PathBuf>, PackError>
         .map(|pinned| folder.join(crate::content_name(name, &pinned.sha256))))
 }
 
+/// Whether an output folder holds the runtime's files (`--runtime-files copy`), as its loader
+/// says.
+pub fn copied_runtime(dir: &Path) -> Result<bool, PackError> {
+    Ok(loader_manifest(dir)?.1.runtime_dir.is_some())
+}
+
 fn loader_manifest(dir: &Path) -> Result<(PathBuf, Manifest), PackError> {
     let loader = deployed_loader(dir)?;
     let text = std::fs::read_to_string(&loader).map_err(|e| PackError::io(&loader, e))?;
