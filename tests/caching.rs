@@ -326,3 +326,101 @@ fn offline_the_app_runs_with_the_server_gone_after_one_visit() {
     assert_eq!(outputs.last(), Some(&"v2"), "{outputs:?}");
     drop(server);
 }
+
+/// A page that loads Pyodide itself (a module script), packed with `--offline`: after one visit
+/// to it and one to a page of the site it never traced, both run with the server gone, the
+/// untraced page's lazy files included.
+#[test]
+fn offline_a_packed_page_and_an_untraced_page_of_its_site_run_with_the_server_gone() {
+    let site = tempfile::tempdir().unwrap();
+    let module_page = |name: &str, runtime: &str, python: &str| {
+        std::fs::write(
+            site.path().join(format!("{name}.html")),
+            format!(
+                "<!doctype html><meta charset=utf-8><title>{name}</title>\
+                 <pre id=out>loading</pre><script type=module src=./{name}.mjs></script>\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            site.path().join(format!("{name}.mjs")),
+            format!(
+                "import {{ loadPyodide }} from \"{runtime}\";\n\
+                 const pyodide = await loadPyodide();\n\
+                 document.getElementById(\"out\").textContent = pyodide.runPython({python:?});\n"
+            ),
+        )
+        .unwrap();
+    };
+    module_page(
+        "index",
+        "./pyodide/pyodide.mjs",
+        "import json\njson.dumps({'page': 'index'})",
+    );
+    std::os::unix::fs::symlink(runtime_dir(), site.path().join("pyodide")).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("site");
+    let page = site.path().join("index.html");
+    let output = pyodide_pack(&[
+        "pack",
+        page.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--offline",
+        "--until",
+        "\"page\"",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(out.join("pyodide-pack-sw.js").is_file());
+    // A page of the site written after the pack: nothing traced it, its difflib is lazy.
+    let site_path = site.path().to_path_buf();
+    std::fs::copy(site_path.join("index.html"), out.join("other.html")).unwrap();
+    std::fs::write(
+        out.join("other.html"),
+        std::fs::read_to_string(out.join("other.html"))
+            .unwrap()
+            .replace("index.mjs", "other.mjs"),
+    )
+    .unwrap();
+    std::fs::write(
+        out.join("other.mjs"),
+        "import { loadPyodide } from \"./pyodide-pack/pyodide.mjs\";\n\
+         const pyodide = await loadPyodide();\n\
+         document.getElementById(\"out\").textContent = pyodide.runPython(\
+         \"import difflib\\n'ratio %.3f' % difflib.SequenceMatcher(None, 'pyodide', 'pyscript').ratio()\");\n",
+    )
+    .unwrap();
+
+    let mut server = Server::start(&out, &[]);
+    let mut visits = Visits::start(Duration::from_secs(90));
+    let index_done = "document.getElementById('out').textContent.includes('page')";
+    let other_done = "document.getElementById('out').textContent.includes('ratio')";
+    let first = visits.open(0, &format!("{}index.html", server.url), index_done);
+    assert_eq!(first["ok"], true, "{first}");
+    assert_eq!(visits.eval(0, CONTROLLED)["value"], true);
+    let other = visits.open(1, &format!("{}other.html", server.url), other_done);
+    assert_eq!(other["ok"], true, "{other}");
+    assert!(
+        other["text"].as_str().unwrap().contains("ratio 0.400"),
+        "{other}"
+    );
+    assert!(
+        requests(&other)
+            .iter()
+            .any(|(url, _, _)| url.contains("/pyodide-pack/immutable/lazy/")
+                && url.contains("difflib")),
+        "{other}"
+    );
+    assert_eq!(visits.eval(1, &sw_holds("difflib"))["value"], true);
+
+    server.interrupt();
+    let index = visits.reload(0, index_done);
+    assert_eq!(index["ok"], true, "{index}");
+    assert!(to_network(&index).is_empty(), "{index}");
+    let other = visits.reload(1, other_done);
+    assert_eq!(other["ok"], true, "{other}");
+    assert!(
+        other["text"].as_str().unwrap().contains("ratio 0.400"),
+        "{other}"
+    );
+}

@@ -345,8 +345,8 @@ fn the_page_and_the_runtime_copy_follow_the_flags_and_the_settings() {
     let loader = std::fs::read_to_string(deployed(&out, "loader.mjs")).unwrap();
     assert!(loader.contains("\"runtime_dir\":null"), "the CDN");
 
-    // --no-page: neither.
-    let (output, out) = pack(&["--no-page"]);
+    // --no-page: neither (and no earlier deployment kept: the folder holds this pack alone).
+    let (output, out) = pack(&["--no-page", "--keep-deployments", "0"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(!out.join("index.html").exists());
     assert_eq!(
