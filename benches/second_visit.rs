@@ -24,8 +24,11 @@ const APPS: &[(&str, &str, bool)] = &[
     ("sklearn_ridge", "corpus/science/sklearn_ridge/app.py", true),
 ];
 
-/// (name, shaping): bytes/s down and up, latency.
-const PROFILES: &[(&str, Option<(u64, u64, u64)>)] = &[
+/// A link: bytes/s down and up, latency in ms.
+type Shaping = (u64, u64, u64);
+
+/// (name, shaping).
+const PROFILES: &[(&str, Option<Shaping>)] = &[
     ("unshaped", None),
     ("cable", Some((20_000_000 / 8, 5_000_000 / 8, 20))),
 ];
@@ -45,7 +48,7 @@ struct Visits {
 }
 
 impl Visits {
-    fn start(repo: &Path, cache: &CacheRoot, network: Option<(u64, u64, u64)>) -> Visits {
+    fn start(repo: &Path, cache: &CacheRoot, network: Option<Shaping>) -> Visits {
         let dir = tempfile::tempdir().unwrap();
         let spec = json!({
             "chromium": pyodide_pack_pack::find_chromium().expect("Chromium"),
