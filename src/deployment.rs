@@ -5,13 +5,13 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use pyodide_pack_pack::deploy::{
+use pyodide_pack_pack::Pinned;
+use pyodide_pack_pack::{
     header_rules, headers_file, keep_deployments, write_headers, Deployment, DeploymentSummary,
     DEPLOYMENTS, HEADERS,
 };
-use pyodide_pack_pack::integrity::Pinned;
-use pyodide_pack_pack::offline::{ServiceWorker, SERVICE_WORKER};
 use pyodide_pack_pack::{PackOptions, PackSummary};
+use pyodide_pack_pack::{ServiceWorker, SERVICE_WORKER};
 
 /// Where a bundle sits in a site and what else the site's first load fetches.
 pub struct Site<'a> {

@@ -305,7 +305,7 @@ pub fn run_trace(
     let trace = run_traces(&request, &spinner)?;
     drop(spinner);
     let bytes = serde_json::to_vec(&trace)?;
-    pyodide_pack_env::cache::write_atomically(&cached, &bytes)
+    pyodide_pack_env::write_atomically(&cached, &bytes)
         .with_context(|| "could not write the trace cache".to_string())?;
     Ok(trace)
 }
@@ -410,7 +410,7 @@ pub fn pack_options(settings: &Settings, flags: &PackFlags) -> PackOptions {
         keep_deployments: flags
             .keep_deployments
             .or(config.keep_deployments)
-            .unwrap_or(pyodide_pack_pack::deploy::KEEP_DEPLOYMENTS),
+            .unwrap_or(pyodide_pack_pack::KEEP_DEPLOYMENTS),
     }
 }
 
@@ -664,7 +664,7 @@ pub fn validate_bundle(
         );
     }
     // Every file the loader fetches, as its manifest pins it, before anything runs.
-    let mismatches = pyodide_pack_pack::integrity::check_output(dir)?;
+    let mismatches = pyodide_pack_pack::check_output(dir)?;
     if !mismatches.is_empty() {
         return Err(pyodide_pack_pack::PackError::Integrity {
             dir: dir.to_path_buf(),

@@ -47,10 +47,10 @@ pub(super) fn validate_page(
     // A packed folder without the runtime's files takes them from the CDN, which a stand-in
     // answers from the runtime packed against.
     let runtime = &analysis.loaded.env.runtime;
-    let copied = pyodide_pack_pack::integrity::copied_runtime(&site.join(PAGE_PACK_DIR))?;
+    let copied = pyodide_pack_pack::copied_runtime(&site.join(PAGE_PACK_DIR))?;
     let cdn = (!copied).then(|| {
         (
-            pyodide_pack_pack::loader::cdn_folder(&runtime.version),
+            pyodide_pack_pack::cdn_folder(&runtime.version),
             runtime.dir.clone(),
         )
     });

@@ -381,7 +381,7 @@ pub fn validate_page_output(
             pyodide_pack_pack::LOADER
         );
     }
-    let mismatches = pyodide_pack_pack::integrity::check_output(&pack_dir)?;
+    let mismatches = pyodide_pack_pack::check_output(&pack_dir)?;
     if !mismatches.is_empty() {
         return Err(pyodide_pack_pack::PackError::Integrity {
             dir: pack_dir,

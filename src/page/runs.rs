@@ -103,7 +103,7 @@ pub(super) fn trace_key(
         let other = page.dir.join(&run.page);
         hasher.update(std::fs::read(&other).with_context(|| other.display().to_string())?);
     }
-    hasher.update(pyodide_pack_trace::runner::harness_digest().as_bytes());
+    hasher.update(pyodide_pack_trace::harness_digest().as_bytes());
     hasher.update(std::fs::read(&page.path).with_context(|| page.path.display().to_string())?);
     for source in &page.python {
         hasher.update(source.name.as_bytes());
@@ -211,7 +211,7 @@ pub(super) fn trace_page(
         );
     }
     let bytes = serde_json::to_vec(&record)?;
-    pyodide_pack_env::cache::write_atomically(&cached, &bytes)
+    pyodide_pack_env::write_atomically(&cached, &bytes)
         .context("could not write the trace cache")?;
     Ok(record)
 }

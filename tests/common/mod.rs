@@ -188,7 +188,7 @@ pub fn scratch_app(name: &str, source: &str) -> (tempfile::TempDir, PathBuf, Pat
 /// `bundle.zip.zst` (and its `.br` sibling), `loader.mjs` (the content-named loader the stub
 /// re-exports), `lazy/lib/python3.14/x.pyc`, `pyodide/pyodide.asm.wasm`, `index.mjs`.
 pub fn deployed(out: &Path, name: &str) -> PathBuf {
-    let loader = pyodide_pack_pack::integrity::deployed_loader(out).unwrap();
+    let loader = pyodide_pack_pack::deployed_loader(out).unwrap();
     let folder = loader.parent().unwrap().to_path_buf();
     if name == "loader.mjs" {
         return loader;
@@ -280,7 +280,7 @@ pub fn manifest_of(loader: &Path) -> serde_json::Value {
 /// transfer form (`.zip`, `.zip.gz`, `.zip.zst`), decoded.
 pub fn eager_zip(out: &Path, name: &str) -> Vec<u8> {
     use std::io::Read;
-    let manifest = manifest_of(&pyodide_pack_pack::integrity::deployed_loader(out).unwrap());
+    let manifest = manifest_of(&pyodide_pack_pack::deployed_loader(out).unwrap());
     let pinned = |n: &str| manifest["files"].get(n).is_some();
     if pinned(name) {
         return std::fs::read(deployed(out, name)).unwrap();
@@ -341,7 +341,7 @@ pub fn validate_input_record(out: &Path, args: &[String], input: &Path) -> serde
 /// breaks a file on purpose to see what the app does with it, not what the integrity check does
 /// (tests/integrity.rs).
 pub fn repin(out: &Path, file: &str, bytes: &[u8]) {
-    let loader = pyodide_pack_pack::integrity::deployed_loader(out).unwrap();
+    let loader = pyodide_pack_pack::deployed_loader(out).unwrap();
     let text = std::fs::read_to_string(&loader).unwrap();
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
     let line = lines
@@ -350,7 +350,7 @@ pub fn repin(out: &Path, file: &str, bytes: &[u8]) {
         .expect("a manifest line");
     let json = line["const MANIFEST = ".len()..].trim_end_matches(';');
     let mut manifest: serde_json::Value = serde_json::from_str(json).unwrap();
-    let pinned = pyodide_pack_pack::integrity::Pinned::of(bytes);
+    let pinned = pyodide_pack_pack::Pinned::of(bytes);
     let path = loader
         .parent()
         .unwrap()
@@ -363,7 +363,7 @@ pub fn repin(out: &Path, file: &str, bytes: &[u8]) {
 
 /// The one manifest line of a packed output's loader.
 pub fn manifest_line(out: &Path) -> String {
-    std::fs::read_to_string(pyodide_pack_pack::integrity::deployed_loader(out).unwrap())
+    std::fs::read_to_string(pyodide_pack_pack::deployed_loader(out).unwrap())
         .unwrap()
         .lines()
         .find(|l| l.starts_with("const MANIFEST = "))

@@ -66,10 +66,10 @@ pub fn load_page(
         &cache,
         "browser-driver",
         "puppeteer-core",
-        pyodide_pack_pack::browser::DRIVER_VERSION,
+        pyodide_pack_pack::DRIVER_VERSION,
     )
     .unwrap();
-    let chromium = pyodide_pack_pack::browser::find_chromium().unwrap();
+    let chromium = pyodide_pack_pack::find_chromium().unwrap();
     let version = pyodide_pack_env::PINNED_PYODIDE_VERSION;
     let dir = tempfile::tempdir().unwrap();
     let spec = json!({

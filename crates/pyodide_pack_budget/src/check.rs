@@ -3,7 +3,7 @@
 use globset::{Glob, GlobMatcher};
 use pyodide_pack_config::{BudgetConfig, Compression};
 // PEP 503 names, so `pydantic_core` and `pydantic-core` name one package.
-use pyodide_pack_env::lock::normalize;
+use pyodide_pack_env::normalize;
 use pyodide_pack_pack::{format_size, PackSummary, Sizes, LAZY_DIR};
 use serde::Serialize;
 

@@ -147,7 +147,7 @@ pub fn hex(digest: &[u8]) -> String {
 }
 
 /// Classifies a path inside an archive by its name alone.
-pub fn file_kind(path: &str) -> FileKind {
+pub(crate) fn file_kind(path: &str) -> FileKind {
     let first_dir = path.split('/').next().unwrap_or("");
     if path.contains(".dist-info/") && first_dir.ends_with(".dist-info") {
         FileKind::Metadata
@@ -516,7 +516,7 @@ fn wheel_import_path(name: &str) -> Option<String> {
 }
 
 /// `(distribution, version)` from a wheel file name, as the wheel spec lays it out.
-pub fn parse_wheel_name(path: &Path) -> Result<(String, String, String), EnvError> {
+pub(crate) fn parse_wheel_name(path: &Path) -> Result<(String, String, String), EnvError> {
     let bad = |reason: &str| EnvError::BadWheelName {
         path: path.to_path_buf(),
         reason: reason.to_string(),

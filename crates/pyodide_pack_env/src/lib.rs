@@ -6,23 +6,25 @@
 //! system) and a kind. Nothing here knows about imports: that is the facts stage.
 #![warn(unreachable_pub)]
 
-pub mod archive;
-pub mod cache;
-pub mod environment;
-pub mod error;
-pub mod lock;
+mod archive;
+mod cache;
+mod environment;
+mod error;
+mod lock;
 mod npm;
-pub mod platform;
-pub mod requirements;
-pub mod runtime;
+mod platform;
+mod requirements;
+mod runtime;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use archive::{hex, Archive, ArchiveBytes, ArchiveEntry, ArchiveKind, FileKind};
-pub use cache::CacheRoot;
-pub use environment::{wheels_in, Environment, EnvironmentRequest, FileRef};
+pub use cache::{write_atomically, CacheRoot};
+pub use environment::{
+    wheels_in, Environment, EnvironmentRequest, FileRef, APP_INSTALL_ROOT, DSO_DIR,
+};
 pub use error::EnvError;
-pub use lock::{LockPackage, PyodideLock};
+pub use lock::{normalize, LockPackage, PyodideLock};
 pub use npm::{install_npm_package, npm_prefix};
 pub use requirements::{ResolvedWheel, WheelSource};
 pub use runtime::{

@@ -108,7 +108,7 @@ impl PyodideLock {
 
 /// Where lock packages are fetched from when the runtime folder does not hold them: the CDN folder
 /// of the runtime's version, the same default `loader.mjs` uses.
-pub fn default_index_url(runtime: &Runtime) -> String {
+pub(crate) fn default_index_url(runtime: &Runtime) -> String {
     format!(
         "https://cdn.jsdelivr.net/pyodide/v{}/full/",
         runtime.version
@@ -118,7 +118,7 @@ pub fn default_index_url(runtime: &Runtime) -> String {
 /// The file of a lock package: beside the lock when the runtime folder is a full release, else in
 /// the cache, fetched from `index_url` on first use. Either way its sha256 must be the lock's; a
 /// download that does not match leaves nothing in the cache.
-pub fn fetch_lock_package(
+pub(crate) fn fetch_lock_package(
     package: &LockPackage,
     runtime: &Runtime,
     index_url: &str,

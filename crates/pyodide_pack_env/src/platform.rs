@@ -3,7 +3,7 @@
 use goblin::{peek_bytes, Hint};
 
 /// Describes a shared library that is not WebAssembly: which platform it was built for.
-pub fn describe_non_wasm(head: &[u8]) -> String {
+pub(crate) fn describe_non_wasm(head: &[u8]) -> String {
     let mut magic = [0u8; 16];
     let n = head.len().min(16);
     magic[..n].copy_from_slice(&head[..n]);

@@ -47,7 +47,7 @@ struct PinnedElsewhere {
 
 /// Resolves `requirements`: lock packages from the lock (fetched beside it or from `index_url`,
 /// default the runtime version's CDN folder), the rest with pip.
-pub fn resolve_requirements(
+pub(crate) fn resolve_requirements(
     requirements: &Path,
     find_links: Option<&Path>,
     runtime: &Runtime,

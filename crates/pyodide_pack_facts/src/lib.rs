@@ -7,10 +7,10 @@
 #![warn(unreachable_pub)]
 
 mod depth;
-pub mod python;
+mod python;
 mod source;
-pub mod store;
-pub mod wasm;
+mod store;
+mod wasm;
 
 pub use depth::{parsing_pool, too_deep, INLINE_PARSE_BYTES, MAX_BRACKETS, MAX_CHAIN};
 pub use python::{

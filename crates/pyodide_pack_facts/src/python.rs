@@ -155,7 +155,7 @@ impl LineIndex {
 const MAX_TEXT: usize = 160;
 
 /// Name literals kept per file: a generated table of plugins has a few thousand at most.
-pub const MAX_NAME_LITERALS: usize = 20_000;
+pub(crate) const MAX_NAME_LITERALS: usize = 20_000;
 
 fn folded_text(source: &str, range: TextRange) -> String {
     let raw = &source[range.start().to_usize()..range.end().to_usize()];

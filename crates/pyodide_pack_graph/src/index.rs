@@ -82,7 +82,7 @@ pub struct ModuleIndex {
 
 /// The module a file defines, from its path below the import root: `a/b.py` -> `a.b`,
 /// `a/__init__.py` -> `a` (a package), `a/_x.cpython-314-wasm32-emscripten.so` -> `a._x`.
-pub fn module_for_path(import_path: &str, kind: FileKind) -> Option<(String, bool)> {
+pub(crate) fn module_for_path(import_path: &str, kind: FileKind) -> Option<(String, bool)> {
     let (dir, file) = match import_path.rsplit_once('/') {
         Some((d, f)) => (d, f),
         None => ("", import_path),

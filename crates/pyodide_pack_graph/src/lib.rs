@@ -5,13 +5,13 @@
 //! the default rules' data files.
 #![warn(unreachable_pub)]
 
-pub mod build;
-pub mod index;
-pub mod model;
-pub mod prune;
-pub mod rules;
-pub mod tier;
-pub mod why;
+mod build;
+mod index;
+mod model;
+mod prune;
+mod rules;
+mod tier;
+mod why;
 
 #[cfg(test)]
 mod tests;

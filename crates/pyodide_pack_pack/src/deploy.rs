@@ -15,9 +15,9 @@ pub const DEPLOYMENTS: &str = "deployments.json";
 pub const HEADERS: &str = "_headers";
 const SCHEMA: &str = "pyodide-pack/deployments-1";
 /// What a content-named file may be cached with: its name changes when its bytes do.
-pub const CACHE_FOR_EVER: &str = "public, max-age=31536000, immutable";
+pub(crate) const CACHE_FOR_EVER: &str = "public, max-age=31536000, immutable";
 /// What the page and the entry files are sent with: cached, but revalidated before each use.
-pub const REVALIDATE: &str = "no-cache";
+pub(crate) const REVALIDATE: &str = "no-cache";
 /// How many earlier deployments a pack keeps by default.
 pub const KEEP_DEPLOYMENTS: usize = 2;
 

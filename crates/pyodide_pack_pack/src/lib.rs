@@ -9,24 +9,24 @@
 //! succeeded.
 #![warn(unreachable_pub)]
 
-pub mod browser;
+mod browser;
 mod content;
-pub mod deploy;
+mod deploy;
 mod entries;
-pub mod error;
-pub mod integrity;
+mod error;
+mod integrity;
 mod lazy;
-pub mod loader;
+mod loader;
 mod measure;
-pub mod offline;
-pub mod output;
-pub mod plan;
-pub mod pyc;
-pub mod reduce;
+mod offline;
+mod output;
+mod plan;
+mod pyc;
+mod reduce;
 mod site;
-pub mod sizes;
+mod sizes;
 mod transfer;
-pub mod validate;
+mod validate;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -50,9 +50,16 @@ pub use browser::{
     BrowserThread, BrowserValidation, DRIVER_VERSION,
 };
 pub use content::{content_name, IMMUTABLE_DIR};
+pub use deploy::{
+    header_rules, headers_file, keep_deployments, write_headers, Deployment, DeploymentSummary,
+    HeaderRule, Kept, DEPLOYMENTS, HEADERS, KEEP_DEPLOYMENTS,
+};
 pub use error::PackError;
+pub use integrity::{check_output, copied_runtime, deployed_loader, pinned_file, Mismatch, Pinned};
 pub use lazy::{LazyFile, LAZY_DIR};
+pub use loader::cdn_folder;
 pub use measure::{reduction, OutputFile, PackageSizes, Totals};
+pub use offline::{ServiceWorker, SERVICE_WORKER};
 pub use output::{StagedOutput, PACK_SCHEMA};
 pub use plan::{plan_pack, Destination, PackPlan, PlannedFile};
 pub use reduce::{strip_docstrings, DocstringsKept, ReducerStats};

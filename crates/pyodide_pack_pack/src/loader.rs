@@ -93,7 +93,7 @@ pub(crate) fn render_loader(
 }
 
 /// `loader.mjs` before its manifest: the parts, each without its leading `//!` lines.
-pub fn template() -> String {
+pub(crate) fn template() -> String {
     TEMPLATE_PARTS
         .iter()
         .map(|part| {

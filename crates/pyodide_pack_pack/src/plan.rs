@@ -22,7 +22,7 @@ pub enum Destination {
 
 /// Where lazy stdlib modules live in Pyodide's file system: `/lib/python3.14`, the folder CPython
 /// would use for a stdlib that is not zipped. The loader puts it on `sys.path` after the zip.
-pub fn lazy_stdlib_dir(env: &Environment) -> String {
+pub(crate) fn lazy_stdlib_dir(env: &Environment) -> String {
     format!("/lib/python{}", env.runtime.python_minor())
 }
 

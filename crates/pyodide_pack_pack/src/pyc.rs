@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use pyodide_pack_env::cache::write_atomically;
+use pyodide_pack_env::write_atomically;
 use pyodide_pack_env::{hex, CacheRoot, Environment};
 use pyodide_pack_trace::{install_harness, run_node_script};
 use sha2::{Digest, Sha256};
@@ -13,20 +13,20 @@ use sha2::{Digest, Sha256};
 use crate::PackError;
 
 /// One source to compile: its bytes and the path tracebacks should name (its install path).
-pub struct PycJob {
+pub(crate) struct PycJob {
     pub source: Vec<u8>,
     pub dfile: String,
 }
 
 /// What compiling produced: one result per job (`None`: the interpreter rejected the source, which
 /// ships as `.py`), and a warning for each rejection.
-pub struct Compiled {
+pub(crate) struct Compiled {
     pub pycs: Vec<Option<Vec<u8>>>,
     pub warnings: Vec<String>,
 }
 
 /// Compiles every job, reusing cached byte-code.
-pub fn compile_pyc(
+pub(crate) fn compile_pyc(
     env: &Environment,
     cache: &CacheRoot,
     jobs: &[PycJob],

@@ -103,7 +103,7 @@ impl SizeCache {
         let sizes = Sizes::of(bytes);
         if let Ok(text) = serde_json::to_vec(&sizes) {
             // A cache that cannot be written only costs the next run the time to measure.
-            let _ = pyodide_pack_env::cache::write_atomically(&path, &text);
+            let _ = pyodide_pack_env::write_atomically(&path, &text);
         }
         sizes
     }

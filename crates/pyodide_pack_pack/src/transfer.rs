@@ -258,7 +258,7 @@ impl TransferCache {
         }
         let bytes = make()?;
         // A cache that cannot be written only costs the next pack the time to encode.
-        let _ = pyodide_pack_env::cache::write_atomically(&path, &bytes);
+        let _ = pyodide_pack_env::write_atomically(&path, &bytes);
         Ok(bytes)
     }
 }

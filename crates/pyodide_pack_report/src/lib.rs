@@ -4,10 +4,10 @@
 
 mod chains;
 mod html;
-pub mod pack;
-pub mod record;
-pub mod table;
-pub mod why;
+mod pack;
+mod record;
+mod table;
+mod why;
 mod why_report;
 
 #[cfg(test)]

@@ -230,7 +230,7 @@ pub fn render_pack(report: &PackReport, out_dir: &str) -> String {
 }
 
 /// How the output caches and redeploys: one line, and one per earlier deployment kept.
-fn render_deployment(deployment: &pyodide_pack_pack::deploy::DeploymentSummary) -> String {
+fn render_deployment(deployment: &pyodide_pack_pack::DeploymentSummary) -> String {
     let worker = match &deployment.service_worker {
         Some(file) => format!("; offline after one visit ({file})"),
         None => String::new(),

@@ -6,11 +6,11 @@
 //! run touched into `runtime` edges of the dependency graph.
 #![warn(unreachable_pub)]
 
-pub mod error;
-pub mod merge;
-pub mod page;
-pub mod record;
-pub mod runner;
+mod error;
+mod merge;
+mod page;
+mod record;
+mod runner;
 
 pub use error::TraceError;
 pub use merge::{
@@ -19,6 +19,7 @@ pub use merge::{
 pub use page::{run_page, ConsoleLine, PageRecord, PageRunRequest, PageTrace};
 pub use record::{ImportEvent, ModuleOrigin, RunTimings, Trace, TraceRun, TRACE_SCHEMA};
 pub use runner::{
-    app_files, harness_error, install_harness, interrupt_runs, node_program, run_node_script,
-    run_plan, run_traces, NodeOutcome, RunPlan, TraceProgress, TraceRequest, HARNESS_FILES,
+    app_files, harness_digest, harness_error, install_harness, interrupt_runs, node_program,
+    run_node_script, run_plan, run_traces, NodeOutcome, RunPlan, TraceProgress, TraceRequest,
+    HARNESS_FILES,
 };

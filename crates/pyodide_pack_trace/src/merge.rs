@@ -97,7 +97,7 @@ pub fn merge_traces(
         .map(|f| (env.entry(f).install_path.as_str(), f))
         .collect();
     let site_packages = env.runtime.site_packages();
-    let app_root = pyodide_pack_env::environment::APP_INSTALL_ROOT;
+    let app_root = pyodide_pack_env::APP_INSTALL_ROOT;
     let mut summary = TraceSummary::default();
     let mut seen: HashSet<FileRef> = HashSet::new();
     let mut outside: BTreeSet<String> = BTreeSet::new();

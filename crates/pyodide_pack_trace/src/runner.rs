@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use pyodide_pack_env::cache::write_atomically;
+use pyodide_pack_env::write_atomically;
 use pyodide_pack_env::{hex, ArchiveKind, CacheRoot, Environment};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -446,7 +446,7 @@ fn run_one(request: &TraceRequest, harness: &Path, plan: &RunPlan) -> Result<Tra
         "wheels": wheels,
         "shared_libraries": shared_libraries,
         "libraries": libraries,
-        "dso_dir": pyodide_pack_env::environment::DSO_DIR,
+        "dso_dir": pyodide_pack_env::DSO_DIR,
         "files": files,
         "entry": env.entry(env.entry).install_path,
         "input": input_dest,

@@ -10,7 +10,7 @@ use crate::{CacheRoot, EnvError, LockPackage, PyodideLock};
 mod release;
 mod scan;
 
-pub use release::{supported_lines, PythonMinor, ReleaseLine, RELEASE_LINES};
+pub use release::{supported_lines, PythonMinor, RELEASE_LINES};
 
 /// Bumped when [`RuntimeFacts`] gains or changes a field, so cached facts are read anew.
 const RUNTIME_FACTS_VERSION: &str = "v2";
@@ -361,7 +361,7 @@ pub fn cached_runtime_dir(cache: &CacheRoot, version: &str) -> PathBuf {
 }
 
 /// Installs `pyodide@VERSION` from npm into the cache, atomically: a failed install leaves nothing.
-pub fn install_runtime(cache: &CacheRoot, version: &str) -> Result<PathBuf, EnvError> {
+pub(crate) fn install_runtime(cache: &CacheRoot, version: &str) -> Result<PathBuf, EnvError> {
     crate::npm::install_npm_package(cache, "runtime", "pyodide", version)?;
     Ok(cached_runtime_dir(cache, version))
 }
