@@ -754,12 +754,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 emit(&text, json.as_deref(), &records)?;
                 return Ok(ExitCode::SUCCESS);
             }
-            if page::is_page(&env.app) {
-                let (text, records) =
-                    page::validate_page_output(&outdir, &env.app, &env.request()?, &args, &cache)?;
-                emit(&text, json.as_deref(), &records)?;
-                return Ok(ExitCode::SUCCESS);
-            }
             let settings = Settings::new(&env.app, &args)?;
             let environment = pyodide_pack_env::Environment::load(&env.request()?, &cache)?;
             let choice = pipeline::BrowserChoice::new(&browser, &settings.config);
@@ -773,7 +767,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 choice.is_none(),
                 pipeline::PriorRuns {
                     traced: pipeline::traced_runs_of(&outdir),
-                    known: Vec::new(),
+                    known: pipeline::cached_known_runs(&environment, &outdir, &cache),
                 },
             )?;
             let text = pyodide_pack_report::render_validation(&validation);

@@ -618,20 +618,57 @@ fn traced_runs(traces: &[Trace]) -> TracedRuns {
     TracedRuns::new(traces.iter().flat_map(|t| &t.runs).map(|r| r.input.clone()))
 }
 
-/// The runs a packed folder was traced with, from its `report.json` (none if it has no report or
-/// was packed without a trace).
-pub fn traced_runs_of(dir: &Path) -> TracedRuns {
+/// The inputs a packed folder was traced with (`None`: the app alone), from its `report.json`
+/// (none if it has no report or was packed without a trace).
+fn traced_inputs_of(dir: &Path) -> Vec<Option<PathBuf>> {
     let Ok(bytes) = std::fs::read(dir.join("report.json")) else {
-        return TracedRuns::default();
+        return Vec::new();
     };
     let Ok(report) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
-        return TracedRuns::default();
+        return Vec::new();
     };
-    let runs = report["analysis"]["trace"]["runs"]
+    report["analysis"]["trace"]["runs"]
         .as_array()
-        .cloned()
-        .unwrap_or_default();
-    TracedRuns::new(runs.iter().map(|r| r["input"].as_str().map(PathBuf::from)))
+        .map(|runs| {
+            runs.iter()
+                .map(|r| r["input"].as_str().map(PathBuf::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The runs a packed folder was traced with.
+pub fn traced_runs_of(dir: &Path) -> TracedRuns {
+    TracedRuns::new(traced_inputs_of(dir))
+}
+
+/// The full environment's runs of a packed folder's traced inputs that the trace cache holds for
+/// this environment (the same app, inputs, wheels and runtime): references `validate` need not
+/// run again.
+pub fn cached_known_runs(env: &Environment, dir: &Path, cache: &CacheRoot) -> Vec<KnownRun> {
+    let request = TraceRequest {
+        env,
+        inputs: traced_inputs_of(dir).into_iter().flatten().collect(),
+        timeout: std::time::Duration::ZERO,
+        cache,
+        jobs: 0,
+    };
+    let Ok(key) = request.cache_key() else {
+        return Vec::new();
+    };
+    let path = cache.root().join("traces").join(format!("{key}.json"));
+    let Ok(trace) = Trace::read(&path) else {
+        return Vec::new();
+    };
+    trace
+        .runs
+        .into_iter()
+        .map(|run| KnownRun {
+            input: run.input,
+            stdout: run.stdout,
+            timings: run.timings,
+        })
+        .collect()
 }
 
 /// What validation knows of the pack's runs before it starts.

@@ -1,4 +1,4 @@
-//! The short fuzz run: every target for about 8 seconds on its seeds and their mutations, with a
+//! The short fuzz run: every target for about 4 seconds on its seeds and their mutations, with a
 //! fixed RNG seed, under the same bounds as the long run (no panic, no input over 2 s, the memory
 //! rule). Part of `cargo test --workspace`; the long run is the `fuzz` binary.
 //!
@@ -17,7 +17,7 @@ static ALLOC: CountingAlloc = CountingAlloc;
 /// One target at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-const SECONDS_PER_TARGET: u64 = 8;
+const SECONDS_PER_TARGET: u64 = 4;
 const RNG_SEED: u64 = 0x5eed_f022;
 
 fn short_run(name: &str) {

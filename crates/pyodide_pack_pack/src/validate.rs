@@ -176,7 +176,10 @@ fn reference_run(
 ) -> Result<(Reference, RunTimings), PackError> {
     // The pack's own traced run of this input, in this environment, already printed the
     // reference output: Pyodide is not started again for it.
-    let full = match request.known.iter().find(|k| k.input == plan.input) {
+    let same = |known: &KnownRun| {
+        known.input.as_deref().map(canonical) == plan.input.as_deref().map(canonical)
+    };
+    let full = match request.known.iter().find(|k| same(k)) {
         Some(known) => KnownRun::clone(known),
         None => {
             let run = run_plan(trace_request, plan)?;
