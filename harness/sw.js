@@ -7,8 +7,9 @@
 //   into a cache of this deployment's own; a file that does not match is fetched once more,
 //   bypassing caches, and a second mismatch fails the install (the worker before stays).
 // - Activate: at once (the files are named by content, so an open page of the last deployment
-//   asks for nothing this one answers differently); the caches of deployments no longer kept are
-//   removed, those of the kept ones stay for the pages still open on them.
+//   asks for nothing this one answers differently); the first worker takes the open pages over;
+//   the caches of deployments no longer kept are removed, those of the kept ones stay for the
+//   pages still open on them.
 // - Fetch: the page and the files precached from this deployment's cache; any other content-
 //   named file (a lazy file, one of a kept deployment) and the runtime's files from any of this
 //   app's caches, else the network, then cached; anything else in scope from the network, the
@@ -39,7 +40,13 @@ async function checked(url, size, sha256, mode) {
   return new Response(bytes, { status: 200, headers });
 }
 
+// Whether this worker is the first of its registration: then it takes over the pages already
+// open (the first visit's), so that what they fetch next is cached. An update needs not: the
+// pages the last worker controlled pass to this one when it activates.
+let first = false;
+
 self.addEventListener("install", (event) => {
+  first = !self.registration.active;
   event.waitUntil((async () => {
     const cache = await caches.open(CURRENT);
     await Promise.all(SW.precache.map(async ([path, size, sha256]) => {
@@ -60,7 +67,7 @@ self.addEventListener("activate", (event) => {
     for (const name of await caches.keys()) {
       if (name.startsWith(PREFIX) && !kept.has(name)) await caches.delete(name);
     }
-    await self.clients.claim();
+    if (first) await self.clients.claim();
   })());
 });
 
