@@ -148,28 +148,36 @@ fn pyscript_numpy_page_packs_and_runs_from_serve() {
     assert_no_package_downloads(&record);
 }
 
+/// pack validates a page of the scientific stack against the original page (its text and
+/// console); the served run shows it again. (One test a page: they run side by side.)
+fn scientific_page_packs_and_validates(name: &str, shown: &str) {
+    let out = tempfile::tempdir().unwrap();
+    pack_page(&page(name), out.path(), &[]);
+    let record = run_served(out.path(), "index.html", Some("py:all-done"), None);
+    assert!(record.text.contains(shown), "{name}: {}", record.text);
+    assert_no_package_downloads(&record);
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&out.path().join("pyodide-pack/report.json"))).unwrap();
+    let totals = &report["pack"]["totals"];
+    assert!(
+        totals["after"]["brotli"].as_u64() < totals["before"]["brotli"].as_u64(),
+        "{name}: {totals}"
+    );
+}
+
 #[test]
-fn pyscript_pages_of_the_scientific_stack_pack_and_validate() {
-    // pack validates each against the original page (its text and console); the served run
-    // shows it again.
-    for (name, shown) in [
-        ("pyscript_pandas", "Lyon"),
-        ("pyscript_matplotlib", "lines drawn: 1, title: squares"),
-        ("pyscript_sklearn", "coefficients: 1.50, -2.00, 0.50"),
-    ] {
-        let out = tempfile::tempdir().unwrap();
-        pack_page(&page(name), out.path(), &[]);
-        let record = run_served(out.path(), "index.html", Some("py:all-done"), None);
-        assert!(record.text.contains(shown), "{name}: {}", record.text);
-        assert_no_package_downloads(&record);
-        let report: serde_json::Value =
-            serde_json::from_str(&read(&out.path().join("pyodide-pack/report.json"))).unwrap();
-        let totals = &report["pack"]["totals"];
-        assert!(
-            totals["after"]["brotli"].as_u64() < totals["before"]["brotli"].as_u64(),
-            "{name}: {totals}"
-        );
-    }
+fn a_pyscript_pandas_page_packs_and_validates() {
+    scientific_page_packs_and_validates("pyscript_pandas", "Lyon");
+}
+
+#[test]
+fn a_pyscript_matplotlib_page_packs_and_validates() {
+    scientific_page_packs_and_validates("pyscript_matplotlib", "lines drawn: 1, title: squares");
+}
+
+#[test]
+fn a_pyscript_scikit_learn_page_packs_and_validates() {
+    scientific_page_packs_and_validates("pyscript_sklearn", "coefficients: 1.50, -2.00, 0.50");
 }
 
 #[test]
