@@ -9,9 +9,12 @@
 //! `cargo bench --bench pages` (needs `bash corpus/fetch.sh`); `-- NAME...`: only those pages;
 //! `--runs=N`: N loads of each (the median is shown; default 1).
 
-use std::io::{BufRead, BufReader};
+#[path = "support/serve.rs"]
+mod serve;
+
+use serve::Server;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use pyodide_pack_env::CacheRoot;
@@ -27,37 +30,6 @@ const CABLE: (f64, f64, f64) = (20e6 / 8.0, 5e6 / 8.0, 20.0);
 const BYTES_GOAL_SKLEARN: f64 = 0.5;
 const BYTES_GOAL_MEDIAN: f64 = 0.6;
 const CABLE_TIME_GOAL: f64 = 0.5;
-
-struct Serve(Child, String);
-
-impl Serve {
-    fn start(dir: &Path) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pyodide-pack"))
-            .arg("serve")
-            .arg(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("pyodide-pack serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in {line:?}"))
-            .to_string();
-        Serve(child, url)
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// The bodies the page asked for (each once), as the server sends them with brotli accepted.
 fn wire_bytes(record: &PageRecord, origin: &str) -> f64 {
@@ -127,13 +99,13 @@ fn main() {
             .status()
             .unwrap();
         assert!(status.success(), "pack {name} failed");
-        let original = Serve::start(&site);
-        let packed = Serve::start(out.path());
-        let load = |serve: &Serve, dir: &Path, network| -> PageRecord {
+        let original = Server::start(&site, &[]);
+        let packed = Server::start(out.path(), &[]);
+        let load = |serve: &Server, dir: &Path, network| -> PageRecord {
             let record = run_page(&PageRunRequest {
                 site: dir,
                 page: "index.html",
-                url: Some(&serve.1),
+                url: Some(&serve.url),
                 runtime: None,
                 script: None,
                 interpreter: None,
@@ -152,10 +124,10 @@ fn main() {
             record
         };
         for (profile, network) in [("unshaped", None), ("cable", Some(CABLE))] {
-            let measure = |serve: &Serve, dir: &Path| {
+            let measure = |serve: &Server, dir: &Path| {
                 let records: Vec<PageRecord> =
                     (0..runs).map(|_| load(serve, dir, network)).collect();
-                let bytes = median(records.iter().map(|r| wire_bytes(r, &serve.1)).collect());
+                let bytes = median(records.iter().map(|r| wire_bytes(r, &serve.url)).collect());
                 let first = median(
                     records
                         .iter()

@@ -11,6 +11,10 @@
 //! `-- --runs=N` (default 3). Needs `corpus/fetch.sh` (the pydantic wheels, the real 0.27.7
 //! distribution for scikit-learn) and Chromium.
 
+#[path = "support/serve.rs"]
+mod serve;
+
+use serve::Server;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -102,41 +106,6 @@ impl Drop for Visits {
     }
 }
 
-/// `pyodide-pack serve DIR` on a free port, until dropped.
-struct Served {
-    child: Child,
-    url: String,
-}
-
-impl Served {
-    fn start(dir: &Path) -> Served {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pyodide-pack"))
-            .arg("serve")
-            .arg(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .expect("serve prints its URL")
-            .to_string();
-        Served { child, url }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -189,7 +158,7 @@ fn main() {
             "pack {name}: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let served = Served::start(&out);
+        let served = Server::start(&out, &[]);
         let mut first_unshaped = None;
         for (profile, network) in PROFILES {
             let (mut first, mut second, mut network_counts) = (Vec::new(), Vec::new(), Vec::new());

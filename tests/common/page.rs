@@ -4,54 +4,16 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use serde_json::{json, Value};
 
 use super::{cache, repo, runtime_dir, stderr};
 
-/// A running `pyodide-pack serve`, stopped with SIGINT when dropped.
-pub struct Server {
-    pub child: Child,
-    pub url: String,
-}
-
-impl Server {
-    pub fn start(dir: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pyodide-pack"))
-            .arg("serve")
-            .arg(dir)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in {line:?}"))
-            .to_string();
-        Server { child, url }
-    }
-
-    /// SIGINT, as Ctrl-C sends it; the exit status.
-    pub fn interrupt(&mut self) -> std::process::ExitStatus {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
-        self.child.wait().unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            self.interrupt();
-        }
-    }
-}
+#[path = "../../benches/support/serve.rs"]
+mod serve;
+#[allow(unused_imports)]
+pub use serve::Server;
 
 /// What the page shows in Chromium once it has finished. `cdn`: the folder the stand-in CDN
 /// answers the pinned release's CDN URLs from (the runtime itself, or another to test with).
