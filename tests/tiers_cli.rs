@@ -7,8 +7,10 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use common::*;
 use serde_json::Value;
@@ -31,6 +33,24 @@ fn pack(app: &Path, wheels: &Path, extra: &[&str]) -> (tempfile::TempDir, PathBu
     let report: Value =
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
     (dir, out, report)
+}
+
+/// The default pack of a corpus app, made once for this file (one trace, one validation); each
+/// caller gets a copy of its own, since a test may break its files or write records beside it.
+fn packed(app: &str) -> (tempfile::TempDir, PathBuf, Value) {
+    type Pack = (tempfile::TempDir, PathBuf, Value);
+    static PACKS: Mutex<BTreeMap<String, Arc<OnceLock<Pack>>>> = Mutex::new(BTreeMap::new());
+    let cell = PACKS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(app.to_string())
+        .or_default()
+        .clone();
+    let (_, out, report) = cell.get_or_init(|| pack(&corpus_app(app), &corpus_wheels(app), &[]));
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("dist");
+    common::page::copy_dir(out, &copy);
+    (dir, copy, report.clone())
 }
 
 /// `validate OUTDIR APP --input INPUT --json`: the validation record.
@@ -62,7 +82,7 @@ fn validate_with_input(
 /// the traced run fetches nothing lazily, the untraced one prints what the full environment
 /// prints and fetches exactly `lazy`.
 fn untraced_input_comes_from_the_lazy_tier(app: &str, expected_stdout: &str, lazy: &[&str]) {
-    let (_dir, out, report) = pack(&corpus_app(app), &corpus_wheels(app), &[]);
+    let (_dir, out, report) = packed(app);
     assert_eq!(report["schema"], "pyodide-pack/pack-2");
     assert!(report["pack"]["totals"]["lazy_files"].as_u64().unwrap() > 0);
     let input = repo().join("corpus").join(app).join("untraced.py");
@@ -227,7 +247,7 @@ fn no_lazy_makes_one_self_contained_download() {
 #[test]
 fn preload_fetches_the_whole_lazy_tier_in_the_background() {
     let app = "computed_imports";
-    let (dir, out, report) = pack(&corpus_app(app), &corpus_wheels(app), &[]);
+    let (dir, out, report) = packed(app);
     let lazy_count = report["pack"]["totals"]["lazy_files"].as_u64().unwrap();
     // Once preloaded, the lazy folder can go: the untraced input still runs.
     let script = dir.path().join("preload.mjs");
@@ -280,7 +300,7 @@ console.log(JSON.stringify({{ count: fetched.length, preload: fetched.every((f) 
 #[test]
 fn the_lazy_tier_loads_in_chromium_on_the_main_thread_and_in_a_worker() {
     let app = "pygments_highlight";
-    let (_dir, out, _) = pack(&corpus_app(app), &corpus_wheels(app), &[]);
+    let (_dir, out, _) = packed(app);
     let input = repo().join("corpus").join(app).join("untraced.py");
     let (output, record) = validate_with_input(
         &out,
@@ -448,7 +468,7 @@ fn an_eager_glob_puts_a_file_in_the_download() {
 #[test]
 fn why_from_a_pack_record_names_the_tier_and_the_edge() {
     let app = "stdlib_codecs";
-    let (_dir, out, _) = pack(&corpus_app(app), &corpus_wheels(app), &[]);
+    let (_dir, out, _) = packed(app);
     let report = out.join("report.json");
     let why = |target: &str| {
         let mut args = vec!["why".to_string()];
@@ -489,7 +509,7 @@ fn lazy_files_behave_like_files_and_are_fetched_once_on_first_read() {
     // The MEMFS-internals part of loader.mjs on its own: stat and listdir cost no fetch, a
     // seek-then-read works, a second read fetches nothing, importlib.resources finds the file.
     let app = "computed_imports";
-    let (dir, out, _) = pack(&corpus_app(app), &corpus_wheels(app), &[]);
+    let (dir, out, _) = packed(app);
     let script = dir.path().join("lazy_fs.mjs");
     let python = r#"
 import os
@@ -542,7 +562,7 @@ fn a_traced_run_that_fetches_a_lazy_file_fails_validation() {
     // The record says the input was traced, but the pack's eager tier does not hold what it
     // needs: the eager tier must cover every traced run.
     let app = "computed_imports";
-    let (_dir, out, _) = pack(&corpus_app(app), &corpus_wheels(app), &[]);
+    let (_dir, out, _) = packed(app);
     let input = repo().join("corpus").join(app).join("untraced.py");
     let report_path = out.join("report.json");
     let mut report: Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
@@ -563,7 +583,7 @@ fn a_traced_run_that_fetches_a_lazy_file_fails_validation() {
 #[test]
 fn a_missing_lazy_file_is_named_by_validate_and_by_the_loader() {
     let app = "computed_imports";
-    let (_dir, out, _) = pack(&corpus_app(app), &corpus_wheels(app), &[]);
+    let (_dir, out, _) = packed(app);
     let path = deployed(&out, "lazy/home/pyodide/writers/latex.py");
     std::fs::remove_file(&path).unwrap();
     let missing = path.strip_prefix(&out).unwrap().display().to_string();
