@@ -41,6 +41,8 @@ test("names by content follow pack's rule (crates/pyodide_pack_pack/src/content.
     ["share/LICENSE", "share/LICENSE.ba7816bf8f01cfea"],
     ["a/.hidden", "a/.hidden.ba7816bf8f01cfea"],
     ["a/.hidden.txt", "a/.hidden.ba7816bf8f01cfea.txt"],
+    ["données/é.py", "données/é.ba7816bf8f01cfea.py"],
+    ["a/😀.tar.gz", "a/😀.ba7816bf8f01cfea.tar.gz"],
   ];
   for (const [path, named] of cases) assert.equal(contentName(path, abc), named, path);
 });

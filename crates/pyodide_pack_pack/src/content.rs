@@ -38,10 +38,12 @@ pub(crate) fn stub_target(stub: &str) -> Option<&str> {
 pub fn content_name(path: &str, sha256: &str) -> String {
     let hex = name_digest(sha256);
     let base = path.rfind('/').map_or(0, |slash| slash + 1);
-    // (A leading dot is part of the name, not an extension.)
-    match path[base..].get(1..).and_then(|rest| rest.find('.')) {
+    let name = &path[base..];
+    // (The first character is part of the name even if it is a dot: `.hidden`.)
+    let first = name.chars().next().map_or(0, char::len_utf8);
+    match name[first..].find('.') {
         Some(dot) => {
-            let at = base + 1 + dot;
+            let at = base + first + dot;
             format!("{}.{hex}{}", &path[..at], &path[at..])
         }
         None => format!("{path}.{hex}"),
@@ -92,6 +94,8 @@ mod tests {
             ("share/LICENSE", "share/LICENSE.ba7816bf8f01cfea"),
             ("a/.hidden", "a/.hidden.ba7816bf8f01cfea"),
             ("a/.hidden.txt", "a/.hidden.ba7816bf8f01cfea.txt"),
+            ("données/é.py", "données/é.ba7816bf8f01cfea.py"),
+            ("a/😀.tar.gz", "a/😀.ba7816bf8f01cfea.tar.gz"),
         ];
         for (path, named) in cases {
             assert_eq!(content_name(path, ABC), named, "{path}");
