@@ -42,13 +42,15 @@ async function checked(url, size, sha256, mode) {
 
 // Whether this worker is the first of its registration: then it takes over the pages already
 // open (the first visit's), so that what they fetch next is cached. An update needs not: the
-// pages the last worker controlled pass to this one when it activates.
-let first = false;
+// pages the last worker controlled pass to this one when it activates. (Kept in the cache, not in
+// a variable: the browser may stop a worker between its install and its activation.)
+const FIRST = `${SCOPE}?pyodide-pack-first-worker`;
 
 self.addEventListener("install", (event) => {
-  first = !self.registration.active;
+  const first = !self.registration.active;
   event.waitUntil((async () => {
     const cache = await caches.open(CURRENT);
+    if (first) await cache.put(FIRST, new Response(""));
     await Promise.all(SW.precache.map(async ([path, size, sha256]) => {
       const url = new URL(path, SCOPE).href;
       // (A retried install keeps what it has of the files named by content.)
@@ -67,21 +69,24 @@ self.addEventListener("activate", (event) => {
     for (const name of await caches.keys()) {
       if (name.startsWith(PREFIX) && !kept.has(name)) await caches.delete(name);
     }
-    if (first) await self.clients.claim();
+    const cache = await caches.open(CURRENT);
+    if (await cache.delete(FIRST)) await self.clients.claim();
   })());
 });
 
 // The files a page fetched before this worker controlled it (the loader lists them): cached now,
 // from the browser's cache where it holds them.
+// The lazy files a page read, with the bytes the loader checked (a synchronous request never
+// reaches this worker, and the browser's cache may hold a copy the loader refused).
 self.addEventListener("message", (event) => {
-  const { type, urls } = event.data ?? {};
-  if (type !== "pyodide-pack:cache" || !Array.isArray(urls)) return;
+  const { type, files } = event.data ?? {};
+  if (type !== "pyodide-pack:cache" || !Array.isArray(files)) return;
   event.waitUntil((async () => {
     const cache = await caches.open(CURRENT);
-    for (const url of urls) {
-      if (await caches.match(url)) continue;
-      const response = await fetch(url).catch(() => null);
-      if (response?.status === 200) await cache.put(url, response);
+    for (const [url, bytes] of files) {
+      if (typeof url === "string" && url.startsWith(SCOPE) && bytes instanceof Uint8Array) {
+        await cache.put(url, new Response(bytes, { status: 200 }));
+      }
     }
   })());
 });
@@ -96,8 +101,10 @@ self.addEventListener("message", (event) => {
     const found = [];
     try {
       const asked = new Set(urls);
-      for (const name of await caches.keys()) {
-        if (!name.startsWith(PREFIX)) continue;
+      // (This deployment's cache first: an older one may hold a copy since replaced.)
+      const names = (await caches.keys()).filter((name) => name.startsWith(PREFIX));
+      names.sort((a, b) => (b === CURRENT) - (a === CURRENT));
+      for (const name of names) {
         const cache = await caches.open(name);
         for (const request of await cache.keys()) {
           if (!asked.has(request.url)) continue;
@@ -139,8 +146,8 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (url.searchParams.has(RETRY)) {
     // The loader found a cached copy not the file packed: the network's, in the cache's place.
-    url.searchParams.delete(RETRY);
-    const clean = url.href;
+    // (The loader appends the parameter last: it is taken off as text, the rest as it was.)
+    const clean = request.url.replace(/[?&]pyodide-pack-retry=[^&#]*$/, "");
     event.respondWith(fetch(request.url, { cache: "reload" }).then((response) => {
       if (response.status === 200) {
         const copy = response.clone();
@@ -151,8 +158,12 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   url.hash = "";
-  // A folder is its index page.
-  const key = request.mode === "navigate" && url.pathname.endsWith("/") ? url.href + "index.html" : url.href;
+  if (request.mode === "navigate") {
+    // A page is itself whatever its query; a folder is its index page.
+    url.search = "";
+    if (url.pathname.endsWith("/")) url.pathname += "index.html";
+  }
+  const key = url.href;
   const inScope = key.startsWith(SCOPE);
   const named = /\/immutable\//.test(url.pathname);
   if (PRECACHED.has(key) || named || !inScope) {

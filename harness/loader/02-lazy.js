@@ -24,7 +24,7 @@ function installLazyFiles(pyodide, lazy, source, options, held = new Map()) {
       bytes = data;
       node.contents = data;
       report({ path, bytes: data.length, ms, preload });
-      source.fetched?.(url);
+      source.fetched?.(url, data);
     };
     // The bytes packed, or an error that says what came instead (a stale file after a
     // redeploy, a file of another pack, a truncated response).

@@ -66,7 +66,8 @@ function progressReporter(onProgress) {
   const emit = () => onProgress?.({ phase: state.phase, bytes: [...state.bytes], modules: [...state.modules] });
   return {
     phase(name) { state.phase = name; emit(); },
-    bytes(n) { state.bytes[0] += n; emit(); },
+    // (Capped: a file fetched once more past caches counts its first bytes twice.)
+    bytes(n) { state.bytes[0] = Math.min(state.bytes[0] + n, total); emit(); },
     module() { state.modules[0] += 1; emit(); },
   };
 }
@@ -132,7 +133,10 @@ function checkedParts(chunks, name, url, frames, digest, refetch = null) {
       if (err.status) throw new Error(`${what}: HTTP ${err.status}`);
       throw new Error(`${what} failed after ${got} bytes (${packed}): ${err.message ?? err}`);
     }
-    if (got !== pinned.size) throw new Error(`${what} was cut short: ${got} bytes arrived (${packed})`);
+    if (got !== pinned.size) {
+      const again = retried && refetch ? " (fetched once more past caches, after a first response that did not match)" : "";
+      throw new Error(`${what} was cut short: ${got} bytes arrived${again} (${packed})`);
+    }
   })().catch((err) => parts.forEach((part) => part.reject(err)));
   return parts.map((part) => part.promise);
 }

@@ -212,8 +212,13 @@ function checkedResponse(response, name, url, pinned, digest, fail) {
   let checked = null;
   let cancelled = false;
   let retried = false;
-  // The rest of the file after what was passed on (all chunks but the last), from a second
-  // fetch; null if it is not the file packed either, or does not continue what was sent.
+  let sent = 0; // (how many of the chunks were passed on)
+  const pass = (controller, index) => {
+    controller.enqueue(chunks[index]);
+    sent = index + 1;
+  };
+  // The rest of the file after what was passed on, from a second fetch; null if it is not the
+  // file packed either, or does not begin with the bytes passed on.
   const rest = async () => {
     if (retried) return null;
     retried = true;
@@ -222,7 +227,7 @@ function checkedResponse(response, name, url, pinned, digest, fail) {
     const bytes = new Uint8Array(await again.arrayBuffer().catch(() => new ArrayBuffer(0)));
     if (bytes.length !== pinned.size || (await digest(bytes)) !== pinned.sha256) return null;
     let at = 0;
-    for (const chunk of chunks.slice(0, -1)) {
+    for (const chunk of chunks.slice(0, sent)) {
       for (let i = 0; i < chunk.length; i++) if (chunk[i] !== bytes[at + i]) return null;
       at += chunk.length;
     }
@@ -246,7 +251,7 @@ function checkedResponse(response, name, url, pinned, digest, fail) {
             if (tail) return (controller.enqueue(tail), controller.close());
             throw new Error(`${what} is not the file packed: more than ${packed}`);
           }
-          if (chunks.length > 1) return controller.enqueue(chunks[chunks.length - 2]);
+          if (chunks.length > 1) return pass(controller, chunks.length - 2);
         }
         const whole = new Uint8Array(got);
         chunks.reduce((at, chunk) => (whole.set(chunk, at), at + chunk.length), 0);
@@ -256,7 +261,7 @@ function checkedResponse(response, name, url, pinned, digest, fail) {
           if (tail) return (controller.enqueue(tail), controller.close());
           throw notPacked(name, url, whole, received, pinned, url.slice(0, url.lastIndexOf("/") + 1));
         }
-        if (chunks.length) controller.enqueue(chunks[chunks.length - 1]);
+        if (chunks.length) pass(controller, chunks.length - 1);
         controller.close();
       } catch (err) {
         if (cancelled) return;

@@ -62,7 +62,9 @@ async function heldLazyFiles(source) {
   const checked = new Map();
   for (const [url, bytes] of held) {
     const [size, sha256] = urls.get(url) ?? [];
-    if (bytes?.length === size && source.sha256Sync?.(bytes) === sha256) checked.set(url, bytes);
+    // (checkIntegrity false: the size alone, as a fetched lazy file.)
+    const digest = source.sha256Sync ? source.sha256Sync(bytes) : sha256;
+    if (bytes?.length === size && digest === sha256) checked.set(url, bytes);
   }
   return checked;
 }

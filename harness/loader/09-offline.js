@@ -4,15 +4,16 @@
 // file), registered once the app has loaded, so that its precaching (from the browser's cache by
 // then, the files being named by content) does not compete with the first load. Lazy files are
 // read with synchronous requests, which no service worker sees (Chromium sends them to the
-// network): each one fetched is posted to the worker to cache, and at load the lazy files the
-// worker holds are asked for and listed with their bytes, so that a page offline finds those it
-// read before. Only on a page's thread: a worker cannot register one, and Node has none.
+// network): each one fetched is posted to the worker with its checked bytes to cache, and at load
+// the lazy files the worker holds are asked for and listed with their bytes (checked again), so
+// that a page offline finds those it read before. Only on a page's thread: a worker cannot register one, and Node has none.
 function offlineWorker() {
   const container = typeof window !== "undefined" && MANIFEST.offline ? navigator.serviceWorker : null;
   if (!container) return { fetched() {}, register() {}, held: async () => new Map() };
   const pending = [];
   let active = null;
-  const post = (urls) => urls.length && active?.postMessage({ type: "pyodide-pack:cache", urls });
+  // files: [[url, bytes]] (copies: the bytes stay in Pyodide's file system)
+  const post = (files) => files.length && active?.postMessage({ type: "pyodide-pack:cache", files });
   // The registration's worker once it is active (this page need not be in its scope).
   const activated = (registration) => new Promise((resolve) => {
     const worker = registration.installing ?? registration.waiting;
@@ -22,9 +23,9 @@ function offlineWorker() {
     });
   });
   return {
-    fetched(url) {
-      if (active) post([url]);
-      else pending.push(url);
+    fetched(url, bytes) {
+      if (active) post([[url, bytes]]);
+      else pending.push([url, bytes]);
     },
     register() {
       container.register(new URL(MANIFEST.offline, import.meta.url), { updateViaCache: "none" })
@@ -33,14 +34,17 @@ function offlineWorker() {
         .catch((err) => console.warn(`loadBundle: the offline service worker did not register: ${err.message ?? err}`));
     },
     // The bytes the controlling worker holds of these URLs (url -> Uint8Array; unchecked), or
-    // none after a second.
+    // none after 3 s (a worker started cold reading many files).
     async held(urls) {
       const worker = container.controller;
       if (!worker || !urls.length) return new Map();
       const channel = new MessageChannel();
       const answer = new Promise((resolve) => {
         channel.port1.onmessage = ({ data }) => resolve(Array.isArray(data) ? data : []);
-        setTimeout(() => resolve([]), 1000);
+        setTimeout(() => {
+          console.warn("loadBundle: the offline service worker did not list its lazy files in time");
+          resolve([]);
+        }, 3000);
       });
       worker.postMessage({ type: "pyodide-pack:held", urls }, [channel.port2]);
       return new Map(await answer);

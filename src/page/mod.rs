@@ -315,7 +315,7 @@ fn fetched_site_files(
             let rest = url.split_once("://")?.1;
             let path = rest.split_once('/')?.1;
             let path = path.split(['?', '#']).next()?;
-            Some(path.to_string())
+            percent_decoded(path)
         })
         .filter(|path| {
             !path.is_empty()
@@ -327,6 +327,31 @@ fn fetched_site_files(
     files.sort();
     files.dedup();
     files
+}
+
+/// A URL path with its `%XX` escapes decoded (`my%20file.txt` -> `my file.txt`); `None` if
+/// that is not UTF-8.
+fn percent_decoded(path: &str) -> Option<String> {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// What a page's pack writes: as for an entry script, but no page of the tool's own, the app
@@ -410,4 +435,20 @@ fn size_title(page: &Page, loaded: &Loaded) -> String {
         page.file_name(),
         loaded.env.runtime.version
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decoded;
+
+    #[test]
+    fn a_request_path_is_read_as_the_file_it_names() {
+        assert_eq!(percent_decoded("my%20file.txt").unwrap(), "my file.txt");
+        assert_eq!(
+            percent_decoded("donn%C3%A9es/a.py").unwrap(),
+            "données/a.py"
+        );
+        assert_eq!(percent_decoded("100%.txt").unwrap(), "100%.txt");
+        assert_eq!(percent_decoded("%FF"), None);
+    }
 }

@@ -104,10 +104,21 @@ pub fn deployed_loader(dir: &Path) -> Result<PathBuf, PackError> {
 pub fn pinned_file(dir: &Path, name: &str) -> Result<Option<PathBuf>, PackError> {
     let (loader, manifest) = loader_manifest(dir)?;
     let folder = loader.parent().unwrap_or(dir);
+    let named = by_content(dir, &loader);
     Ok(manifest
         .files
         .get(name)
-        .map(|pinned| folder.join(crate::content_name(name, &pinned.sha256))))
+        .map(|pinned| folder.join(named(name, &pinned.sha256))))
+}
+
+/// How an output names its files: by content when its `loader.mjs` is a stub (this version's
+/// layout), else by their own names (an output of an older pyodide-pack, checked as it was).
+fn by_content(dir: &Path, loader: &Path) -> fn(&str, &str) -> String {
+    if loader == dir.join(crate::LOADER) {
+        |name, _| name.to_string()
+    } else {
+        crate::content_name
+    }
 }
 
 /// Whether an output folder holds the runtime's files (`--runtime-files copy`), as its loader
@@ -136,6 +147,7 @@ fn loader_manifest(dir: &Path) -> Result<(PathBuf, Manifest), PackError> {
 pub fn check_output(dir: &Path) -> Result<Vec<Mismatch>, PackError> {
     let (loader, manifest) = loader_manifest(dir)?;
     let folder = loader.parent().unwrap_or(dir).to_path_buf();
+    let named = by_content(dir, &loader);
     let relative = |path: &Path| {
         path.strip_prefix(dir)
             .unwrap_or(path)
@@ -146,7 +158,7 @@ pub fn check_output(dir: &Path) -> Result<Vec<Mismatch>, PackError> {
         .files
         .into_iter()
         .map(|(name, pinned)| {
-            let path = folder.join(crate::content_name(&name, &pinned.sha256));
+            let path = folder.join(named(&name, &pinned.sha256));
             (relative(&path), path, pinned)
         })
         .collect();
@@ -159,7 +171,7 @@ pub fn check_output(dir: &Path) -> Result<Vec<Mismatch>, PackError> {
         }
     }
     for (install_path, size, sha256) in manifest.lazy.files {
-        let name = crate::content_name(install_path.trim_start_matches('/'), &sha256);
+        let name = named(install_path.trim_start_matches('/'), &sha256);
         let path = folder.join(&manifest.lazy.dir).join(name);
         expected.push((relative(&path), path, Pinned { size, sha256 }));
     }
@@ -199,6 +211,31 @@ mod tests {
         assert_eq!(
             sri_sha256(b"abc"),
             "sha256-ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
+        );
+    }
+
+    #[test]
+    fn an_output_of_an_older_version_is_checked_under_its_own_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = serde_json::json!({
+            "files": {"bundle.zip.zst": Pinned::of(b"bundle")},
+            "lazy": {"dir": "lazy", "files": [["/lib/a.py", 1, sri_sha256(b"a")]]},
+            "runtime_dir": null,
+            "runtime": {"bootstrap": "pyodide.asm.js", "files": {}},
+        });
+        let out = dir.path();
+        std::fs::write(
+            out.join("loader.mjs"),
+            format!("const MANIFEST = {manifest};\nexport {{}};\n"),
+        )
+        .unwrap();
+        std::fs::write(out.join("bundle.zip.zst"), b"bundle").unwrap();
+        std::fs::create_dir_all(out.join("lazy/lib")).unwrap();
+        std::fs::write(out.join("lazy/lib/a.py"), b"a").unwrap();
+        assert_eq!(check_output(out).unwrap(), []);
+        assert_eq!(
+            pinned_file(out, "bundle.zip.zst").unwrap(),
+            Some(out.join("bundle.zip.zst"))
         );
     }
 
