@@ -12,11 +12,12 @@ import vm from "node:vm";
 
 const PARTS = new URL("../harness/loader/", import.meta.url);
 
-// The named parts evaluated in one context with `manifest` as MANIFEST; returns `names`.
-function loadParts(parts, manifest, names) {
+// The named parts evaluated in one context with `manifest` as MANIFEST (and `globals` besides);
+// returns `names`.
+function loadParts(parts, manifest, names, globals = {}) {
   const source = parts.map((p) => fs.readFileSync(new URL(p, PARTS), "utf8")).join("")
     .replace(/^export /m, "");
-  const context = vm.createContext({ MANIFEST: manifest, TextDecoder, atob, btoa, performance });
+  const context = vm.createContext({ MANIFEST: manifest, TextDecoder, atob, btoa, performance, ...globals });
   return vm.runInContext(`${source}\n;({ ${names.join(", ")} })`, context);
 }
 
@@ -96,6 +97,47 @@ test("a part that does not match is read again from a second fetch, once", async
   // Wrong twice: the error of today.
   const [, second] = checkedParts(chunks("abcdXfg"), "bundle.zip.zst", "u", frames, digest, () => chunks("abcdYfg"));
   await assert.rejects(second, /is not the file packed: bytes 4-6 \(frame 2 of 2\)/);
+});
+
+// A response whose body arrives in these chunks.
+function streamed(...chunks) {
+  let next = 0;
+  return new Response(new ReadableStream({
+    pull(controller) {
+      if (next < chunks.length) controller.enqueue(chunks[next++]);
+      else controller.close();
+    },
+  }));
+}
+
+test("a streamed runtime file that is not the one packed is completed from a second fetch only where it continues what was passed on", async () => {
+  const good = new Uint8Array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  let second = good;
+  let fetched = [];
+  const { checkedResponse, sha256Sync } = loadParts(["03-transfer.js", "07-sync.js"], null,
+    ["checkedResponse", "sha256Sync"],
+    { Response, ReadableStream, fetch: async (url, init) => { fetched.push([url, init?.cache]); return new Response(second); } });
+  const pinned = { size: good.length, sha256: sha(good) };
+  const digest = async (bytes) => sha256Sync(bytes);
+  const body = async (response) => Array.from(new Uint8Array(await response.arrayBuffer()));
+  const failures = [];
+  const run = (...chunks) =>
+    checkedResponse(streamed(...chunks), "pyodide.asm.wasm", "https://x/pyodide.asm.wasm", pinned, digest, (err) => failures.push(err));
+  // A copy longer than the file packed (its first 8 bytes right): the rest comes from the
+  // second response, after exactly the bytes passed on.
+  const longer = run(good.slice(0, 4), good.slice(4, 8), new Uint8Array([1, 1, 1, 1]));
+  assert.deepEqual(await body(longer), Array.from(good));
+  assert.equal(fetched.length, 1);
+  assert.match(fetched[0][0], /^https:\/\/x\/pyodide\.asm\.wasm\?pyodide-pack-retry=\d+$/);
+  assert.equal(fetched[0][1], "no-store");
+  // A stale copy of the right size: completed from the second response.
+  const stale = run(good.slice(0, 4), new Uint8Array([9, 9, 9, 9, 9, 9]));
+  assert.deepEqual(await body(stale), Array.from(good));
+  // A second response that does not begin with what was passed on: the error, nothing more.
+  second = new Uint8Array([7, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  const mixed = run(good.slice(0, 4), new Uint8Array([9, 9, 9, 9, 9, 9]));
+  await assert.rejects(body(mixed), /pyodide.asm.wasm from https:\/\/x\/pyodide.asm.wasm is not the file packed/);
+  assert.equal(failures.length, 1);
 });
 
 test("another release's pyodide.mjs is named by its version", () => {

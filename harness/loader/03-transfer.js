@@ -1,5 +1,5 @@
-//! Transfer and integrity: the errors that name a pinned file, progress, and a pinned file's
-//! parts (frames) checked against the manifest as they arrive.
+//! Transfer and integrity: the errors that name a pinned file, progress, a pinned file's parts
+//! (frames) checked against the manifest as they arrive, and a response checked as it streams.
 // The eager zips' transfer form (MANIFEST.transfer). "deflate" and "precompressed" are zips as
 // they are (a host may compress them in transit, which the browser undoes); "gzip" and "zstd"
 // are one compressed stream per zip, decoded here: gzip by the platform (DecompressionStream,
@@ -139,6 +139,88 @@ function checkedParts(chunks, name, url, frames, digest, refetch = null) {
     }
   })().catch((err) => parts.forEach((part) => part.reject(err)));
   return parts.map((part) => part.promise);
+}
+
+// `response`, its body checked against `pinned` as it streams: each chunk is passed on when the
+// next arrives, the last one only once the size and digest of the whole match; else the file is
+// fetched once more, past every cache (the first response may have been a cache's), and its
+// rest passed on if it matches whole and begins with the bytes passed on already. Failing that
+// the body fails, and the error is given to `fail` and kept as the response's `checkError`.
+function checkedResponse(response, name, url, pinned, digest, fail) {
+  if (!digest) return response;
+  const { what, packed } = described(name, url, pinned);
+  const reader = response.body.getReader();
+  const chunks = [];
+  let got = 0;
+  let checked = null;
+  let cancelled = false;
+  let retried = false;
+  let sent = 0; // (how many of the chunks were passed on)
+  const pass = (controller, index) => {
+    controller.enqueue(chunks[index]);
+    sent = index + 1;
+  };
+  // The rest of the file after what was passed on, from a second fetch; null if it is not the
+  // file packed either, or does not begin with the bytes passed on.
+  const rest = async () => {
+    if (retried) return null;
+    retried = true;
+    const again = await fetch(retryURL(url), { cache: "no-store" }).catch(() => null);
+    if (!again?.ok) return null;
+    const bytes = new Uint8Array(await again.arrayBuffer().catch(() => new ArrayBuffer(0)));
+    if (bytes.length !== pinned.size || (await digest(bytes)) !== pinned.sha256) return null;
+    let at = 0;
+    for (const chunk of chunks.slice(0, sent)) {
+      for (let i = 0; i < chunk.length; i++) if (chunk[i] !== bytes[at + i]) return null;
+      at += chunk.length;
+    }
+    return bytes.subarray(at);
+  };
+  const body = new ReadableStream({
+    async pull(controller) {
+      try {
+        for (;;) {
+          const { done, value } = await reader.read().catch((err) => {
+            throw new Error(`${what} failed after ${got} bytes (${packed}): ${err.message ?? err}`);
+          });
+          if (cancelled) return;
+          if (done) break;
+          got += value.length;
+          chunks.push(value);
+          // (pyodide.mjs is read to its end: another release's says which it is.)
+          if (got > pinned.size && name !== "pyodide.mjs") {
+            reader.cancel().catch(() => {});
+            const tail = await rest();
+            if (tail) return (controller.enqueue(tail), controller.close());
+            throw new Error(`${what} is not the file packed: more than ${packed}`);
+          }
+          if (chunks.length > 1) return pass(controller, chunks.length - 2);
+        }
+        const whole = new Uint8Array(got);
+        chunks.reduce((at, chunk) => (whole.set(chunk, at), at + chunk.length), 0);
+        const received = got === pinned.size ? await digest(whole) : null;
+        if (received !== pinned.sha256) {
+          const tail = await rest();
+          if (tail) return (controller.enqueue(tail), controller.close());
+          throw notPacked(name, url, whole, received, pinned, url.slice(0, url.lastIndexOf("/") + 1));
+        }
+        if (chunks.length) pass(controller, chunks.length - 1);
+        controller.close();
+      } catch (err) {
+        if (cancelled) return;
+        checked.checkError = err;
+        fail(err);
+        controller.error(err);
+      }
+    },
+    // (The consumer gave up, e.g. a compile the page's policy refused: so does the download.)
+    cancel(reason) {
+      cancelled = true;
+      return reader.cancel(reason);
+    },
+  });
+  checked = new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  return checked;
 }
 
 // The URL of a second request for a file whose first response did not match: a query of its
