@@ -198,27 +198,9 @@ fn line_of(bytes: &[u8], offset: usize) -> usize {
 /// The URI path percent-decoded, as the file server decodes it to find the file; a path whose
 /// escapes do not decode to UTF-8 (which names no file) is kept as it is.
 pub(crate) fn decode_path(path: &str) -> String {
-    let bytes = path.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                decoded.push(byte);
-                i += 3;
-            }
-            None => {
-                decoded.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(decoded).unwrap_or_else(|_| path.to_string())
+    percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .map_or_else(|_| path.to_string(), |decoded| decoded.into_owned())
 }
 
 /// Whether `path` (decoded) names the `_headers` file at the folder's root, which a host never
