@@ -101,10 +101,7 @@ self.addEventListener("message", (event) => {
     const found = [];
     try {
       const asked = new Set(urls);
-      // (This deployment's cache first: an older one may hold a copy since replaced.)
-      const names = (await caches.keys()).filter((name) => name.startsWith(PREFIX));
-      names.sort((a, b) => (b === CURRENT) - (a === CURRENT));
-      for (const name of names) {
+      for (const name of await ownCaches()) {
         const cache = await caches.open(name);
         for (const request of await cache.keys()) {
           if (!asked.has(request.url)) continue;
@@ -119,12 +116,16 @@ self.addEventListener("message", (event) => {
   })());
 });
 
-// This app's caches, newest deployment first.
+// The names of this app's caches, this deployment's first (an older one may hold a copy since
+// replaced).
+async function ownCaches() {
+  const names = (await caches.keys()).filter((name) => name.startsWith(PREFIX) && name !== CURRENT);
+  return [CURRENT, ...names];
+}
+
+// A URL from this app's caches.
 async function cached(url) {
-  const own = await (await caches.open(CURRENT)).match(url);
-  if (own) return own;
-  for (const name of await caches.keys()) {
-    if (!name.startsWith(PREFIX)) continue;
+  for (const name of await ownCaches()) {
     const hit = await (await caches.open(name)).match(url);
     if (hit) return hit;
   }
