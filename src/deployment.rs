@@ -38,20 +38,24 @@ pub fn finish_deployment(
     let pack_dir = site.root.join(site.prefix);
     let previous = site.previous.join(site.prefix);
     let in_pack = |file: &str| format!("{}{file}", site.prefix);
-    // What the site serves under its own names, by digest: it names the deployment too.
-    let mut served: Vec<(String, String)> = Vec::new();
+    // What the site serves under its own names, pinned: it names the deployment too, and the
+    // offline worker precaches it.
     let own_names = site
         .pages
         .iter()
         .chain(&site.files)
         .cloned()
         .chain(summary.entry_files.iter().map(|f| in_pack(f)));
+    let mut own: Vec<(String, Pinned)> = Vec::new();
     for file in own_names {
-        let path = site.root.join(&file);
-        if let Ok(bytes) = std::fs::read(&path) {
-            served.push((file, Pinned::of(&bytes).sha256));
+        if let Ok(bytes) = std::fs::read(site.root.join(&file)) {
+            own.push((file, Pinned::of(&bytes)));
         }
     }
+    let served: Vec<(String, String)> = own
+        .iter()
+        .map(|(file, pinned)| (file.clone(), pinned.sha256.clone()))
+        .collect();
     let deployment = Deployment::of(summary, &served);
     let kept = keep_deployments(
         &pack_dir,
@@ -76,19 +80,23 @@ pub fn finish_deployment(
         };
         // What the first load fetches: the page and its files, the loader and its eager files,
         // and the runtime (copied, or its CDN's URLs); lazy files are cached as they are fetched.
-        let mut files: Vec<String> = site.pages.clone();
-        files.extend(site.files.iter().cloned());
-        files.extend(summary.entry_files.iter().map(|f| in_pack(f)));
-        files.extend(summary.outputs.iter().map(|o| in_pack(&o.path)));
+        let mut files: Vec<String> = summary.outputs.iter().map(|o| in_pack(&o.path)).collect();
         files.extend(summary.runtime_files.iter().map(|o| in_pack(&o.path)));
         files.extend(summary.page_files.iter().map(|p| in_pack(p)));
+        files.retain(|file| !own.iter().any(|(pinned, _)| pinned == file));
         files.sort();
         files.dedup();
+        let mut precache = own.clone();
         for file in files {
             let path = site.root.join(&file);
             let bytes = std::fs::read(&path)
                 .with_context(|| format!("{}: cannot read it to precache", path.display()))?;
-            worker.precache(file, Pinned::of(&bytes));
+            precache.push((file, Pinned::of(&bytes)));
+        }
+        precache.sort_by(|a, b| a.0.cmp(&b.0));
+        precache.dedup_by(|a, b| a.0 == b.0);
+        for (file, pinned) in precache {
+            worker.precache(file, pinned);
         }
         for (url, pinned) in &summary.cdn_runtime {
             worker.precache(url.clone(), pinned.clone());
