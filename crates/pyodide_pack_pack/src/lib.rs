@@ -233,12 +233,19 @@ pub fn pack(
         RuntimeFiles::Cdn => Vec::new(),
     };
     let decoder = transfer::decoder(options.transfer);
+    let (bundle_pin, stdlib_pin) = (
+        integrity::Pinned::of(&bundle.body),
+        integrity::Pinned::of(&stdlib.body),
+    );
+    let decoder_pin = decoder
+        .as_ref()
+        .map(|(_, text)| integrity::Pinned::of(text.as_bytes()));
     let mut pinned = vec![
-        (bundle_name.to_string(), integrity::Pinned::of(&bundle.body)),
-        (stdlib_name.to_string(), integrity::Pinned::of(&stdlib.body)),
+        (bundle_name.to_string(), bundle_pin.clone()),
+        (stdlib_name.to_string(), stdlib_pin.clone()),
     ];
-    if let Some((name, text)) = &decoder {
-        pinned.push((name.to_string(), integrity::Pinned::of(text.as_bytes())));
+    if let (Some((name, _)), Some(pin)) = (&decoder, &decoder_pin) {
+        pinned.push((name.to_string(), pin.clone()));
     }
     // The copied runtime keeps its files' own names (Pyodide loads them relative to each other),
     // in a folder named by their digests.
@@ -274,9 +281,12 @@ pub fn pack(
             .collect(),
     };
     let immutable = |name: &str| format!("{IMMUTABLE_DIR}/{name}");
-    let named =
-        |name: &str, bytes: &[u8]| immutable(&content_name(name, &integrity::sri_sha256(bytes)));
-    let loader_path = named(LOADER, loader.as_bytes());
+    // The files pinned in the manifest are named by the digests pinned (each hashed once).
+    let named = |name: &str, pin: &integrity::Pinned| immutable(&content_name(name, &pin.sha256));
+    let loader_path = immutable(&content_name(
+        LOADER,
+        &integrity::sri_sha256(loader.as_bytes()),
+    ));
     let page_files = if options.page {
         site::page_files(env, &loader_path)?
     } else {
@@ -287,26 +297,25 @@ pub fn pack(
     let mut fetched: Vec<(String, String, &[u8])> = vec![
         (
             bundle_name.to_string(),
-            named(bundle_name, &bundle.body),
+            named(bundle_name, &bundle_pin),
             bundle.body.as_slice(),
         ),
         (
             stdlib_name.to_string(),
-            named(stdlib_name, &stdlib.body),
+            named(stdlib_name, &stdlib_pin),
             stdlib.body.as_slice(),
         ),
         (LOADER.to_string(), loader_path.clone(), loader.as_bytes()),
     ];
-    if let Some((name, text)) = &decoder {
-        fetched.push((
-            name.to_string(),
-            named(name, text.as_bytes()),
-            text.as_bytes(),
-        ));
+    if let (Some((name, text)), Some(pin)) = (&decoder, &decoder_pin) {
+        fetched.push((name.to_string(), named(name, pin), text.as_bytes()));
     }
     let mut sibling_files: Vec<(String, String, &[u8])> = Vec::new();
-    for (name, encoded) in [(bundle_name, &bundle), (stdlib_name, &stdlib)] {
-        let path = named(name, &encoded.body);
+    for (name, encoded, pin) in [
+        (bundle_name, &bundle, &bundle_pin),
+        (stdlib_name, &stdlib, &stdlib_pin),
+    ] {
+        let path = named(name, pin);
         for (suffix, bytes) in &encoded.siblings {
             sibling_files.push((
                 format!("{name}{suffix}"),
