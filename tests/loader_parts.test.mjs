@@ -1,5 +1,5 @@
 // The loader's parts that need no Pyodide, tested in Node on their own (node --test; run by
-// tests/loader_parts.rs): the synchronous SHA-256, names by content, a pinned file's frames
+// tests/suite/loader_parts.rs): the synchronous SHA-256, names by content, a pinned file's frames
 // checked as they arrive (and fetched once more past caches when they do not match), the errors
 // that name a file, stored zip entries unpacked into a file system, and the lazy file table on a
 // stand-in of Pyodide's file system.

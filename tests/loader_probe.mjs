@@ -1,5 +1,5 @@
 // Loads a packed output through its loader.mjs in Node and runs a line of Python, reporting what
-// happened: tests/integrity.rs runs it. Usage: node loader_probe.mjs LOADER INDEXURL PYTHON
+// happened: tests/suite/integrity.rs runs it. Usage: node loader_probe.mjs LOADER INDEXURL PYTHON
 // Prints {error: loadBundle's error or null, python: the Python error's last line or null, stdout, stderr}.
 import { pathToFileURL } from "node:url";
 

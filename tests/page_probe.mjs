@@ -1,5 +1,5 @@
 // Loads a packed output's index.html (served by `pyodide-pack serve`) in headless Chromium and
-// reports what the page shows once it has finished: tests/page.rs runs it.
+// reports what the page shows once it has finished: tests/suite/page.rs runs it.
 //
 // Usage: node page_probe.mjs SPEC.json
 // SPEC: {

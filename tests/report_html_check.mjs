@@ -1,4 +1,4 @@
-// Test-only (tests/report_html.rs): opens a report.html from file:// in headless Chromium, driven
+// Test-only (tests/suite/report_html.rs): opens a report.html from file:// in headless Chromium, driven
 // by puppeteer-core from the cache, uses it as a person would, and prints what it saw as one JSON
 // object on stdout.
 //

@@ -1,4 +1,4 @@
-// What a real Pyodide runtime says about itself, for the runtime table's tests (tests/runtimes.rs):
+// What a real Pyodide runtime says about itself, for the runtime table's tests (tests/suite/runtimes.rs):
 // its version, its CPython, the frozen modules, where the stdlib zip and site-packages are, and
 // whether its compiler accepts each snippet of Python given.
 //

@@ -1,5 +1,5 @@
 //! The size-regression check over the corpus, shared by `cargo bench --bench size` (which prints
-//! the table and can rewrite the baseline) and `tests/size_regression.rs` (which runs it in CI).
+//! the table and can rewrite the baseline) and `tests/suite/size_regression.rs` (which runs it in CI).
 //!
 //! Each app is measured with the user-facing command, `pyodide-pack size --json - --baseline B
 //! --max-growth TOL`, so a regression fails with exactly the message a user's budget gives.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Re-vendors fzstd (the zstd decoder loader.mjs uses for `--transfer zstd`) from npm:
 # `bash update.sh 0.1.1` (an exact version). Copies the ES module build and the license into
-# fzstd/, and updates the version line in README.md. Then run `cargo test --test transfer_forms`.
+# fzstd/, and updates the version line in README.md. Then run `cargo test --test suite transfer_forms::`.
 set -euo pipefail
 version="${1:?usage: update.sh VERSION (an exact fzstd version, e.g. 0.1.1)}"
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Re-vendors d3-hierarchy from npm: `bash update.sh 3.1.3` (an exact version). Copies only the
 # minified UMD build and the license into d3-hierarchy/, and updates the version in README.md.
-# Then rebuild (`cargo build -p pyodide_pack_report`) and run `cargo test --test report_html`.
+# Then rebuild (`cargo build -p pyodide_pack_report`) and run `cargo test --test suite report_html::`.
 set -euo pipefail
 version="${1:?usage: update.sh VERSION (an exact d3-hierarchy version, e.g. 3.1.3)}"
 here="$(cd "$(dirname "$0")" && pwd)"

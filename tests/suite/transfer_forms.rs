@@ -4,7 +4,7 @@
 //! `loader.mjs` in Node (pack's validation) and in headless Chromium on the main thread and in a
 //! worker (`--browser=both`).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Output;
@@ -34,7 +34,7 @@ fn report(out: &Path) -> Value {
 }
 
 /// What the output's `immutable/` folder holds, the page's files left out (they are the same in
-/// every form: tests/page.rs).
+/// every form: tests/suite/page.rs).
 fn files_in(out: &Path) -> Vec<String> {
     immutable_names(out)
         .into_iter()

@@ -4,7 +4,7 @@
 //! 0.29 (the whole corpus runs on the pinned 314 in the other suites), one of them in Chromium on
 //! 0.27, a bundle refusing another release, and the offline errors of naming a runtime.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

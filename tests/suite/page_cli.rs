@@ -3,7 +3,7 @@
 //! interpreter is the CDN URL) packed, validated against the original page in Chromium, and run
 //! again from `pyodide-pack serve` with every other host unreachable; and the pages refused.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! asserts the output and the exact lazy files fetched. Also: a traced run must fetch nothing
 //! lazily, a missing lazy file is a clear error, `preload`, `--no-lazy`, and the browser.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! `pyodide-pack why` on corpus apps: the exact chains printed, the kept importers, the cut
 //! points, and the not-kept and not-found answers.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;

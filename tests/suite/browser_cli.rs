@@ -3,7 +3,7 @@
 //! worker, cross-origin isolation, and the failures: a module missing from the bundle, a console
 //! error, a page that never finishes, a missing browser.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -6,7 +6,7 @@
 //! file, a search that finds a module and shows its chain, a dropped file with its reason, zoom,
 //! sorting, and a phone-sized viewport.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -617,7 +617,7 @@ fn cli_writes_report_html() {
 
 /// Makes `docs/report.png`, the README's picture: pydantic_model packed with its traced run (so
 /// eager and lazy tiers), at 1280x800, `pydantic.main` searched and its chain shown.
-///   cargo test --test report_html -- --ignored docs_screenshot
+///   cargo test --test suite report_html:: -- --ignored docs_screenshot
 #[test]
 #[ignore = "writes docs/report.png; run on demand"]
 fn docs_screenshot() {

@@ -4,7 +4,7 @@
 //! with their real sha256 and `depends` between them), used as `--runtime DIR` and, served by a
 //! loopback HTTP server, as `--index-url`.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -3,15 +3,15 @@
 //! made to grow, which both that check and a user's `[tool.pyodide-pack.budget]` must refuse
 //! with the same kind of message.
 
-mod common;
-#[path = "../benches/support/size_regression.rs"]
-mod size_regression;
+use crate::common;
+#[path = "../../benches/support/size_regression.rs"]
+mod baseline;
 
 use std::path::{Path, PathBuf};
 
 use common::*;
 use serde_json::Value;
-use size_regression::{corpus_apps, measure, read_baseline, App};
+use baseline::{corpus_apps, measure, read_baseline, App};
 
 fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_pyodide-pack"))

@@ -1,5 +1,5 @@
 //! A packed output served and loaded in headless Chromium: `pyodide-pack serve` in the background,
-//! and `tests/page_probe.mjs` reading what the page shows (tests/page.rs, tests/integrity.rs).
+//! and `tests/page_probe.mjs` reading what the page shows (tests/suite/page.rs, tests/suite/integrity.rs).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::{cache, repo, runtime_dir, stderr};
 
-#[path = "../../benches/support/serve.rs"]
+#[path = "../../../benches/support/serve.rs"]
 mod serve;
 #[allow(unused_imports)]
 pub use serve::Server;

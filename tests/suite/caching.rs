@@ -5,7 +5,7 @@
 //! is not the file packed is fetched again, past the cache, or refused; with `--offline` a
 //! service worker runs the app with the server gone.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

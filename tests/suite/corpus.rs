@@ -4,7 +4,7 @@
 //! table, a stdlib rule) are named here with the edge kind and the site that reaches them: static
 //! analysis makes them available (lazy), it cannot say they will run.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeSet, HashSet};
 

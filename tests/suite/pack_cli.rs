@@ -2,7 +2,7 @@
 //! validates; the bundle loads through `loader.mjs` in a plain Node script; the reducers; the
 //! output folder is replaced atomically; validation failures show both outputs.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

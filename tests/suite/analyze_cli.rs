@@ -1,7 +1,7 @@
 //! The `analyze` command on crafted inputs: bad wheels and runtimes give one clear error and no
 //! output; crafted side modules and lazy packages give the right edges; the cache works.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

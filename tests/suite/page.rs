@@ -4,7 +4,7 @@
 //! shows the loader's error when the bundle cannot load. The server itself: CDN-like responses, a
 //! taken port, Ctrl-C.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

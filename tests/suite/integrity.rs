@@ -5,7 +5,7 @@
 //! another pack of the same app) and expects one error naming the file, where it came from, and
 //! what was expected against what arrived; the untouched output still loads.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -339,7 +339,7 @@ pub fn validate_input_record(out: &Path, args: &[String], input: &Path) -> serde
 /// Pins `file` (a name the manifest pins, `bundle.zip.zst`) to `bytes` in the output's loader:
 /// the file written under its new content name, the manifest rewritten to it. For a test that
 /// breaks a file on purpose to see what the app does with it, not what the integrity check does
-/// (tests/integrity.rs).
+/// (tests/suite/integrity.rs).
 pub fn repin(out: &Path, file: &str, bytes: &[u8]) {
     let loader = pyodide_pack_pack::deployed_loader(out).unwrap();
     let text = std::fs::read_to_string(&loader).unwrap();

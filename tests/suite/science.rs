@@ -7,7 +7,7 @@
 //! touched (fetched from the lazy tier). The scikit-learn app also runs in headless Chromium on
 //! the main thread and in a worker; a bundle without `libopenblas.so` fails naming it.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -3,7 +3,7 @@
 //! inputs; hostile app sources; every failure (app raises, hangs, no Node, a wheel that does not
 //! install, a bad trace file) with a clear message and no trace file left behind.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! The loader's parts that need no Pyodide (`harness/loader/`), tested in Node on their own:
 //! `tests/loader_parts.test.mjs`, run with Node's test runner.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
