@@ -509,6 +509,101 @@ fn different_output_fails_validation_with_both_outputs() {
     );
 }
 
+/// The Node scripts a command started (their file names, in order), seen through
+/// `PYODIDE_PACK_NODE` set to a script that notes each one and runs `node`.
+fn node_scripts_of(args: &[String], dir: &Path) -> Vec<String> {
+    let log = dir.join("node-scripts.log");
+    let _ = std::fs::remove_file(&log);
+    let wrapper = dir.join("node-noting-scripts.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nbasename \"$1\" >> '{}'\nexec node \"$@\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_pyodide-pack"))
+        .args(args)
+        .env("PYODIDE_PACK_NODE", &wrapper)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+/// `validate --input` runs the full environment for an input the pack did not trace once, and
+/// keeps that reference run in the cache as traces are kept: validating again starts Pyodide only
+/// to run the bundle. The app alone's reference is the pack's own traced run.
+#[test]
+fn validate_keeps_the_reference_run_of_an_input_the_pack_did_not_trace() {
+    // An app no earlier test run packed: nothing of it is in the cache yet.
+    let nonce = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let (dir, app, wheels) = scratch_app(
+        "app.py",
+        &format!("import json\nRUN = {nonce:?}\nprint(json.dumps([RUN]))\n"),
+    );
+    let input = dir.path().join("more.py");
+    std::fs::write(
+        &input,
+        "import difflib\nprint(difflib.SequenceMatcher(None, 'pack', 'back').ratio())\n",
+    )
+    .unwrap();
+    let out = dir.path().join("dist");
+    let output = pack(&app, &wheels, &out, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let record = dir.path().join("validation.json");
+    let mut args = vec!["validate".to_string(), out.display().to_string()];
+    args.extend(env_flags(&app, &wheels));
+    args.extend(["--input".into(), input.display().to_string()]);
+    args.extend(["--json".into(), record.display().to_string()]);
+    let first = node_scripts_of(&args, dir.path());
+    assert_eq!(
+        first,
+        ["run_bundle.mjs", "run_app.mjs", "run_bundle.mjs"],
+        "the app alone's reference comes from the trace, the input's is run"
+    );
+    let runs = |record: &Path| -> Vec<String> {
+        let record: Value = serde_json::from_slice(&std::fs::read(record).unwrap()).unwrap();
+        record["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["stdout"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let printed = runs(&record);
+    let app_printed = format!("[\"{nonce}\"]\n");
+    assert_eq!(printed, [app_printed.clone(), app_printed + "0.75\n"]);
+
+    // The same input from another folder (the run sees only its name) is the same reference.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let moved = elsewhere.path().join("more.py");
+    std::fs::copy(&input, &moved).unwrap();
+    let last = args.len() - 3;
+    args[last] = moved.display().to_string();
+    let second = node_scripts_of(&args, dir.path());
+    assert_eq!(second, ["run_bundle.mjs", "run_bundle.mjs"]);
+    assert_eq!(runs(&record), printed);
+}
+
 #[test]
 fn the_apps_own_modules_and_data_ship_in_the_bundle() {
     let (dir, app, wheels) = scratch_app(

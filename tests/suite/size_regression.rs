@@ -9,9 +9,9 @@ mod baseline;
 
 use std::path::{Path, PathBuf};
 
+use baseline::{corpus_apps, measure, read_baseline, App};
 use common::*;
 use serde_json::Value;
-use baseline::{corpus_apps, measure, read_baseline, App};
 
 fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_pyodide-pack"))

@@ -181,14 +181,19 @@ fn reference_run(
     };
     let full = match request.known.iter().find(|k| same(k)) {
         Some(known) => KnownRun::clone(known),
-        None => {
-            let run = run_plan(trace_request, plan)?;
-            KnownRun {
-                input: run.input,
-                stdout: run.stdout,
-                timings: run.timings,
+        None => match cached_reference(trace_request, plan) {
+            Some(cached) => cached,
+            None => {
+                let run = run_plan(trace_request, plan)?;
+                let run = KnownRun {
+                    input: run.input,
+                    stdout: run.stdout,
+                    timings: run.timings,
+                };
+                save_reference(trace_request, plan, &run);
+                run
             }
-        }
+        },
     };
     let mut checked_against_expected = false;
     if let (0, Some((path, expected))) = (i, &request.expected) {
@@ -209,6 +214,52 @@ fn reference_run(
         checked_against_expected,
     };
     Ok((reference, full.timings))
+}
+
+/// A reference run kept in the cache, as the trace cache keeps traces: the output of one run of
+/// the full environment, by [`TraceRequest::run_cache_key`].
+#[derive(Serialize, Deserialize)]
+struct CachedReference {
+    stdout: String,
+    timings: RunTimings,
+}
+
+fn reference_path(trace_request: &TraceRequest, plan: &RunPlan) -> Option<PathBuf> {
+    let key = trace_request.run_cache_key(plan).ok()?;
+    Some(
+        trace_request
+            .cache
+            .root()
+            .join("references")
+            .join(format!("{key}.json")),
+    )
+}
+
+/// The full environment's run of `plan` made by an earlier validation (an input the pack did not
+/// trace, validated again): Pyodide is not started again for it. An unreadable entry is no entry.
+fn cached_reference(trace_request: &TraceRequest, plan: &RunPlan) -> Option<KnownRun> {
+    let bytes = std::fs::read(reference_path(trace_request, plan)?).ok()?;
+    let cached: CachedReference = serde_json::from_slice(&bytes).ok()?;
+    Some(KnownRun {
+        input: plan.input.clone(),
+        stdout: cached.stdout,
+        timings: cached.timings,
+    })
+}
+
+/// Keeps a reference run for the next validation. The cache is a speed-up: a failure to write it
+/// fails nothing.
+fn save_reference(trace_request: &TraceRequest, plan: &RunPlan, run: &KnownRun) {
+    let Some(path) = reference_path(trace_request, plan) else {
+        return;
+    };
+    let cached = CachedReference {
+        stdout: run.stdout.clone(),
+        timings: run.timings.clone(),
+    };
+    if let Ok(bytes) = serde_json::to_vec(&cached) {
+        let _ = pyodide_pack_env::write_atomically(&path, &bytes);
+    }
 }
 
 fn trace_request<'a>(request: &ValidationRequest<'a>) -> TraceRequest<'a> {

@@ -105,6 +105,33 @@ impl TraceRequest<'_> {
     /// A key for the cached trace: the harness, the runtime, every archive's digest (the app's
     /// folder included) and every input's content.
     pub fn cache_key(&self) -> Result<String, TraceError> {
+        let mut hasher = self.environment_hasher();
+        for input in &self.inputs {
+            hasher.update(input.to_string_lossy().as_bytes());
+            hasher.update(std::fs::read(input).map_err(|e| io(input, e))?);
+        }
+        Ok(hex(&hasher.finalize()))
+    }
+
+    /// A key for one run of `plan` in the full environment (a validation's reference run): what
+    /// [`TraceRequest::cache_key`] covers, but for this run's input alone, by the name the run
+    /// sees it under and its content. Where the input lies does not change the run (it is
+    /// copied to the same place in Pyodide's file system), so it is not part of the key.
+    pub fn run_cache_key(&self, plan: &RunPlan) -> Result<String, TraceError> {
+        let mut hasher = self.environment_hasher();
+        // Never the same as a trace's key, whatever the inputs.
+        hasher.update(b"one run\0");
+        if let Some(input) = &plan.input {
+            let name = input.file_name().unwrap_or_default();
+            hasher.update(name.to_string_lossy().as_bytes());
+            hasher.update(b"\0");
+            hasher.update(std::fs::read(input).map_err(|e| io(input, e))?);
+        }
+        Ok(hex(&hasher.finalize()))
+    }
+
+    /// The harness, the runtime and every archive's digest (the app's folder included).
+    fn environment_hasher(&self) -> Sha256 {
         let mut hasher = Sha256::new();
         hasher.update(harness_digest().as_bytes());
         hasher.update(self.env.runtime.dir.to_string_lossy().as_bytes());
@@ -112,11 +139,7 @@ impl TraceRequest<'_> {
         for archive in &self.env.archives {
             hasher.update(archive.sha256.as_bytes());
         }
-        for input in &self.inputs {
-            hasher.update(input.to_string_lossy().as_bytes());
-            hasher.update(std::fs::read(input).map_err(|e| io(input, e))?);
-        }
-        Ok(hex(&hasher.finalize()))
+        hasher
     }
 }
 
@@ -512,5 +535,71 @@ fn last_lines(path: &Path) -> String {
         "(nothing on stderr)".into()
     } else {
         tail.chars().take(600).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pyodide_pack_env::testing::TestEnv;
+
+    fn request<'a>(env: &'a Environment, cache: &'a CacheRoot) -> TraceRequest<'a> {
+        TraceRequest {
+            env,
+            inputs: Vec::new(),
+            timeout: Duration::from_secs(1),
+            cache,
+            jobs: 1,
+        }
+    }
+
+    fn plan(input: Option<&Path>) -> RunPlan {
+        RunPlan {
+            label: "app.py".into(),
+            input: input.map(Path::to_path_buf),
+        }
+    }
+
+    /// A reference run is keyed by its input's name and content, never by its folder; and a
+    /// run's key is never a trace's.
+    #[test]
+    fn a_runs_key_is_its_inputs_name_and_content_in_this_environment() {
+        let (dir, env) = TestEnv::new().app("app.py", "print(1)\n").build();
+        let (_other_dir, other_env) = TestEnv::new().app("app.py", "print(2)\n").build();
+        let cache = CacheRoot::new(dir.path().join("cache"));
+        let write = |folder: &str, name: &str, text: &str| {
+            let path = dir.path().join(folder).join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let here = write("a", "more.py", "print(3)\n");
+        let there = write("b", "more.py", "print(3)\n");
+        let changed = write("c", "more.py", "print(4)\n");
+        let renamed = write("d", "other.py", "print(3)\n");
+
+        let key = |env: &Environment, input: Option<&Path>| {
+            request(env, &cache).run_cache_key(&plan(input)).unwrap()
+        };
+        assert_eq!(key(&env, Some(&here)), key(&env, Some(&there)));
+        assert_ne!(key(&env, Some(&here)), key(&env, Some(&changed)));
+        assert_ne!(key(&env, Some(&here)), key(&env, Some(&renamed)));
+        assert_ne!(key(&env, Some(&here)), key(&env, None));
+        // Another app is another environment.
+        assert_ne!(key(&env, None), key(&other_env, None));
+        assert_ne!(key(&env, Some(&here)), key(&other_env, Some(&here)));
+        // The app alone: not the key of the trace of the app alone.
+        assert_ne!(key(&env, None), request(&env, &cache).cache_key().unwrap());
+    }
+
+    #[test]
+    fn an_input_that_cannot_be_read_is_an_error_naming_it() {
+        let (dir, env) = TestEnv::new().app("app.py", "print(1)\n").build();
+        let cache = CacheRoot::new(dir.path().join("cache"));
+        let missing = dir.path().join("gone.py");
+        let err = request(&env, &cache)
+            .run_cache_key(&plan(Some(&missing)))
+            .unwrap_err();
+        assert!(err.to_string().contains("gone.py"), "{err}");
     }
 }
