@@ -2,67 +2,49 @@
 //! fixed RNG seed, under the same bounds as the long run (no panic, no input over 2 s, the memory
 //! rule). Part of `cargo test --workspace`; the long run is the `fuzz` binary.
 //!
-//! The targets run one at a time (the memory measure is process-wide), on seeds capped at 256 KiB
-//! so that an iteration stays fast in a debug build. Failing inputs are saved to
-//! `target/fuzz-failures/<target>/`.
+//! Each target runs in a `fuzz` process of its own: the memory measure is process-wide, so two
+//! targets in one process would count each other's heap, and as processes they run side by side
+//! on the test threads. Seeds are capped at 256 KiB so that an iteration stays fast in a debug
+//! build. Failing inputs are saved to `target/fuzz-failures/<target>/`.
 
-use std::sync::Mutex;
-use std::time::Duration;
+use std::process::Command;
 
-use pyodide_pack_fuzz::{harness, seeds_for, CountingAlloc, SeedOptions};
-
-#[global_allocator]
-static ALLOC: CountingAlloc = CountingAlloc;
-
-/// One target at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-const SECONDS_PER_TARGET: u64 = 4;
+const SECONDS_PER_TARGET: &str = "4";
 const RNG_SEED: u64 = 0x5eed_f022;
 
 fn short_run(name: &str) {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let target = pyodide_pack_fuzz::target(name).expect("a known target");
-    let mut config = harness::Config::new(Duration::from_secs(SECONDS_PER_TARGET));
-    config.seed = RNG_SEED;
-    config.shrink_budget = Duration::from_secs(5);
-    harness::prepare(&config).expect("the fuzz bounds can be set up");
-    let options = SeedOptions {
-        max_bytes: 256 << 10,
-        max_python_files: 150,
-        ..SeedOptions::default()
-    };
-    let seeds = seeds_for(name, &options);
-    assert!(!seeds.is_empty(), "{name}: no seeds");
-    let report = pyodide_pack_fuzz::fuzz(target, &seeds, &config);
-    eprintln!("{}", report.summary());
-    let failures: Vec<String> = report
-        .found
-        .iter()
-        .map(|f| {
-            format!(
-                "{} ({} input(s); first saved to {}{})\n{}",
-                f.failure.signature,
-                f.count,
-                f.saved.display(),
-                f.shrunk
-                    .as_ref()
-                    .map(|(b, p)| format!(", shrunk to {} bytes in {}", b.len(), p.display()))
-                    .unwrap_or_default(),
-                f.failure.detail
-            )
+    let output = Command::new(env!("CARGO_BIN_EXE_fuzz"))
+        .args(["--target", name, "--seconds", SECONDS_PER_TARGET])
+        .args(["--seed", &RNG_SEED.to_string(), "--shrink", "5"])
+        .args(["--seed-max-bytes", &(256 << 10).to_string()])
+        .args(["--seed-max-files", "150"])
+        .output()
+        .expect("the fuzz binary runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    eprintln!("{text}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{name}: the fuzz run failed ({}):\n{text}",
+        output.status
+    );
+    // `fuzz: NAME (READER): N seeds, ...`, then the summary's row `NAME INPUTS ...`.
+    let seeds: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("fuzz: {name} (")))
+        .and_then(|l| l.split("): ").nth(1))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{name}: no seed count in\n{text}"));
+    assert!(seeds > 0, "{name}: no seeds");
+    let inputs: u64 = text
+        .lines()
+        .rev()
+        .find_map(|l| {
+            let mut fields = l.split_whitespace();
+            (fields.next() == Some(name)).then(|| fields.next()?.parse().ok())?
         })
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "{name}: {} distinct failure(s):\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    assert!(
-        report.inputs > report.seeds as u64,
-        "{name}: no mutated input ran"
-    );
+        .unwrap_or_else(|| panic!("{name}: no summary row in\n{text}"));
+    assert!(inputs > seeds, "{name}: no mutated input ran");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release -p pyodide_pack_fuzz --bin fuzz -- [--target NAME|all] [--inputs N]
 //!     [--seconds S] [--seed X] [--time-limit S] [--hang-limit S] [--shrink S]
-//!     [--seed-max-bytes N] [--extra-seed TARGET=PATH]... [--list]
+//!     [--seed-max-bytes N] [--seed-max-files N] [--extra-seed TARGET=PATH]... [--list]
 //! ```
 //!
 //! Per target it prints the inputs run, the distinct failures, the slowest input, the peak memory
@@ -21,7 +21,8 @@ static ALLOC: CountingAlloc = CountingAlloc;
 
 const USAGE: &str = "\
 usage: fuzz [--target NAME|all] [--inputs N] [--seconds S] [--seed X] [--time-limit S]
-            [--hang-limit S] [--shrink S] [--seed-max-bytes N] [--extra-seed TARGET=PATH]... [--list]
+            [--hang-limit S] [--shrink S] [--seed-max-bytes N] [--seed-max-files N]
+            [--extra-seed TARGET=PATH]... [--list]
 
   --target NAME|all     one target, or every one in turn (default all)
   --inputs N            at most N inputs per target, seeds included (default 1000000)
@@ -31,6 +32,8 @@ usage: fuzz [--target NAME|all] [--inputs N] [--seconds S] [--seed X] [--time-li
   --hang-limit S        an input still running after this is a hang: saved, exit 3 (default 30)
   --shrink S            seconds spent shrinking each distinct failure (default 10; 0: none)
   --seed-max-bytes N    skip seed files larger than N bytes (default 524288)
+  --seed-max-files N    at most N Python files as seeds, spread over the stdlib and the wheels
+                        (default 300)
   --extra-seed T=PATH   one more seed file for target T (a pack report is cut down first)
   --list                list the targets and their seeds, and exit";
 
@@ -104,6 +107,12 @@ fn parse() -> Result<Args, String> {
                 args.seeds.max_bytes = text
                     .parse()
                     .map_err(|_| format!("--seed-max-bytes: not a size: {text:?}"))?;
+            }
+            "--seed-max-files" => {
+                let text = value("--seed-max-files")?;
+                args.seeds.max_python_files = text
+                    .parse()
+                    .map_err(|_| format!("--seed-max-files: not a count: {text:?}"))?;
             }
             "--extra-seed" => {
                 let text = value("--extra-seed")?;
