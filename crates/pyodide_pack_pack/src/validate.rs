@@ -181,19 +181,28 @@ fn reference_run(
     };
     let full = match request.known.iter().find(|k| same(k)) {
         Some(known) => KnownRun::clone(known),
-        None => match cached_reference(trace_request, plan) {
-            Some(cached) => cached,
-            None => {
-                let run = run_plan(trace_request, plan)?;
-                let run = KnownRun {
-                    input: run.input,
-                    stdout: run.stdout,
-                    timings: run.timings,
-                };
-                save_reference(trace_request, plan, &run);
-                run
+        None => {
+            // (The key reads and hashes the input: once, for the lookup and the save.)
+            let cached = reference_path(trace_request, plan);
+            match cached
+                .as_deref()
+                .and_then(|path| cached_reference(path, plan))
+            {
+                Some(run) => run,
+                None => {
+                    let run = run_plan(trace_request, plan)?;
+                    let run = KnownRun {
+                        input: run.input,
+                        stdout: run.stdout,
+                        timings: run.timings,
+                    };
+                    if let Some(path) = &cached {
+                        save_reference(path, &run);
+                    }
+                    run
+                }
             }
-        },
+        }
     };
     let mut checked_against_expected = false;
     if let (0, Some((path, expected))) = (i, &request.expected) {
@@ -237,8 +246,8 @@ fn reference_path(trace_request: &TraceRequest, plan: &RunPlan) -> Option<PathBu
 
 /// The full environment's run of `plan` made by an earlier validation (an input the pack did not
 /// trace, validated again): Pyodide is not started again for it. An unreadable entry is no entry.
-fn cached_reference(trace_request: &TraceRequest, plan: &RunPlan) -> Option<KnownRun> {
-    let bytes = std::fs::read(reference_path(trace_request, plan)?).ok()?;
+fn cached_reference(path: &Path, plan: &RunPlan) -> Option<KnownRun> {
+    let bytes = std::fs::read(path).ok()?;
     let cached: CachedReference = serde_json::from_slice(&bytes).ok()?;
     Some(KnownRun {
         input: plan.input.clone(),
@@ -249,16 +258,13 @@ fn cached_reference(trace_request: &TraceRequest, plan: &RunPlan) -> Option<Know
 
 /// Keeps a reference run for the next validation. The cache is a speed-up: a failure to write it
 /// fails nothing.
-fn save_reference(trace_request: &TraceRequest, plan: &RunPlan, run: &KnownRun) {
-    let Some(path) = reference_path(trace_request, plan) else {
-        return;
-    };
+fn save_reference(path: &Path, run: &KnownRun) {
     let cached = CachedReference {
         stdout: run.stdout.clone(),
         timings: run.timings.clone(),
     };
     if let Ok(bytes) = serde_json::to_vec(&cached) {
-        let _ = pyodide_pack_env::write_atomically(&path, &bytes);
+        let _ = pyodide_pack_env::write_atomically(path, &bytes);
     }
 }
 
