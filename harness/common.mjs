@@ -4,10 +4,14 @@
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { Worker } from "node:worker_threads";
 
 /// The spec named on the command line, and a `finish(code)` that writes `record` to spec.out
-/// (through a temporary file, so a reader never sees half a record) and exits.
-export function start(record) {
+/// (through a temporary file, so a reader never sees half a record) and exits. The script ends
+/// when its parent (pyodide-pack) is gone, as it would had the parent ended it: `onParentGone`
+/// (closing a browser) runs first, where this thread is free to run it.
+export function start(record, { onParentGone = async () => {} } = {}) {
+  exitWithParent(onParentGone);
   const spec = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
   const finish = (code) => {
     fs.writeFileSync(spec.out + ".tmp", JSON.stringify(record));
@@ -15,6 +19,26 @@ export function start(record) {
     process.exit(code);
   };
   return { spec, finish };
+}
+
+/// Ends this process once its parent has exited (a pyodide-pack killed outright, which could not
+/// end it: nobody reads the record, and an endless app would spin for ever). A worker thread
+/// watches, because Python blocks this thread while it runs; it asks this thread to clean up
+/// and exit, and kills the process itself if this thread does not within 3 s.
+function exitWithParent(onParentGone) {
+  const parent = process.ppid;
+  const watcher = new Worker(`
+    const { parentPort } = require("node:worker_threads");
+    const timer = setInterval(() => {
+      if (process.ppid === ${parent}) return;
+      clearInterval(timer);
+      parentPort.postMessage("gone");
+      setTimeout(() => process.kill(process.pid, "SIGKILL"), 3000);
+    }, 500);`, { eval: true });
+  watcher.unref();
+  watcher.on("message", () => {
+    Promise.resolve().then(onParentGone).catch(() => {}).finally(() => process.exit(1));
+  });
 }
 
 /// The line that says what went wrong: a Python exception's message is its traceback, whose last

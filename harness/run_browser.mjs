@@ -26,7 +26,7 @@ const record = {
   stdout: "", stderr: "", error: null, timings: {},
   console: [], page_errors: [], issues: [], failed_requests: [], lazy_fetched: [],
 };
-const { spec, finish } = start(record);
+const { spec, finish } = start(record, { onParentGone: () => browser?.close() });
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 // What the page may fetch: URL prefix -> folder. Nothing outside these folders is served.

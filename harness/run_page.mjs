@@ -37,7 +37,7 @@ const record = {
   text: "", console: [], page_errors: [], failed_requests: [], outside: [], requests: [],
   error: null, timings: {}, trace: null, waited_for: "", bytes: 0,
 };
-const { spec, finish } = start(record);
+const { spec, finish } = start(record, { onParentGone: () => browser?.close() });
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REAL_DIR = "__pyodide_pack_real__/";
 const HARNESS_DIR = "__pyodide_pack_harness__/";

@@ -728,12 +728,10 @@ fn staging_folders_of_killed_packs_are_removed_and_live_ones_kept() {
     assert!(live.exists(), "a live process's staging folder stays");
 }
 
-/// The children of process `pid` whose command line contains `needle`.
-fn children_running(pid: u32, needle: &str) -> bool {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return false;
-    };
-    entries.filter_map(|e| e.ok()).any(|entry| {
+/// A child of process `pid` whose command line contains `needle`.
+fn child_running(pid: u32, needle: &str) -> Option<u32> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    entries.filter_map(|e| e.ok()).find_map(|entry| {
         let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
         // pid (comm) state ppid ...: the fields after the last ')'.
         let ppid = stat
@@ -741,8 +739,13 @@ fn children_running(pid: u32, needle: &str) -> bool {
             .and_then(|(_, rest)| rest.split_whitespace().nth(1))
             .and_then(|p| p.parse::<u32>().ok());
         let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        ppid == Some(pid) && String::from_utf8_lossy(&cmdline).contains(needle)
+        let child = entry.file_name().to_str()?.parse::<u32>().ok()?;
+        (ppid == Some(pid) && String::from_utf8_lossy(&cmdline).contains(needle)).then_some(child)
     })
+}
+
+fn children_running(pid: u32, needle: &str) -> bool {
+    child_running(pid, needle).is_some()
 }
 
 /// Ctrl-C in a terminal: SIGINT to the whole foreground process group, the tool and its Node
@@ -805,4 +808,57 @@ fn ctrl_c_during_the_trace_says_interrupted_and_leaves_nothing() {
 #[test]
 fn ctrl_c_during_validation_says_interrupted_and_leaves_nothing() {
     interrupt_pack_during("run_bundle.mjs", &["--no-trace"]);
+}
+
+/// A pack killed outright (SIGKILL: no chance to end its children) while an endless app runs:
+/// its Node run notices that its parent is gone and ends too, instead of spinning for ever.
+#[test]
+fn a_node_run_ends_when_the_pack_that_started_it_is_killed() {
+    let (dir, app, wheels) = scratch_app("app.py", "while True:\n    pass\n");
+    let out = dir.path().join("dist");
+    let mut args = vec!["pack".to_string()];
+    args.extend(env_flags(&app, &wheels));
+    args.extend([
+        "-o".into(),
+        out.display().to_string(),
+        "--fresh-trace".into(),
+    ]);
+    let mut pack = Command::new(env!("CARGO_BIN_EXE_pyodide-pack"))
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let node = loop {
+        if let Some(node) = child_running(pack.id(), "run_app.mjs") {
+            break node;
+        }
+        assert!(start.elapsed().as_secs() < 120, "run_app.mjs never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    // (Python is running the endless loop by the time its output would come: give it a moment.)
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    pack.kill().unwrap();
+    pack.wait().unwrap();
+    let killed = std::time::Instant::now();
+    let proc = std::path::PathBuf::from(format!("/proc/{node}"));
+    // (A zombie's stat says Z; the init that adopted it reaps it.)
+    let alive = || {
+        std::fs::read_to_string(proc.join("stat"))
+            .map(|stat| {
+                !stat
+                    .rsplit_once(')')
+                    .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+            })
+            .unwrap_or(false)
+    };
+    while alive() {
+        assert!(
+            killed.elapsed().as_secs() < 15,
+            "run_app.mjs ({node}) still runs {:?} after its pack was killed",
+            killed.elapsed()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
