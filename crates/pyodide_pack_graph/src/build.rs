@@ -384,8 +384,12 @@ impl Builder<'_> {
         }
         let top = module.split('.').next().unwrap_or(module);
         // Only a top-level, unguarded import: one inside a function or a try/except is often on
-        // a path the app never takes (scikit-learn's plotting helpers import matplotlib).
-        if !flags.optional && !flags.nested {
+        // a path the app never takes (scikit-learn's plotting helpers import matplotlib). And
+        // only when the package itself is absent: a missing submodule of one the environment has
+        // (0.27.7's numpy has no `numpy/polynomial/`, which its `__init__.pyi` imports) is not
+        // cured by requiring the package.
+        let top_absent = matches!(self.index.resolve(top), Resolution::Missing);
+        if !flags.optional && !flags.nested && top_absent {
             if let Some(package) = self.env.lock_imports.get(top) {
                 if self.lock_hints.insert(top.to_string()) {
                     self.graph.warnings.push(format!(

@@ -156,6 +156,49 @@ fn a_missing_module_is_recorded_with_its_reason() {
     assert_eq!(missing, [("nowhere", Some(2))]);
 }
 
+/// A lock package the environment lacks gets a hint to require it; a missing submodule of a
+/// package the environment has does not (requiring it again would not help).
+#[test]
+fn a_missing_lock_package_is_hinted_but_not_a_missing_submodule_of_one_present() {
+    let lock_package = |name: &str| pyodide_pack_env::LockPackage {
+        name: name.into(),
+        version: "1.0".into(),
+        file_name: format!("{name}-1.0-py3-none-any.whl"),
+        install_dir: "site".into(),
+        sha256: String::new(),
+        package_type: "package".into(),
+        depends: vec![],
+        imports: vec![name.into()],
+    };
+    let (_dir, mut env) = TestEnv::new()
+        .app("app.py", "import numpy.polynomial\nimport regex\n")
+        .wheel("numpy", "1.0", &[("numpy/__init__.py", b"")])
+        .build();
+    for name in ["numpy", "regex"] {
+        env.lock_imports.insert(name.into(), lock_package(name));
+    }
+    let analysis = analyse(&env, &UserRules::default());
+    let missing: Vec<_> = analysis
+        .graph
+        .missing
+        .iter()
+        .map(|m| m.module.as_str())
+        .collect();
+    assert_eq!(missing, ["numpy.polynomial", "regex"]);
+    let hints: Vec<_> = analysis
+        .graph
+        .warnings
+        .iter()
+        .filter(|w| w.contains("the runtime's lock has it"))
+        .collect();
+    assert_eq!(hints.len(), 1, "{hints:?}");
+    assert!(
+        hints[0].starts_with("app.py:2: import regex: `regex` is not in the environment"),
+        "{}",
+        hints[0]
+    );
+}
+
 #[test]
 fn builtin_modules_need_no_file() {
     let (_dir, env) = TestEnv::new()
