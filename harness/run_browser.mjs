@@ -8,28 +8,32 @@
 // SPEC: {
 //   bundle_dir: DIR,                   the packed folder (loader.mjs, bundle.zip, ...)
 //   runtime: DIR,                      the Pyodide distribution, served as the loader's indexURL
-//   files: [[SOURCE, DEST]...],        the entry script (and input), written into Pyodide's FS
-//   entry: DEST, input: DEST | null,
-//   mode: "main" | "worker",
-//   isolate: bool,                     COOP/COEP headers: the page is cross-origin isolated
+//   runs: [{                           run one after another, each in a fresh browser context
+//     files: [[SOURCE, DEST]...],      the entry script (and input), written into Pyodide's FS
+//     entry: DEST, input: DEST | null,
+//     mode: "main" | "worker",
+//   }...],
+//   isolate: bool,                     COOP/COEP headers: the pages are cross-origin isolated
 //   chromium: PATH, driver: DIR,       the browser, and the npm prefix holding puppeteer-core
-//   timeout_ms: N,                     the page must be done by then
+//   timeout_ms: N,                     each page must be done by then
 //   out: PATH                          the JSON record, written atomically
 // }
+// Record: { runs: [one record per run made], error } where a run's record is { stdout, stderr,
+// error, timings, console, page_errors, issues, failed_requests, lazy_fetched, isolated }; the
+// runs stop at the first that fails, and `error` is set when the browser could not run them.
+// One browser serves every run (its start is seconds of a validation); each run has a context of
+// its own, so no run finds another's cache or storage.
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { errorLine, launchChromium, MIME, mimeOf, start } from "./common.mjs";
 
-const record = {
-  stdout: "", stderr: "", error: null, timings: {},
-  console: [], page_errors: [], issues: [], failed_requests: [], lazy_fetched: [],
-};
-const { spec, finish } = start(record, { onParentGone: () => browser?.close() });
+const batch = { runs: [], error: null };
+const { spec, finish } = start(batch, { onParentGone: () => browser?.close() });
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-// What the page may fetch: URL prefix -> folder. Nothing outside these folders is served.
+// What the pages may fetch: URL prefix -> folder. Nothing outside these folders is served.
 const roots = [
   ["/bundle/", spec.bundle_dir],
   ["/runtime/", spec.runtime],
@@ -59,9 +63,8 @@ if (config.mode === "worker") {
 }
 
 function resolveFile(urlPath) {
-  const files = spec.files.map(([source]) => source);
-  const app = urlPath.match(/^\/app\/(\d+)$/);
-  if (app) return files[Number(app[1])];
+  const app = urlPath.match(/^\/app\/(\d+)\/(\d+)$/);
+  if (app) return spec.runs[Number(app[1])]?.files[Number(app[2])]?.[0] ?? null;
   for (const [prefix, dir] of roots) {
     if (!urlPath.startsWith(prefix)) continue;
     const root = path.resolve(dir);
@@ -71,7 +74,8 @@ function resolveFile(urlPath) {
   return null;
 }
 
-function serve(config) {
+// run i's page is /run/i/.
+function serve(configs) {
   const headers = { "Cache-Control": "no-store" };
   if (spec.isolate) {
     headers["Cross-Origin-Opener-Policy"] = "same-origin";
@@ -86,8 +90,9 @@ function serve(config) {
       res.writeHead(400, headers).end();
       return;
     }
-    if (urlPath === "/") {
-      res.writeHead(200, { ...headers, "Content-Type": MIME[".html"] }).end(page(config));
+    const run = urlPath.match(/^\/run\/(\d+)\/$/);
+    if (run && configs[Number(run[1])]) {
+      res.writeHead(200, { ...headers, "Content-Type": MIME[".html"] }).end(page(configs[Number(run[1])]));
       return;
     }
     const file = resolveFile(urlPath);
@@ -122,32 +127,55 @@ async function close(code) {
 }
 
 async function main() {
-  const config = {
-    mode: spec.mode,
+  const configs = spec.runs.map((run, i) => ({
+    mode: run.mode,
     loader: "/bundle/loader.mjs",
     indexURL: "/runtime/",
     runner: "/harness/runner.py",
-    files: spec.files.map(([, dest], i) => [`/app/${i}`, dest]),
-    entry: spec.entry,
-    input: spec.input ?? null,
-  };
-  server = serve(config);
+    files: run.files.map(([, dest], j) => [`/app/${i}/${j}`, dest]),
+    entry: run.entry,
+    input: run.input ?? null,
+  }));
+  server = serve(configs);
   await new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", resolve);
   });
   const origin = `http://127.0.0.1:${server.address().port}`;
   // Absolute URLs: a module worker resolves relative ones against its own script.
-  for (const key of ["loader", "indexURL", "runner"]) config[key] = origin + config[key];
-  config.files = config.files.map(([url, dest]) => [origin + url, dest]);
+  for (const config of configs) {
+    for (const key of ["loader", "indexURL", "runner"]) config[key] = origin + config[key];
+    config.files = config.files.map(([url, dest]) => [origin + url, dest]);
+  }
 
   try {
     browser = await launchChromium(spec);
   } catch (err) {
-    record.error = { kind: "browser", message: err.message };
+    batch.error = { kind: "browser", message: err.message };
     return close(1);
   }
-  const tab = await browser.newPage();
+  for (const [i, config] of configs.entries()) {
+    const record = {
+      stdout: "", stderr: "", error: null, timings: {},
+      console: [], page_errors: [], issues: [], failed_requests: [], lazy_fetched: [],
+    };
+    batch.runs.push(record);
+    const context = await browser.createBrowserContext();
+    try {
+      await runPage(context, `${origin}/run/${i}/`, record);
+    } catch (err) {
+      record.error ??= { kind: "browser", message: errorLine(err) };
+    } finally {
+      await context.close().catch(() => {});
+    }
+    if (record.error) return close(1);
+  }
+  return close(0);
+}
+
+// One run: the page at `url` in a new tab of `context`, until it is done or the time is up.
+async function runPage(context, url, record) {
+  const tab = await context.newPage();
   const onConsole = (where) => (message) => {
     const type = message.type() === "warning" ? "warn" : message.type();
     const url = message.location()?.url;
@@ -206,17 +234,16 @@ async function main() {
     record.error = { kind: "timeout", message: `the page had not finished after ${spec.timeout_ms / 1000} s` };
     resolve();
   }, spec.timeout_ms);
-  await tab.goto(origin + "/", { waitUntil: "domcontentloaded" }).catch((err) => {
+  await tab.goto(url, { waitUntil: "domcontentloaded" }).catch((err) => {
     record.error ??= { kind: "browser", message: `cannot open the page: ${errorLine(err)}` };
   });
   if (!record.error) await outcome;
   clearTimeout(timer);
   if (firstOutput !== null && pageOrigin !== null) record.timings.first_output_ms = firstOutput - pageOrigin;
   record.isolated = await tab.evaluate(() => self.crossOriginIsolated).catch(() => null);
-  return close(record.error ? 1 : 0);
 }
 
 main().catch((err) => {
-  record.error ??= { kind: "browser", message: errorLine(err) };
+  batch.error ??= { kind: "browser", message: errorLine(err) };
   close(1);
 });

@@ -179,6 +179,14 @@ struct BrowserRecord {
     lazy_fetched: Vec<LazyFetch>,
 }
 
+/// What `run_browser.mjs` writes: a record per run made, and what stopped it before any.
+#[derive(Deserialize)]
+struct BrowserBatch {
+    #[serde(default)]
+    runs: Vec<BrowserRecord>,
+    error: Option<RecordError>,
+}
+
 #[derive(Deserialize)]
 struct RecordError {
     kind: String,
@@ -219,7 +227,8 @@ pub fn browser_driver(cache: &CacheRoot) -> Result<PathBuf, PackError> {
 }
 
 /// Runs each plan in each thread mode in headless Chromium and compares the output with the
-/// reference of the Node validation's full-environment run of the same plan.
+/// reference of the Node validation's full-environment run of the same plan. One browser serves
+/// every run (a fresh context each): its start costs more than a small app's run.
 pub fn validate_in_browser(
     request: &BrowserRequest,
     progress: &dyn TraceProgress,
@@ -241,6 +250,7 @@ pub fn validate_in_browser(
         jobs: 1,
     };
     let app = env.archive(env.entry).path.join(&env.entry(env.entry).path);
+    // Every (plan, thread), in the order they run and are reported, with the output expected.
     let mut runs = Vec::new();
     for plan in trace_request.plans() {
         let expected = request
@@ -254,74 +264,134 @@ pub fn validate_in_browser(
                 message: "no reference run of this name to compare with".into(),
             })?;
         for thread in request.modes.threads() {
-            let shown = RunPlan {
-                label: format!("{} ({})", plan.label, thread.describe()),
-                input: plan.input.clone(),
-            };
-            progress.run_started(&shown);
-            let run = run_in_browser(request, &script, &chromium, &driver, &app, &plan, thread)?;
-            if run.stdout != expected {
-                return Err(PackError::OutputDiffers {
-                    run: plan.label.clone(),
-                    reference_name: "the full environment".into(),
-                    reference: expected,
-                    bundle_name: format!("bundle in Chromium ({})", thread.describe()),
-                    bundle: run.stdout,
-                });
-            }
-            progress.run_finished(&shown, run.timings.total_ms / 1000.0, true);
-            runs.push(run);
+            runs.push((plan.clone(), thread, expected.clone()));
         }
+    }
+    let shown = |plan: &RunPlan, thread: BrowserThread| RunPlan {
+        label: format!("{} ({})", plan.label, thread.describe()),
+        input: plan.input.clone(),
+    };
+    if let Some((plan, thread, _)) = runs.first() {
+        progress.run_started(&shown(plan, *thread));
+    }
+    let planned: Vec<(&RunPlan, BrowserThread)> = runs
+        .iter()
+        .map(|(plan, thread, _)| (plan, *thread))
+        .collect();
+    let mut records = run_in_browser(request, &script, &chromium, &driver, &app, &planned)?;
+    let mut done = Vec::new();
+    for (plan, thread, expected) in &runs {
+        let Some(record) = records.next() else {
+            // (The harness stops at the first failure, which is reported below.)
+            break;
+        };
+        let run = browser_run(request, plan, *thread, record)?;
+        if run.stdout != *expected {
+            return Err(PackError::OutputDiffers {
+                run: plan.label.clone(),
+                reference_name: "the full environment".into(),
+                reference: expected.clone(),
+                bundle_name: format!("bundle in Chromium ({})", thread.describe()),
+                bundle: run.stdout,
+            });
+        }
+        progress.run_finished(&shown(plan, *thread), run.timings.total_ms / 1000.0, true);
+        done.push(run);
+    }
+    if done.len() < runs.len() {
+        let (plan, thread, _) = &runs[done.len()];
+        return Err(PackError::BrowserLoad {
+            run: plan.label.clone(),
+            thread: thread.describe().into(),
+            message: "the browser harness ended before this run".into(),
+        });
     }
     Ok(BrowserValidation {
         browser: chromium.display().to_string(),
-        runs,
+        runs: done,
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The runs' records, in order, from one harness process and one browser: as many as were made
+/// (the harness stops at the first that fails). A failure before any run (the browser would not
+/// start) is the first run's error.
 fn run_in_browser(
     request: &BrowserRequest,
     script: &Path,
     chromium: &Path,
     driver: &Path,
     app: &Path,
-    plan: &RunPlan,
-    thread: BrowserThread,
-) -> Result<BrowserRun, PackError> {
+    runs: &[(&RunPlan, BrowserThread)],
+) -> Result<std::vec::IntoIter<BrowserRecord>, PackError> {
     let env = request.env;
-    let (files, input_dest) = bundle_run_files(env, plan);
     let entry_dest = env.entry(env.entry).install_path.clone();
+    let specs: Vec<_> = runs
+        .iter()
+        .map(|(plan, thread)| {
+            let (files, input_dest) = bundle_run_files(env, plan);
+            serde_json::json!({
+                "files": files,
+                "entry": entry_dest,
+                "input": input_dest,
+                "mode": thread.key(),
+            })
+        })
+        .collect();
     let spec = serde_json::json!({
         "bundle_dir": request.bundle_dir,
         "runtime": env.runtime.dir,
-        "files": files,
-        "entry": entry_dest,
-        "input": input_dest,
-        "mode": thread.key(),
+        "runs": specs,
         "isolate": request.isolate,
         "chromium": chromium,
         "driver": driver,
         "timeout_ms": request.timeout.as_millis() as u64,
     });
-    let where_ = thread.describe().to_string();
-    // The harness keeps its own clock (Python runs in the browser, not in Node); the parent's
-    // limit is a backstop for a browser that does not close.
-    let backstop = request.timeout + Duration::from_secs(30);
-    let outcome = run_node_script(script, spec, backstop, app, &plan.label)?;
+    let Some((first, thread)) = runs.first() else {
+        return Ok(Vec::new().into_iter());
+    };
     let load_error = |message: String| PackError::BrowserLoad {
-        run: plan.label.clone(),
-        thread: where_.clone(),
+        run: first.label.clone(),
+        thread: thread.describe().into(),
         message,
     };
+    // The harness keeps its own clock for each page (Python runs in the browser, not in Node);
+    // the parent's limit is a backstop for a browser that does not close.
+    let backstop =
+        (request.timeout + Duration::from_secs(10)) * runs.len() as u32 + Duration::from_secs(20);
+    let outcome = run_node_script(script, spec, backstop, app, &first.label)?;
     let Some(text) = outcome.record else {
         return Err(load_error(format!(
             "node exited with {} and wrote no record: {}",
             outcome.status, outcome.stderr_tail
         )));
     };
-    let record: BrowserRecord =
+    let mut batch: BrowserBatch =
         serde_json::from_str(&text).map_err(|e| load_error(format!("unreadable record: {e}")))?;
+    // What stopped the harness is the failure of the run it was making, if any.
+    if let Some(error) = batch.error.take() {
+        match batch.runs.last_mut() {
+            None => return Err(load_error(error.message)),
+            Some(last) => {
+                last.error.get_or_insert(error);
+            }
+        }
+    }
+    Ok(batch.runs.into_iter())
+}
+
+/// One run's record as a result: its failure, if it failed in any way the page can show.
+fn browser_run(
+    request: &BrowserRequest,
+    plan: &RunPlan,
+    thread: BrowserThread,
+    record: BrowserRecord,
+) -> Result<BrowserRun, PackError> {
+    let where_ = thread.describe().to_string();
+    let load_error = |message: String| PackError::BrowserLoad {
+        run: plan.label.clone(),
+        thread: where_.clone(),
+        message,
+    };
     let log = page_log(&record);
     if let Some(error) = record.error {
         return Err(match error.kind.as_str() {
