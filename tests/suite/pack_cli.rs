@@ -748,6 +748,18 @@ fn children_running(pid: u32, needle: &str) -> bool {
     child_running(pid, needle).is_some()
 }
 
+/// `pyodide-pack pack APP -o OUT EXTRA...` over the scratch app's wheels, to spawn.
+fn pack_command(app: &Path, wheels: &Path, out: &Path, extra: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pyodide-pack"));
+    command
+        .arg("pack")
+        .args(env_flags(app, wheels))
+        .arg("-o")
+        .arg(out)
+        .args(extra);
+    command
+}
+
 /// Ctrl-C in a terminal: SIGINT to the whole foreground process group, the tool and its Node
 /// child at once, while `script` runs. The pack ends at once, says "interrupted", exits 130 and
 /// leaves no output and no staging folder.
@@ -755,12 +767,7 @@ fn interrupt_pack_during(script: &str, extra: &[&str]) {
     use std::os::unix::process::CommandExt;
     let (dir, app, wheels) = scratch_app("app.py", "import json\nprint(json.dumps([1, 2]))\n");
     let out = dir.path().join("dist");
-    let mut args = vec!["pack".to_string()];
-    args.extend(env_flags(&app, &wheels));
-    args.extend(["-o".into(), out.display().to_string()]);
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pyodide-pack"))
-        .args(&args)
+    let mut child = pack_command(&app, &wheels, &out, extra)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .process_group(0)
@@ -816,15 +823,7 @@ fn ctrl_c_during_validation_says_interrupted_and_leaves_nothing() {
 fn a_node_run_ends_when_the_pack_that_started_it_is_killed() {
     let (dir, app, wheels) = scratch_app("app.py", "while True:\n    pass\n");
     let out = dir.path().join("dist");
-    let mut args = vec!["pack".to_string()];
-    args.extend(env_flags(&app, &wheels));
-    args.extend([
-        "-o".into(),
-        out.display().to_string(),
-        "--fresh-trace".into(),
-    ]);
-    let mut pack = Command::new(env!("CARGO_BIN_EXE_pyodide-pack"))
-        .args(&args)
+    let mut pack = pack_command(&app, &wheels, &out, &["--fresh-trace"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
