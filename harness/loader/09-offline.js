@@ -14,13 +14,29 @@ function offlineWorker() {
   let active = null;
   // files: [[url, bytes]] (copies: the bytes stay in Pyodide's file system)
   const post = (files) => files.length && active?.postMessage({ type: "pyodide-pack:cache", files });
-  // The registration's worker once it is active (this page need not be in its scope).
+  // The registration's worker once it is active (this page need not be in its scope). A worker
+  // whose install failed (a file it keeps could not be fetched, or was not the file packed: a
+  // deploy that missed or rewrote one) is said so on the console, since the page runs on and
+  // nothing else would tell that it will not run offline; one replaced by a newer is waited past.
+  const notInstalled = () => console.warn("loadBundle: the offline service worker did not install (a file it keeps " +
+    "could not be fetched, or was not the file packed; the worker's console names it): this deployment will not run offline");
   const activated = (registration) => new Promise((resolve) => {
     const worker = registration.installing ?? registration.waiting;
+    // (None installing and none active: it failed already.)
+    if (!worker && !registration.active) notInstalled();
     if (!worker) return resolve(registration.active);
-    worker.addEventListener("statechange", () => {
-      if (worker.state === "activated" || worker.state === "redundant") resolve(registration.active);
-    });
+    let installed = worker.state !== "installing";
+    const onChange = () => {
+      if (worker.state === "installed" || worker.state === "activating") installed = true;
+      if (worker.state !== "activated" && worker.state !== "redundant") return;
+      worker.removeEventListener("statechange", onChange);
+      if (worker.state === "redundant" && (registration.installing || registration.waiting)) {
+        return resolve(activated(registration));
+      }
+      if (worker.state === "redundant" && !installed) notInstalled();
+      resolve(registration.active);
+    };
+    worker.addEventListener("statechange", onChange);
   });
   return {
     fetched(url, bytes) {

@@ -325,6 +325,53 @@ fn offline_the_app_runs_with_the_server_gone_after_one_visit() {
     drop(server);
 }
 
+/// A deployment with one file not as packed (the page's icon, which the loader does not check, as
+/// a host's optimiser might rewrite it): the app runs, the worker's install fails on that file,
+/// and the page's console says the deployment will not run offline.
+#[test]
+fn offline_a_worker_that_does_not_install_is_said_on_the_console() {
+    let (dir, app, wheels) = app_dir("v1", false);
+    let out = dir.path().join("dist");
+    pack(&app, &wheels, &out, &["--offline"]);
+    let icon = std::fs::read_dir(out.join("immutable"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "svg"))
+        .expect("the page's icon");
+    std::fs::write(&icon, "<svg xmlns='http://www.w3.org/2000/svg'/>").unwrap();
+    let server = Server::start(&out, &[]);
+    let mut visits = Visits::start(Duration::from_secs(60));
+    let opened = visits.open(0, &server.url, PAGE_FINISHED);
+    assert_done(&opened, "v1");
+    // Until the registration settles: its worker active, or the registration gone (a first
+    // worker that fails to install takes its registration with it; the page registered it
+    // before the app ran).
+    let settled = visits.eval(
+        0,
+        "(async () => { for (let i = 0; i < 200; i++) { \
+         const r = await navigator.serviceWorker.getRegistration(); \
+         if (!r) return 'none'; if (r.active) return 'active'; \
+         await new Promise((done) => setTimeout(done, 100)); } return 'still installing'; })()",
+    );
+    assert_eq!(settled["value"], "none", "{settled}");
+    // (The page's console message may come a moment after.)
+    let after = visits.eval(
+        0,
+        "new Promise((done) => setTimeout(() => done(true), 500))",
+    );
+    let warned = [&opened, &settled, &after].iter().any(|answer| {
+        answer["console"].as_array().unwrap().iter().any(|m| {
+            m["type"] == "warn"
+                && m["text"]
+                    .as_str()
+                    .unwrap()
+                    .contains("the offline service worker did not install")
+        })
+    });
+    assert!(warned, "{opened}\n{settled}\n{after}");
+    drop(server);
+}
+
 /// A page that loads Pyodide itself (a module script), packed with `--offline`: after one visit
 /// to it and one to a page of the site it never traced, both run with the server gone, the
 /// untraced page's lazy files included.
