@@ -3,13 +3,15 @@
 //! sibling as it is when there is one (the precompressed transfer form), `application/wasm` for
 //! `.wasm`, and the headers of the folder's `_headers` file, as Netlify and Cloudflare Pages send
 //! them. What no rule caches is sent `Cache-Control: no-cache`: revalidated on every load
-//! (`Last-Modified` makes that a 304), so a page reloaded after `pack` gets the new files.
+//! (`ETag`, from the file's size and modification time to the nanosecond, makes that a 304), so
+//! a page reloaded after `pack` gets the new files, even one written within the same second.
 //!
 //! The HTTP is axum's and tower-http's (`ServeDir`, `CompressionLayer`); this crate only binds,
 //! configures and stops them, and reads `_headers`.
 #![warn(unreachable_pub)]
 
 mod headers;
+mod validators;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -185,8 +187,12 @@ fn router(dir: &Path, headers: SiteHeaders) -> Router {
         .and(NotForContentType::new("application/gzip"))
         .and(NotForContentType::IMAGES);
     let headers = Arc::new(headers);
+    let served = Arc::new(dir.to_path_buf());
     Router::new()
         .fallback_service(files)
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            validators::file_validators(served.clone(), request, next)
+        }))
         .layer(middleware::from_fn(compressed_types))
         .layer(middleware::from_fn(move |request: Request, next: Next| {
             site_headers(headers.clone(), request, next)
@@ -222,7 +228,7 @@ async fn site_headers(site: Arc<SiteHeaders>, request: Request, next: Next) -> R
         response.headers_mut().append(name.clone(), value.clone());
     }
     // Revalidated every time rather than not stored: a reload after `pack` gets the new files,
-    // and the unchanged ones come back as a 304 (ServeDir answers If-Modified-Since).
+    // and the unchanged ones come back as a 304 (`validators`).
     if !response.headers().contains_key(CACHE_CONTROL) {
         response
             .headers_mut()
@@ -414,14 +420,71 @@ mod tests {
         }
     }
 
+    /// A file rewritten within the second its last copy was fetched in: `Last-Modified` is the
+    /// same, the `ETag` is not, and the browser's revalidation (both validators) gets the new
+    /// file; the unchanged one still gets a 304, a folder's index page too.
+    #[test]
+    fn serve_answers_a_file_rewritten_within_the_same_second_with_the_new_file() {
+        let site = site();
+        let url = serve(site.path(), &[]);
+        let page = site.path().join("index.html");
+        let second = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+        let set_modified = |at: std::time::SystemTime| {
+            std::fs::File::options()
+                .write(true)
+                .open(&page)
+                .unwrap()
+                .set_modified(at)
+                .unwrap()
+        };
+        set_modified(second + std::time::Duration::from_millis(100));
+        let fetch = |tag: Option<&str>, since: Option<&str>| {
+            let mut request = agent().get(url.clone());
+            if let Some(tag) = tag {
+                request = request.header("If-None-Match", tag);
+            }
+            if let Some(since) = since {
+                request = request.header("If-Modified-Since", since);
+            }
+            let mut response = request.call().unwrap();
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .map(|v| v.to_str().unwrap().to_string())
+            };
+            let (tag, modified) = (header("etag"), header("last-modified"));
+            let body = response.body_mut().read_to_string().unwrap_or_default();
+            (response.status().as_u16(), tag, modified, body)
+        };
+        let (status, tag, modified, body) = fetch(None, None);
+        assert_eq!((status, body.as_str()), (200, "<!doctype html><p>page</p>"));
+        let (tag, modified) = (tag.unwrap(), modified.unwrap());
+        // Unchanged: a 304, by either validator.
+        assert_eq!(fetch(Some(&tag), Some(&modified)).0, 304);
+        assert_eq!(fetch(None, Some(&modified)).0, 304);
+        // Rewritten, same size, 0.7 s later in the same second.
+        std::fs::write(&page, "<!doctype html><p>next</p>").unwrap();
+        set_modified(second + std::time::Duration::from_millis(800));
+        let (status, new_tag, new_modified, body) = fetch(Some(&tag), Some(&modified));
+        assert_eq!((status, body.as_str()), (200, "<!doctype html><p>next</p>"));
+        assert_eq!(
+            new_modified.as_deref(),
+            Some(modified.as_str()),
+            "the same second"
+        );
+        assert_ne!(new_tag.as_deref(), Some(tag.as_str()));
+        assert_eq!(fetch(new_tag.as_deref(), Some(&modified)).0, 304);
+    }
+
     #[test]
     fn serve_answers_a_revalidation_of_an_unchanged_file_with_304() {
         let site = site();
         let url = serve(site.path(), &[]);
         let (status, modified) = get(&url, "app.py", "last-modified");
         assert_eq!((status, modified.len()), (200, 1));
-        // ServeDir sends no ETag: Last-Modified is the validator.
-        assert!(get(&url, "app.py", "etag").1.is_empty());
+        let (_, tag) = get(&url, "app.py", "etag");
+        assert!(tag.len() == 1 && tag[0].starts_with("W/\""), "{tag:?}");
 
         let revalidate = |since: &str| {
             let response = agent()
