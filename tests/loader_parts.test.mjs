@@ -1,6 +1,6 @@
 // The loader's parts that need no Pyodide, tested in Node on their own (node --test; run by
 // tests/suite/loader_parts.rs): the synchronous SHA-256, names by content, a pinned file's frames
-// checked as they arrive (and fetched once more past caches when they do not match), the errors
+// checked as they arrive (and fetched once more past caches when they do not match or stall), the errors
 // that name a file, stored zip entries unpacked into a file system, and the lazy file table on a
 // stand-in of Pyodide's file system.
 // Each part is evaluated as `pack` assembles it, with a manifest of the test's own.
@@ -116,7 +116,8 @@ test("a streamed runtime file that is not the one packed is completed from a sec
   let fetched = [];
   const { checkedResponse, sha256Sync } = loadParts(["03-transfer.js", "07-sync.js"], null,
     ["checkedResponse", "sha256Sync"],
-    { Response, ReadableStream, fetch: async (url, init) => { fetched.push([url, init?.cache]); return new Response(second); } });
+    { Response, ReadableStream, AbortController, setTimeout, clearTimeout,
+      fetch: async (url, init) => { fetched.push([url, init?.cache]); return new Response(second); } });
   const pinned = { size: good.length, sha256: sha(good) };
   const digest = async (bytes) => sha256Sync(bytes);
   const body = async (response) => Array.from(new Uint8Array(await response.arrayBuffer()));
@@ -137,6 +138,67 @@ test("a streamed runtime file that is not the one packed is completed from a sec
   second = new Uint8Array([7, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   const mixed = run(good.slice(0, 4), new Uint8Array([9, 9, 9, 9, 9, 9]));
   await assert.rejects(body(mixed), /pyodide.asm.wasm from https:\/\/x\/pyodide.asm.wasm is not the file packed/);
+  assert.equal(failures.length, 1);
+});
+
+// A fetch whose response sends `sent` and then nothing more, never ending (a stalled download);
+// aborting its signal fails the read with the signal's reason, as a browser's fetch does.
+function stallingFetch(sent, log) {
+  return async (url, init) => {
+    log.push(url);
+    return new Response(new ReadableStream({
+      start(controller) {
+        controller.enqueue(sent);
+        init?.signal?.addEventListener("abort", () => controller.error(init.signal.reason));
+      },
+    }));
+  };
+}
+
+test("a download that stalls is fetched once more past caches from the frame it stalled in, then is an error", async () => {
+  const frames = [[4, 4, sha(bytesOf("abcd"))], [3, 3, sha(bytesOf("efg"))]];
+  const manifest = { files: { "bundle.zip.zst": { size: 7, sha256: sha(bytesOf("abcdefg")) } } };
+  const log = [];
+  let fetchNow = stallingFetch(bytesOf("abcde"), log);
+  const globals = { Response, ReadableStream, AbortController, setTimeout, clearTimeout, fetch: (...a) => fetchNow(...a) };
+  const { checkedParts, bodyChunks, sha256Sync } = loadParts(["03-transfer.js", "07-sync.js"], manifest,
+    ["checkedParts", "bodyChunks", "sha256Sync"], globals);
+  const digest = async (bytes) => sha256Sync(bytes);
+  // The first response stalls after "abcde"; the second is whole: the first frame is kept, the
+  // second read from it.
+  const again = () => { fetchNow = async (url) => (log.push(url), new Response(bytesOf("abcdefg"))); return bodyChunks("u?retry", {}, 50); };
+  const got = await Promise.all(checkedParts(bodyChunks("u", {}, 50), "bundle.zip.zst", "u", frames, digest, again));
+  assert.deepEqual(got.map((b) => Buffer.from(b).toString()), ["abcd", "efg"]);
+  assert.deepEqual(log, ["u", "u?retry"]);
+  // Both stall: an error naming the file and the time.
+  fetchNow = stallingFetch(bytesOf("ab"), log);
+  const stalled = checkedParts(bodyChunks("u", {}, 50), "bundle.zip.zst", "https://x/b", frames, digest,
+    () => bodyChunks("u?retry", {}, 50));
+  await assert.rejects(stalled[0], /bundle.zip.zst from https:\/\/x\/b failed after 2 bytes .*: no bytes came for 0.05 s/);
+});
+
+test("a streamed runtime file that stalls is completed from a second fetch", async () => {
+  const good = new Uint8Array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  const fetched = [];
+  let second = async (url) => (fetched.push(url), new Response(good));
+  const { checkedResponse, sha256Sync } = loadParts(["03-transfer.js", "07-sync.js"], null,
+    ["checkedResponse", "sha256Sync"],
+    { Response, ReadableStream, AbortController, setTimeout, clearTimeout, fetch: (...a) => second(...a) });
+  const pinned = { size: good.length, sha256: sha(good) };
+  const digest = async (bytes) => sha256Sync(bytes);
+  const failures = [];
+  const stalling = () => new Response(new ReadableStream({
+    start(controller) { controller.enqueue(good.slice(0, 4)); controller.enqueue(good.slice(4, 6)); },
+  }));
+  const url = "https://x/pyodide.asm.wasm";
+  const run = () => checkedResponse(stalling(), "pyodide.asm.wasm", url, pinned, digest, (err) => failures.push(err), 50);
+  const body = async (response) => Array.from(new Uint8Array(await response.arrayBuffer()));
+  assert.deepEqual(await body(run()), Array.from(good));
+  assert.equal(fetched.length, 1);
+  assert.match(fetched[0], /pyodide-pack-retry=/);
+  // The second fetch stalls too: an error naming the file.
+  second = stallingFetch(good.slice(0, 2), fetched);
+  await assert.rejects(body(run()), /pyodide.asm.wasm from https:\/\/x\/pyodide.asm.wasm failed after 6 bytes .*: no bytes came for 0.05 s/);
   assert.equal(failures.length, 1);
 });
 

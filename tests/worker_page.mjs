@@ -3,9 +3,12 @@ import { loadBundle } from "./loader.mjs";
 
 const post = (message) => self.postMessage(message);
 try {
-  const indexURL = new URL(import.meta.url).searchParams.get("indexURL");
+  const query = new URL(import.meta.url).searchParams;
+  const indexURL = query.get("indexURL");
+  const stallTimeoutMs = query.get("stallTimeoutMs");
   const pyodide = await loadBundle({
     ...(indexURL ? { indexURL } : {}),
+    ...(stallTimeoutMs ? { stallTimeoutMs: Number(stallTimeoutMs) } : {}),
     stdout: (line) => post({ line }),
     stderr: (line) => post({ line }),
   });

@@ -34,6 +34,10 @@
 //              (a stale or damaged cached copy), before it is an error;
 //              false: no digest is computed (in a browser the files take the same path
 //              otherwise: what the first_output bench compares against, to measure the checks)
+//   stallTimeoutMs  in a browser, a download that gets no byte for this long (default 30000;
+//              0: none) is fetched once more past every cache, from where it stalled, before it
+//              is an error naming the file (the bundle, the stdlib, and with checkIntegrity the
+//              runtime's files)
 //   fsInit     a function called with Pyodide's FS before Python starts, after the standard
 //              library is in place (as loadPyodide's own fsInit option)
 //   pyodideConfig  other loadPyodide options, passed on as they are (jsglobals, args, env, ...;
@@ -43,6 +47,9 @@
 //              modules load while the bundle's later frames download: fetch_unpack_ms is the
 //              time after loadPyodide spent on anything but them
 const MANIFEST = /*@MANIFEST@*/null;
+
+// How long a download may get no byte before it is fetched once more (stallTimeoutMs).
+const STALL_MS = 30000;
 
 // WASI's EIO, the errno a failed lazy fetch gives the reader (Python: OSError [Errno 29]).
 const EIO = 29;

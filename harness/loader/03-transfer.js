@@ -95,32 +95,39 @@ function checkedParts(chunks, name, url, frames, digest, refetch = null) {
     let retried = !refetch;
     try {
       attempt: for (;;) {
-        for await (let chunk of chunks) {
-          if (skip) {
-            const drop = Math.min(skip, chunk.length);
-            [skip, chunk] = [skip - drop, chunk.subarray(drop)];
-          }
-          for (let at = 0; at < chunk.length;) {
-            if (next === wire.length) throw new Error(`${what} is not the file packed: more than ${packed}`);
-            const take = Math.min(chunk.length - at, frame.length - filled);
-            frame.set(chunk.subarray(at, at + take), filled);
-            [at, filled, got] = [at + take, filled + take, got + take];
-            if (filled < frame.length) continue;
-            const [index, start, bytes, [size, , sha256]] = [next, frameStart, frame, wire[next]];
-            const received = digest ? await digest(bytes) : sha256;
-            if (received !== sha256) {
-              if (!retried) {
-                [retried, chunks, skip, got, filled] = [true, refetch(), start, start, 0];
-                continue attempt;
-              }
-              throw new Error(`${what} is not the file packed: ` + (wire.length > 1
-                ? `bytes ${start}-${start + size - 1} (frame ${index + 1} of ${wire.length}) are ${received}, packed: ${sha256} (${packed})`
-                : `received ${size} bytes, ${received}; ${packed}`));
+        try {
+          for await (let chunk of chunks) {
+            if (skip) {
+              const drop = Math.min(skip, chunk.length);
+              [skip, chunk] = [skip - drop, chunk.subarray(drop)];
             }
-            parts[index].resolve(bytes);
-            [frameStart, next, filled] = [frameStart + size, next + 1, 0];
-            frame = next < wire.length ? new Uint8Array(wire[next][0]) : new Uint8Array(0);
+            for (let at = 0; at < chunk.length;) {
+              if (next === wire.length) throw new Error(`${what} is not the file packed: more than ${packed}`);
+              const take = Math.min(chunk.length - at, frame.length - filled);
+              frame.set(chunk.subarray(at, at + take), filled);
+              [at, filled, got] = [at + take, filled + take, got + take];
+              if (filled < frame.length) continue;
+              const [index, start, bytes, [size, , sha256]] = [next, frameStart, frame, wire[next]];
+              const received = digest ? await digest(bytes) : sha256;
+              if (received !== sha256) {
+                if (!retried) {
+                  [retried, chunks, skip, got, filled] = [true, refetch(), start, start, 0];
+                  continue attempt;
+                }
+                throw new Error(`${what} is not the file packed: ` + (wire.length > 1
+                  ? `bytes ${start}-${start + size - 1} (frame ${index + 1} of ${wire.length}) are ${received}, packed: ${sha256} (${packed})`
+                  : `received ${size} bytes, ${received}; ${packed}`));
+              }
+              parts[index].resolve(bytes);
+              [frameStart, next, filled] = [frameStart + size, next + 1, 0];
+              frame = next < wire.length ? new Uint8Array(wire[next][0]) : new Uint8Array(0);
+            }
           }
+        } catch (err) {
+          // (A download that stalled: once more past caches, from the frame it stalled in.)
+          if (!err?.stalled || retried) throw err;
+          [retried, chunks, skip, got, filled] = [true, refetch(), frameStart, frameStart, 0];
+          continue;
         }
         if (got !== pinned.size && !retried) {
           [retried, chunks, skip, got, filled] = [true, refetch(), frameStart, frameStart, 0];
@@ -146,7 +153,8 @@ function checkedParts(chunks, name, url, frames, digest, refetch = null) {
 // fetched once more, past every cache (the first response may have been a cache's), and its
 // rest passed on if it matches whole and begins with the bytes passed on already. Failing that
 // the body fails, and the error is given to `fail` and kept as the response's `checkError`.
-function checkedResponse(response, name, url, pinned, digest, fail) {
+// A body that stalls (`stallMs` without a byte) is completed from a second fetch likewise.
+function checkedResponse(response, name, url, pinned, digest, fail, stallMs = 0) {
   if (!digest) return response;
   const { what, packed } = described(name, url, pinned);
   const reader = response.body.getReader();
@@ -165,9 +173,14 @@ function checkedResponse(response, name, url, pinned, digest, fail) {
   const rest = async () => {
     if (retried) return null;
     retried = true;
-    const again = await fetch(retryURL(url), { cache: "no-store" }).catch(() => null);
-    if (!again?.ok) return null;
-    const bytes = new Uint8Array(await again.arrayBuffer().catch(() => new ArrayBuffer(0)));
+    const again = [];
+    try {
+      for await (const chunk of bodyChunks(retryURL(url), { cache: "no-store" }, stallMs)) again.push(chunk);
+    } catch {
+      return null;
+    }
+    const bytes = new Uint8Array(again.reduce((n, chunk) => n + chunk.length, 0));
+    again.reduce((at, chunk) => (bytes.set(chunk, at), at + chunk.length), 0);
     if (bytes.length !== pinned.size || (await digest(bytes)) !== pinned.sha256) return null;
     let at = 0;
     for (const chunk of chunks.slice(0, sent)) {
@@ -180,10 +193,19 @@ function checkedResponse(response, name, url, pinned, digest, fail) {
     async pull(controller) {
       try {
         for (;;) {
-          const { done, value } = await reader.read().catch((err) => {
-            throw new Error(`${what} failed after ${got} bytes (${packed}): ${err.message ?? err}`);
-          });
+          let read;
+          try {
+            read = await readWithin(reader, stallMs);
+          } catch (err) {
+            if (cancelled) return;
+            // (Stalled: the rest from a second fetch, past caches.)
+            if (err?.stalled) reader.cancel().catch(() => {});
+            const tail = err?.stalled ? await rest() : null;
+            if (tail) return (controller.enqueue(tail), controller.close());
+            throw new Error(`${what} failed after ${got} bytes (${packed}): ${err?.message ?? err}`);
+          }
           if (cancelled) return;
+          const { done, value } = read;
           if (done) break;
           got += value.length;
           chunks.push(value);
@@ -231,19 +253,62 @@ function retryURL(url) {
 }
 
 // A response body as it arrives (an error's `status`: the HTTP status of a response not ok);
-// `init`: fetch's options. A reader that stops early cancels the download.
-async function* bodyChunks(url, init) {
-  const r = await fetch(url, init);
-  if (!r.ok) throw Object.assign(new Error(`HTTP ${r.status}`), { status: r.status });
-  const reader = r.body.getReader();
+// `init`: fetch's options. A reader that stops early cancels the download. `stallMs`: the
+// download is aborted with a `stalled` error when no byte (nor the response) has come for that
+// long while this reader waits (0: it waits for ever).
+async function* bodyChunks(url, init, stallMs = 0) {
+  const abort = new AbortController();
+  let timer = null;
+  const watch = () => {
+    clearTimeout(timer);
+    if (stallMs) timer = setTimeout(() => abort.abort(stalledError(stallMs)), stallMs);
+  };
+  const why = (err) => { throw abort.signal.aborted ? abort.signal.reason : err; };
+  watch();
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
+    const r = await fetch(url, { ...init, signal: abort.signal }).catch(why);
+    if (!r.ok) throw Object.assign(new Error(`HTTP ${r.status}`), { status: r.status });
+    const reader = r.body.getReader();
+    try {
+      for (;;) {
+        watch();
+        const { done, value } = await reader.read().catch(why);
+        // (The time the consumer takes with a chunk is not the network's.)
+        clearTimeout(timer);
+        if (done) return;
+        yield value;
+      }
+    } finally {
+      reader.cancel().catch(() => {});
     }
   } finally {
-    reader.cancel().catch(() => {});
+    clearTimeout(timer);
   }
 }
 
+// The error of a download that stalled: fetched once more past caches, then an error.
+function stalledError(ms) {
+  return Object.assign(new Error(`no bytes came for ${ms / 1000} s`), { stalled: true });
+}
+
+// fetch(url), or a `stalled` error if no response has come after `ms` (0: waits for ever).
+async function fetchWithin(url, ms) {
+  if (!ms) return fetch(url);
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(stalledError(ms)), ms);
+  try {
+    return await fetch(url, { signal: abort.signal });
+  } catch (err) {
+    throw abort.signal.aborted ? abort.signal.reason : err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// `reader.read()`, or a `stalled` error after `ms` without a chunk (0: waits for ever).
+function readWithin(reader, ms) {
+  if (!ms) return reader.read();
+  let timer;
+  const late = new Promise((_, reject) => { timer = setTimeout(() => reject(stalledError(ms)), ms); });
+  return Promise.race([reader.read(), late]).finally(() => clearTimeout(timer));
+}

@@ -10,9 +10,10 @@ async function loadBrowser(options, progress, checking) {
   const bundleURL = String(options.bundleURL ?? pinnedURL(MANIFEST.bundle));
   const lazyBase = String(options.lazyURL ?? new URL(MANIFEST.lazy.dir + "/", import.meta.url));
   const lazyRoot = lazyBase.endsWith("/") ? lazyBase : lazyBase + "/";
+  const stallMs = options.stallTimeoutMs ?? STALL_MS;
   const fetchChunks = (start, url, init) => (async function* () {
     await start;
-    for await (const chunk of bodyChunks(url, init)) {
+    for await (const chunk of bodyChunks(url, init, stallMs)) {
       progress.bytes(chunk.length);
       yield chunk;
     }
@@ -24,7 +25,7 @@ async function loadBrowser(options, progress, checking) {
     "sha256-" + btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)))) : null;
   const gunzip = async (bytes) =>
     new Uint8Array(await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
-  const runtime = browserRuntime(base, digest);
+  const runtime = browserRuntime(base, digest, stallMs);
   const offline = offlineWorker();
   let decoder = null;
   if (MANIFEST.transfer === "zstd") {
@@ -81,7 +82,7 @@ async function loadBrowser(options, progress, checking) {
 // `_createPyodideModule` global loadPyodide looks for before loading it, and a pyodide.asm.mjs
 // bootstrap's default export is passed as the `createPyodideModule` option (the releases offer
 // no other way to hand over a checked bootstrap).
-function browserRuntime(base, digest) {
+function browserRuntime(base, digest, stallMs) {
   const { bootstrap, files } = MANIFEST.runtime;
   const failed = deferred();
   let failure = null;
@@ -113,9 +114,9 @@ function browserRuntime(base, digest) {
   const url = (name) => new URL(name, base).href;
   // The response for a pinned file, its body checked as it streams; a failure also rejects
   // `failed`, which loadPyodide is raced against (Pyodide may only log a failed fetch).
-  const fetchChecked = (name, address = url(name), pinned = files[name]) => fetch(address).then((r) => {
+  const fetchChecked = (name, address = url(name), pinned = files[name]) => fetchWithin(address, stallMs).then((r) => {
     if (!r.ok) throw new Error(`loadBundle: ${name} from ${address}: HTTP ${r.status}`);
-    return checkedResponse(r, name, address, pinned, digest, failed.reject);
+    return checkedResponse(r, name, address, pinned, digest, failed.reject, stallMs);
   }).catch((err) => {
     const error = String(err.message).startsWith("loadBundle:") ? err
       : new Error(`loadBundle: ${name} from ${address} failed: ${err.message ?? err}`);

@@ -433,6 +433,40 @@ fn a_response_the_server_cuts_short_is_refused() {
     }
 }
 
+/// A download that stalls (half the file, then nothing, the connection open) is fetched once
+/// more past caches and the page runs; stalled twice, it fails naming the file and the wait.
+/// The bundle (framed, read by the loader) and the runtime's wasm (streamed to Pyodide).
+#[test]
+fn a_download_that_stalls_is_fetched_once_more_and_a_second_stall_is_named() {
+    let (_dir, out) = copy_of_output();
+    for (file, name) in [
+        ("bundle.zip.zst", "bundle.zip.zst"),
+        ("pyodide/pyodide.asm.wasm", "pyodide.asm.wasm"),
+    ] {
+        let path = deployed(&out, file);
+        let file = &relative(&out, &path);
+        let size = std::fs::metadata(&path).unwrap().len() as usize;
+        let page = "worker_page.html?stallTimeoutMs=1500";
+        let server = CuttingServer::stalling(&out, file, size / 2, 1);
+        let once = load_page(&format!("{}{page}", server.url), true, None, None);
+        assert_eq!(once["state"], "done", "{file}: {once}");
+        assert_eq!(once["output"], "hello\n(0.0, 1.0, 1)\n", "{file}: {once}");
+
+        let server = CuttingServer::stalling(&out, file, size / 2, usize::MAX);
+        let twice = load_page(&format!("{}{page}", server.url), true, None, None);
+        assert_eq!(twice["state"], "failed", "{file}: {twice}");
+        let status = twice["status"].as_str().unwrap();
+        assert!(
+            status.starts_with(&format!(
+                "Failed: loadBundle: {name} from {}{file} ",
+                server.url
+            )) && status.ends_with("no bytes came for 1.5 s"),
+            "{file}: {status}"
+        );
+        assert_eq!(twice["output"], "", "nothing ran: {twice}");
+    }
+}
+
 #[test]
 fn a_changed_byte_in_the_decoder_is_refused() {
     let (_dir, out) = copy_of_output();

@@ -92,27 +92,53 @@ pub fn copy_dir(from: &Path, to: &Path) {
 
 /// A plain HTTP/1.1 server of one folder that cuts one file short, as a server or proxy failing
 /// mid-response does: it announces the file's whole length, sends `keep` bytes of it and closes
-/// the connection. Every other file is served whole. (Runs until the test process ends.)
+/// the connection; or (`stalling`) sends them and then nothing more, the connection left open,
+/// for the first `stalls` requests of the file. Every other file is served whole. (Runs until
+/// the test process ends.)
 pub struct CuttingServer {
     pub url: String,
 }
 
+/// What the server does after the `keep` bytes of the file it cuts.
+#[derive(Clone, Copy)]
+enum Cut {
+    Close,
+    /// Waits, for this many requests of the file; serves it whole after.
+    Stall(usize),
+}
+
 impl CuttingServer {
     pub fn start(dir: &Path, cut: &str, keep: usize) -> CuttingServer {
+        Self::serve(dir, cut, keep, Cut::Close)
+    }
+
+    pub fn stalling(dir: &Path, cut: &str, keep: usize, stalls: usize) -> CuttingServer {
+        Self::serve(dir, cut, keep, Cut::Stall(stalls))
+    }
+
+    fn serve(dir: &Path, cut: &str, keep: usize, how: Cut) -> CuttingServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/", listener.local_addr().unwrap());
         let (dir, cut) = (dir.to_path_buf(), cut.to_string());
+        let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (dir, cut) = (dir.clone(), cut.clone());
-                std::thread::spawn(move || answer_cut(stream, &dir, &cut, keep));
+                let (dir, cut, asked) = (dir.clone(), cut.clone(), asked.clone());
+                std::thread::spawn(move || answer_cut(stream, &dir, &cut, keep, how, &asked));
             }
         });
         CuttingServer { url }
     }
 }
 
-fn answer_cut(mut stream: TcpStream, dir: &Path, cut: &str, keep: usize) {
+fn answer_cut(
+    mut stream: TcpStream,
+    dir: &Path,
+    cut: &str,
+    keep: usize,
+    how: Cut,
+    asked: &std::sync::atomic::AtomicUsize,
+) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut request = String::new();
     if reader.read_line(&mut request).is_err() {
@@ -153,13 +179,21 @@ fn answer_cut(mut stream: TcpStream, dir: &Path, cut: &str, keep: usize) {
         "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
         body.len()
     );
-    let sent = if path == cut {
-        &body[..keep]
-    } else {
-        &body[..]
+    let stall = match how {
+        Cut::Stall(stalls) if path == cut => {
+            asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < stalls
+        }
+        _ => false,
     };
+    let whole = path != cut || (matches!(how, Cut::Stall(_)) && !stall);
+    let sent = if whole { &body[..] } else { &body[..keep] };
     let _ = stream.write_all(head.as_bytes());
     let _ = stream.write_all(sent);
     let _ = stream.flush();
+    if stall {
+        // (Until the client gives up and closes: a read then ends.)
+        let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(120)));
+        let _ = std::io::Read::read(&mut stream, &mut [0u8; 1]);
+    }
     let _ = stream.shutdown(Shutdown::Both);
 }
