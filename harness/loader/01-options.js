@@ -37,7 +37,7 @@
 //   stallTimeoutMs  in a browser, a download that gets no byte for this long (default 30000;
 //              0: none) is fetched once more past every cache, from where it stalled, before it
 //              is an error naming the file (the bundle, the stdlib, and with checkIntegrity the
-//              runtime's files)
+//              decoder and the runtime's files)
 //   fsInit     a function called with Pyodide's FS before Python starts, after the standard
 //              library is in place (as loadPyodide's own fsInit option)
 //   pyodideConfig  other loadPyodide options, passed on as they are (jsglobals, args, env, ...;
