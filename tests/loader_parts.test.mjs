@@ -166,15 +166,15 @@ test("a download that stalls is fetched once more past caches from the frame it 
   const digest = async (bytes) => sha256Sync(bytes);
   // The first response stalls after "abcde"; the second is whole: the first frame is kept, the
   // second read from it.
-  const again = () => { fetchNow = async (url) => (log.push(url), new Response(bytesOf("abcdefg"))); return bodyChunks("u?retry", {}, 50); };
-  const got = await Promise.all(checkedParts(bodyChunks("u", {}, 50), "bundle.zip.zst", "u", frames, digest, again));
+  const again = () => { fetchNow = async (url) => (log.push(url), new Response(bytesOf("abcdefg"))); return bodyChunks("u?retry", {}, 200); };
+  const got = await Promise.all(checkedParts(bodyChunks("u", {}, 200), "bundle.zip.zst", "u", frames, digest, again));
   assert.deepEqual(got.map((b) => Buffer.from(b).toString()), ["abcd", "efg"]);
   assert.deepEqual(log, ["u", "u?retry"]);
   // Both stall: an error naming the file and the time.
   fetchNow = stallingFetch(bytesOf("ab"), log);
-  const stalled = checkedParts(bodyChunks("u", {}, 50), "bundle.zip.zst", "https://x/b", frames, digest,
-    () => bodyChunks("u?retry", {}, 50));
-  await assert.rejects(stalled[0], /bundle.zip.zst from https:\/\/x\/b failed after 2 bytes .*: no bytes came for 0.05 s/);
+  const stalled = checkedParts(bodyChunks("u", {}, 200), "bundle.zip.zst", "https://x/b", frames, digest,
+    () => bodyChunks("u?retry", {}, 200));
+  await assert.rejects(stalled[0], /bundle.zip.zst from https:\/\/x\/b failed after 2 bytes .*: no bytes came for 0.2 s/);
 });
 
 test("a streamed runtime file that stalls is completed from a second fetch", async () => {
@@ -191,14 +191,14 @@ test("a streamed runtime file that stalls is completed from a second fetch", asy
     start(controller) { controller.enqueue(good.slice(0, 4)); controller.enqueue(good.slice(4, 6)); },
   }));
   const url = "https://x/pyodide.asm.wasm";
-  const run = () => checkedResponse(stalling(), "pyodide.asm.wasm", url, pinned, digest, (err) => failures.push(err), 50);
+  const run = () => checkedResponse(stalling(), "pyodide.asm.wasm", url, pinned, digest, (err) => failures.push(err), 200);
   const body = async (response) => Array.from(new Uint8Array(await response.arrayBuffer()));
   assert.deepEqual(await body(run()), Array.from(good));
   assert.equal(fetched.length, 1);
   assert.match(fetched[0], /pyodide-pack-retry=/);
   // The second fetch stalls too: an error naming the file.
   second = stallingFetch(good.slice(0, 2), fetched);
-  await assert.rejects(body(run()), /pyodide.asm.wasm from https:\/\/x\/pyodide.asm.wasm failed after 6 bytes .*: no bytes came for 0.05 s/);
+  await assert.rejects(body(run()), /pyodide.asm.wasm from https:\/\/x\/pyodide.asm.wasm failed after 6 bytes .*: no bytes came for 0.2 s/);
   assert.equal(failures.length, 1);
 });
 
