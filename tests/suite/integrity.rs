@@ -404,18 +404,30 @@ fn validate_names_every_file_that_is_not_the_one_packed() {
     );
 }
 
+/// The two downloads the page checks as they arrive, each as (its path under `out` as deployed,
+/// the name errors give it, its size): the bundle (framed, read by the loader) and the
+/// runtime's wasm (streamed to Pyodide).
+fn checked_downloads(out: &Path) -> Vec<(String, &'static str, usize)> {
+    [
+        ("bundle.zip.zst", "bundle.zip.zst"),
+        ("pyodide/pyodide.asm.wasm", "pyodide.asm.wasm"),
+    ]
+    .into_iter()
+    .map(|(file, name)| {
+        let path = deployed(out, file);
+        let size = std::fs::metadata(&path).unwrap().len() as usize;
+        (relative(out, &path), name, size)
+    })
+    .collect()
+}
+
 /// The page cannot check a file Node reads from disk as it arrives: a short file is Node's case
 /// (`a_truncated_bundle_is_refused`); here a server announces the whole file and closes early.
 #[test]
 fn a_response_the_server_cuts_short_is_refused() {
     let (_dir, out) = copy_of_output();
-    for (file, name) in [
-        ("bundle.zip.zst", "bundle.zip.zst"),
-        ("pyodide/pyodide.asm.wasm", "pyodide.asm.wasm"),
-    ] {
-        let path = deployed(&out, file);
-        let file = &relative(&out, &path);
-        let size = std::fs::metadata(&path).unwrap().len() as usize;
+    for (file, name, size) in checked_downloads(&out) {
+        let file = &file;
         let server = CuttingServer::start(&out, file, size / 2);
         for thread in THREADS {
             let page = load_page(&format!("{}{thread}", server.url), true, None, None);
@@ -439,13 +451,8 @@ fn a_response_the_server_cuts_short_is_refused() {
 #[test]
 fn a_download_that_stalls_is_fetched_once_more_and_a_second_stall_is_named() {
     let (_dir, out) = copy_of_output();
-    for (file, name) in [
-        ("bundle.zip.zst", "bundle.zip.zst"),
-        ("pyodide/pyodide.asm.wasm", "pyodide.asm.wasm"),
-    ] {
-        let path = deployed(&out, file);
-        let file = &relative(&out, &path);
-        let size = std::fs::metadata(&path).unwrap().len() as usize;
+    for (file, name, size) in checked_downloads(&out) {
+        let file = &file;
         let page = "worker_page.html?stallTimeoutMs=1500";
         let server = CuttingServer::stalling(&out, file, size / 2, 1);
         let once = load_page(&format!("{}{page}", server.url), true, None, None);
