@@ -223,12 +223,12 @@ fn a_console_error_fails_and_a_page_that_never_finishes_times_out_with_its_log()
         &out,
         &corpus_app(app),
         &corpus_wheels(app),
-        &["--browser", "--timeout", "20"],
+        &["--browser", "--timeout", "8"],
     );
     assert!(!output.status.success());
     let err = stderr(&output);
     assert!(
-        err.contains("the page had not finished after 20 s in Chromium (main thread, run app.py); the page logged:\nconsole warn (page): about to hang"),
+        err.contains("the page had not finished after 8 s in Chromium (main thread, run app.py); the page logged:\nconsole warn (page): about to hang"),
         "{err}"
     );
 }

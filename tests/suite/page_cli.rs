@@ -459,7 +459,7 @@ fn a_page_whose_python_fails_or_never_finishes_is_not_packed() {
         "import asyncio\nawait asyncio.sleep(3600)\n",
     )
     .unwrap();
-    let message = pack_fails(&dir.path().join("index.html"), &["--timeout", "20"]);
+    let message = pack_fails(&dir.path().join("index.html"), &["--timeout", "8"]);
     assert!(
         message.contains("did not finish") && message.contains("py:all-done"),
         "{message}"
