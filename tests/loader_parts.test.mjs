@@ -141,6 +141,10 @@ test("a streamed runtime file that is not the one packed is completed from a sec
   assert.equal(failures.length, 1);
 });
 
+// How long the stall tests wait for a byte: long enough that a loaded machine does not stall a
+// response that is all there (the errors below say it as "0.2 s").
+const STALL_MS = 200;
+
 // A fetch whose response sends `sent` and then nothing more, never ending (a stalled download);
 // aborting its signal fails the read with the signal's reason, as a browser's fetch does.
 function stallingFetch(sent, log) {
@@ -166,14 +170,14 @@ test("a download that stalls is fetched once more past caches from the frame it 
   const digest = async (bytes) => sha256Sync(bytes);
   // The first response stalls after "abcde"; the second is whole: the first frame is kept, the
   // second read from it.
-  const again = () => { fetchNow = async (url) => (log.push(url), new Response(bytesOf("abcdefg"))); return bodyChunks("u?retry", {}, 200); };
-  const got = await Promise.all(checkedParts(bodyChunks("u", {}, 200), "bundle.zip.zst", "u", frames, digest, again));
+  const again = () => { fetchNow = async (url) => (log.push(url), new Response(bytesOf("abcdefg"))); return bodyChunks("u?retry", {}, STALL_MS); };
+  const got = await Promise.all(checkedParts(bodyChunks("u", {}, STALL_MS), "bundle.zip.zst", "u", frames, digest, again));
   assert.deepEqual(got.map((b) => Buffer.from(b).toString()), ["abcd", "efg"]);
   assert.deepEqual(log, ["u", "u?retry"]);
   // Both stall: an error naming the file and the time.
   fetchNow = stallingFetch(bytesOf("ab"), log);
-  const stalled = checkedParts(bodyChunks("u", {}, 200), "bundle.zip.zst", "https://x/b", frames, digest,
-    () => bodyChunks("u?retry", {}, 200));
+  const stalled = checkedParts(bodyChunks("u", {}, STALL_MS), "bundle.zip.zst", "https://x/b", frames, digest,
+    () => bodyChunks("u?retry", {}, STALL_MS));
   await assert.rejects(stalled[0], /bundle.zip.zst from https:\/\/x\/b failed after 2 bytes .*: no bytes came for 0.2 s/);
 });
 
@@ -191,7 +195,7 @@ test("a streamed runtime file that stalls is completed from a second fetch", asy
     start(controller) { controller.enqueue(good.slice(0, 4)); controller.enqueue(good.slice(4, 6)); },
   }));
   const url = "https://x/pyodide.asm.wasm";
-  const run = () => checkedResponse(stalling(), "pyodide.asm.wasm", url, pinned, digest, (err) => failures.push(err), 200);
+  const run = () => checkedResponse(stalling(), "pyodide.asm.wasm", url, pinned, digest, (err) => failures.push(err), STALL_MS);
   const body = async (response) => Array.from(new Uint8Array(await response.arrayBuffer()));
   assert.deepEqual(await body(run()), Array.from(good));
   assert.equal(fetched.length, 1);

@@ -426,8 +426,7 @@ fn checked_downloads(out: &Path) -> Vec<(String, &'static str, usize)> {
 #[test]
 fn a_response_the_server_cuts_short_is_refused() {
     let (_dir, out) = copy_of_output();
-    for (file, name, size) in checked_downloads(&out) {
-        let file = &file;
+    for (file, name, size) in &checked_downloads(&out) {
         let server = CuttingServer::start(&out, file, size / 2);
         for thread in THREADS {
             let page = load_page(&format!("{}{thread}", server.url), true, None, None);
@@ -451,8 +450,7 @@ fn a_response_the_server_cuts_short_is_refused() {
 #[test]
 fn a_download_that_stalls_is_fetched_once_more_and_a_second_stall_is_named() {
     let (_dir, out) = copy_of_output();
-    for (file, name, size) in checked_downloads(&out) {
-        let file = &file;
+    for (file, name, size) in &checked_downloads(&out) {
         let page = "worker_page.html?stallTimeoutMs=1500";
         let server = CuttingServer::stalling(&out, file, size / 2, 1);
         let once = load_page(&format!("{}{page}", server.url), true, None, None);
